@@ -1,0 +1,82 @@
+package record
+
+import "time"
+
+// How a run ended.
+const (
+	EndedCompleted   = "completed"
+	EndedInterrupted = "interrupted"
+	EndedSUTFailed   = "sut-failed"
+	EndedError       = "error"
+	EndedKilled      = "killed" // set by readers when meta.json has no end
+)
+
+// Meta describes a run: meta.json, rewritten atomically at start, at each
+// phase boundary and at the end.
+type Meta struct {
+	Format       int       `json:"format"`
+	SoakVersion  string    `json:"soak_version"`
+	Scenario     string    `json:"scenario"`
+	ScenarioFile string    `json:"scenario_file,omitempty"`
+	Name         string    `json:"name"`
+	Host         string    `json:"host"`
+	Kernel       string    `json:"kernel,omitempty"`
+	GoVersion    string    `json:"go_version"`
+	Args         []string  `json:"args,omitempty"`
+	Start        time.Time `json:"start"`
+	End          time.Time `json:"end,omitempty"`
+	// Ended is one of the Ended* constants; empty while running.
+	Ended    string `json:"ended,omitempty"`
+	ExitCode int    `json:"exit_code,omitempty"`
+	// Cause explains an ended run that did not complete.
+	Cause string `json:"cause,omitempty"`
+
+	IntervalMs    int64                  `json:"interval_ms"`
+	DurationScale float64                `json:"duration_scale,omitempty"`
+	Nodes         map[string]NodeMeta    `json:"nodes"`
+	Backends      map[string]BackendMeta `json:"backends,omitempty"`
+	Layers        map[string]LayerMeta   `json:"layers,omitempty"`
+	Phases        []PhaseMeta            `json:"phases"`
+	// ProbeMethods says which method each probe used, e.g. {"sockets": "netlink"}.
+	ProbeMethods map[string]string `json:"probe_methods,omitempty"`
+}
+
+// NodeMeta describes one SUT node.
+type NodeMeta struct {
+	PID      int            `json:"pid,omitempty"`
+	Command  []string       `json:"command,omitempty"`
+	Attached bool           `json:"attached,omitempty"`
+	Addr     string         `json:"addr,omitempty"`
+	Ports    map[string]int `json:"ports,omitempty"`
+	Engine   string         `json:"engine,omitempty"`
+	Log      string         `json:"log,omitempty"` // path relative to the run directory
+}
+
+// BackendMeta describes one fake backend.
+type BackendMeta struct {
+	Kind        string `json:"kind"`
+	URL         string `json:"url"`
+	IdleTimeout int64  `json:"idle_timeout_ms,omitempty"`
+}
+
+// LayerMeta describes one connection layer and its expected idle timeout.
+type LayerMeta struct {
+	Node          string `json:"node"`
+	Listen        string `json:"listen,omitempty"`
+	Peer          string `json:"peer,omitempty"`
+	IdleTimeoutMs int64  `json:"idle_timeout_ms"`
+	LocalPorts    []int  `json:"local_ports,omitempty"`
+	RemotePorts   []int  `json:"remote_ports,omitempty"`
+}
+
+// PhaseMeta is one phase as it ran (repeated phases appear once per run,
+// named "name#2", "name#3"...).
+type PhaseMeta struct {
+	Name  string    `json:"name"`
+	Base  string    `json:"base"` // the scenario's phase name
+	Kind  string    `json:"kind"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end,omitempty"`
+	// Planned is the phase's planned duration in ms.
+	PlannedMs int64 `json:"planned_ms"`
+}

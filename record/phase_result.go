@@ -1,0 +1,31 @@
+package record
+
+import "time"
+
+// PhaseResult summarises the load of one phase: load/<phase>.json.
+type PhaseResult struct {
+	Phase    string    `json:"phase"`
+	Kind     string    `json:"kind"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	Requests uint64    `json:"requests"`
+	// Rate is requests per second attempted; Throughput successful ones.
+	Rate       float64 `json:"rate"`
+	Throughput float64 `json:"throughput"`
+	Success    float64 `json:"success"` // ratio 0..1
+	// Latencies in milliseconds.
+	LatencyP50  float64        `json:"latency_p50_ms"`
+	LatencyP90  float64        `json:"latency_p90_ms"`
+	LatencyP99  float64        `json:"latency_p99_ms"`
+	LatencyMax  float64        `json:"latency_max_ms"`
+	StatusCodes map[string]int `json:"status_codes,omitempty"`
+	// Errors counts failed requests by kind: refused, reset, timeout, eof, bad-response, other.
+	Errors map[string]int `json:"errors,omitempty"`
+	// Conns counts client connections opened and closed by whom during the phase.
+	ConnsOpened   int            `json:"conns_opened"`
+	ConnsClosedBy map[string]int `json:"conns_closed_by,omitempty"`
+	// Extra holds phase-kind figures, e.g. idle: {"reused_ok": 480, "reused_closed": 20}.
+	Extra map[string]float64 `json:"extra,omitempty"`
+	// VegetaResults names the vegeta-encoded results file, relative to the run directory.
+	VegetaResults string `json:"vegeta_results,omitempty"`
+}

@@ -1,0 +1,43 @@
+package record
+
+import "time"
+
+// Check statuses.
+const (
+	StatusPass         = "pass"
+	StatusFail         = "fail"
+	StatusInconclusive = "inconclusive"
+)
+
+// Verdict is the outcome of a run's checks: verdict.json.
+type Verdict struct {
+	// Status is fail if any check failed, else inconclusive if any was, else pass.
+	Status string        `json:"status"`
+	Checks []CheckResult `json:"checks"`
+	// RunEnded copies Meta.Ended so a reader of verdict.json alone knows if the run completed.
+	RunEnded string    `json:"run_ended"`
+	Made     time.Time `json:"made"`
+}
+
+// CheckResult is one check's outcome, with its evidence.
+type CheckResult struct {
+	// Name is a stable id, e.g. "reclaim/backend" or "no_growth/goroutines/target".
+	Name   string `json:"name"`
+	Kind   string `json:"kind"`
+	Status string `json:"status"`
+	// Value is the measured figure, Limit what it was held to, in Unit.
+	Value float64 `json:"value"`
+	Limit float64 `json:"limit"`
+	Unit  string  `json:"unit,omitempty"`
+	// At is the moment of the worst sample; Node and Layer where it was.
+	At    time.Time `json:"at,omitempty"`
+	Node  string    `json:"node,omitempty"`
+	Layer string    `json:"layer,omitempty"`
+	// Message is one line a person can act on.
+	Message string `json:"message"`
+	// Witnesses gives the figure each witness saw, where more than one did,
+	// e.g. {"kernel": 41.0, "backend": 40.8}.
+	Witnesses map[string]float64 `json:"witnesses,omitempty"`
+	// Details holds further evidence lines (a disagreement between witnesses, the windows used...).
+	Details []string `json:"details,omitempty"`
+}

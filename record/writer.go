@@ -1,0 +1,155 @@
+package record
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// DefaultSyncEvery is how often a Writer fsyncs its files.
+const DefaultSyncEvery = 2 * time.Second
+
+// Writer appends to one run directory. Safe for concurrent use; the Sink
+// methods never block on anything but the disk.
+type Writer struct {
+	dir                    string
+	samples, conns, events *jsonlWriter
+	stop                   chan struct{}
+	done                   chan struct{}
+	closeOnce              sync.Once
+	metaMu                 sync.Mutex
+}
+
+// Sink is what stages write to while a run goes on. Writer implements it;
+// tests may pass their own.
+type Sink interface {
+	Sample(Sample) error
+	Conn(Conn) error
+	Event(Event) error
+}
+
+var _ Sink = (*Writer)(nil)
+
+// Create makes the run directory dir (which must not exist yet, or be empty)
+// and opens its files for appending.
+func Create(dir string) (*Writer, error) {
+	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
+		return nil, fmt.Errorf("run directory %s already exists and is not empty", dir)
+	}
+	for _, d := range []string{dir, filepath.Join(dir, LoadDir), filepath.Join(dir, LogsDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create run directory: %w", err)
+		}
+	}
+	w := &Writer{dir: dir, stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	if w.samples, err = openJSONL(filepath.Join(dir, SamplesFile)); err != nil {
+		return nil, err
+	}
+	if w.conns, err = openJSONL(filepath.Join(dir, ConnsFile)); err != nil {
+		return nil, err
+	}
+	if w.events, err = openJSONL(filepath.Join(dir, EventsFile)); err != nil {
+		return nil, err
+	}
+	go w.syncLoop(DefaultSyncEvery)
+	return w, nil
+}
+
+// Dir returns the run directory.
+func (w *Writer) Dir() string { return w.dir }
+
+// Path returns the path of name inside the run directory.
+func (w *Writer) Path(name ...string) string {
+	return filepath.Join(append([]string{w.dir}, name...)...)
+}
+
+// Sample appends a probe sample.
+func (w *Writer) Sample(s Sample) error { return w.samples.Append(s) }
+
+// Conn appends a finished connection.
+func (w *Writer) Conn(c Conn) error { return w.conns.Append(c) }
+
+// Event appends an event; a zero Time is set to now.
+func (w *Writer) Event(e Event) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	return w.events.Append(e)
+}
+
+// WriteMeta replaces meta.json atomically (write to a temporary file, fsync, rename).
+func (w *Writer) WriteMeta(m Meta) error {
+	w.metaMu.Lock()
+	defer w.metaMu.Unlock()
+	m.Format = FormatVersion
+	return WriteJSONAtomic(filepath.Join(w.dir, MetaFile), m)
+}
+
+// Sync fsyncs all files now.
+func (w *Writer) Sync() error {
+	return errors.Join(w.samples.Sync(), w.conns.Sync(), w.events.Sync())
+}
+
+// Close stops the sync loop, fsyncs and closes the files. Safe to call twice.
+func (w *Writer) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		close(w.stop)
+		<-w.done
+		err = errors.Join(w.samples.Close(), w.conns.Close(), w.events.Close())
+	})
+	return err
+}
+
+func (w *Writer) syncLoop(every time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			_ = w.Sync() // a failed fsync is retried next tick; Close reports it
+		}
+	}
+}
+
+// WriteJSONAtomic writes v as indented JSON to path through a temporary file
+// and a rename, so readers never see half a file.
+func WriteJSONAtomic(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", filepath.Base(path), err)
+	}
+	return WriteFileAtomic(path, append(b, '\n'))
+}
+
+// WriteFileAtomic writes data to path through a temporary file and a rename.
+func WriteFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after a successful rename
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,357 @@
+// Package scenarios holds the scenario schema, its strict parsing with
+// file:line:col errors, validation, address templating and the built-in
+// scenarios. docs/scenarios.md documents every field; scenario.schema.json
+// lets editors complete and check files.
+package scenarios
+
+// Scenario is one soak: what to start, what load to put on it, what must hold.
+type Scenario struct {
+	// Name identifies the scenario in reports and run directory names. Required.
+	Name string `yaml:"name" json:"name"`
+	// Description is free text shown in the report.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
+	// Interval is the probe sampling interval. Default 1s; at least 100ms.
+	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// Target is the base URL that phase requests go to, templated
+	// (e.g. "{{.Nodes.proxy.URL}}"). Default: the URL of the first node.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// Backends are fake cloud backends soak runs for the SUT, by name.
+	Backends map[string]*Backend `yaml:"backends,omitempty" json:"backends,omitempty"`
+	// Nodes are the SUT processes, by name. At least one.
+	Nodes map[string]*Node `yaml:"nodes" json:"nodes"`
+	// Layers are the connection layers to watch, by name (e.g. client, intra, backend).
+	Layers map[string]*Layer `yaml:"layers,omitempty" json:"layers,omitempty"`
+	// Phases run in order. At least one.
+	Phases []*Phase `yaml:"phases" json:"phases"`
+	// Expect lists the checks. Empty: reclaim and drain for every layer, and
+	// no_growth of goroutines and fds (see checks.Defaults).
+	Expect []*Expectation `yaml:"expect,omitempty" json:"expect,omitempty"`
+	// Isolate runs the whole soak in a fresh network namespace.
+	Isolate *Isolate `yaml:"isolate,omitempty" json:"isolate,omitempty"`
+}
+
+// DefaultInterval is the probe sampling interval when a scenario sets none.
+const DefaultInterval = Duration(1e9)
+
+// Isolate asks for a fresh network namespace for the run.
+type Isolate struct {
+	// Loopback lists the loopback addresses to bring up in the namespace.
+	// Default [127.0.0.1].
+	Loopback []string `yaml:"loopback,omitempty" json:"loopback,omitempty"`
+}
+
+// Backend is a fake cloud backend.
+type Backend struct {
+	// Kind is s3, gcs or azure. Required.
+	Kind string `yaml:"kind" json:"kind"`
+	// Listen is the address to bind. Default 127.0.0.1 on a free port.
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+	// IdleTimeout closes connections idle this long, like a cloud would. 0 (default): never.
+	IdleTimeout Duration `yaml:"idle_timeout,omitempty" json:"idle_timeout,omitempty"`
+	// Buckets are created at start (S3 buckets, GCS buckets, Azure containers).
+	Buckets []string `yaml:"buckets,omitempty" json:"buckets,omitempty"`
+	// AccessKey and SecretKey are the credentials handed to the SUT (templated as
+	// {{.Backends.NAME.AccessKey}}). Default: soak / soaksecret.
+	AccessKey string `yaml:"access_key,omitempty" json:"access_key,omitempty"`
+	SecretKey string `yaml:"secret_key,omitempty" json:"secret_key,omitempty"`
+	// VerifySignatures rejects requests whose SigV4 signature does not match (S3).
+	VerifySignatures bool `yaml:"verify_signatures,omitempty" json:"verify_signatures,omitempty"`
+	// Objects configures object storage.
+	Objects *Objects `yaml:"objects,omitempty" json:"objects,omitempty"`
+	// Faults are injected from the start; phases may change them.
+	Faults *Faults `yaml:"faults,omitempty" json:"faults,omitempty"`
+}
+
+// Objects configures a backend's object store.
+type Objects struct {
+	// MaxBytes caps the bytes held in memory. Default 256MiB; over it: the cloud's quota error.
+	MaxBytes ByteSize `yaml:"max_bytes,omitempty" json:"max_bytes,omitempty"`
+	// MaxCount caps the number of objects. Default 100000.
+	MaxCount int `yaml:"max_count,omitempty" json:"max_count,omitempty"`
+	// Synthetic objects: a GET of any key under Prefix (in any bucket) returns
+	// Size deterministic bytes without a prior PUT.
+	Synthetic []*Synthetic `yaml:"synthetic,omitempty" json:"synthetic,omitempty"`
+}
+
+// Synthetic describes generated objects.
+type Synthetic struct {
+	Prefix string   `yaml:"prefix" json:"prefix"`
+	Size   ByteSize `yaml:"size" json:"size"`
+}
+
+// Faults describes fault injection on a backend. Rates are probabilities
+// per request (0..1). Zero values inject nothing.
+type Faults struct {
+	// Seed makes the fault sequence repeatable. Default 1.
+	Seed int64 `yaml:"seed,omitempty" json:"seed,omitempty"`
+	// Latency is added before each response; LatencyJitter adds a uniform random 0..jitter.
+	Latency       Duration `yaml:"latency,omitempty" json:"latency,omitempty"`
+	LatencyJitter Duration `yaml:"latency_jitter,omitempty" json:"latency_jitter,omitempty"`
+	// ErrorRate answers with ErrorCode (503 SlowDown by default, or 500 InternalError).
+	ErrorRate float64 `yaml:"error_rate,omitempty" json:"error_rate,omitempty"`
+	ErrorCode int     `yaml:"error_code,omitempty" json:"error_code,omitempty"`
+	// ResetRate resets the connection mid-response.
+	ResetRate float64 `yaml:"reset_rate,omitempty" json:"reset_rate,omitempty"`
+	// StallRate sends headers and part of the body, then never finishes (until the client gives up).
+	StallRate float64 `yaml:"stall_rate,omitempty" json:"stall_rate,omitempty"`
+	// SlowBody caps response body speed, in bytes per second. 0: no cap.
+	SlowBody ByteSize `yaml:"slow_body,omitempty" json:"slow_body,omitempty"`
+	// RefuseFor refuses (closes at once) new connections for this long from when the faults take effect.
+	RefuseFor Duration `yaml:"refuse_for,omitempty" json:"refuse_for,omitempty"`
+	// CloseIdleAfter closes connections idle this long, earlier than the SUT
+	// expects, to test its retry on a reused-but-dead connection. 0: off.
+	CloseIdleAfter Duration `yaml:"close_idle_after,omitempty" json:"close_idle_after,omitempty"`
+}
+
+// Node is one SUT process: started by soak (Command) or attached (Attach).
+type Node struct {
+	// Command is the argv, templated, run without a shell. Exactly one of Command and Attach.
+	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
+	// Env adds templated variables to soak's environment for the process.
+	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Dir is the working directory. Default: the run directory.
+	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
+	// Ports names the ports soak allocates for the node on its Host (templated
+	// as {{.Nodes.NAME.Ports.NAME}}). The first is the node's main port
+	// ({{.Nodes.NAME.Addr}}, {{.Nodes.NAME.URL}}). Default [http].
+	Ports []string `yaml:"ports,omitempty" json:"ports,omitempty"`
+	// Host is the address the node's ports are on. Default 127.0.0.1.
+	Host string `yaml:"host,omitempty" json:"host,omitempty"`
+	// Ready is a templated URL (http://...: answered with any status < 500) or
+	// tcp://HOST:PORT (accepting) that tells the node is up. Default: tcp on the main port.
+	Ready string `yaml:"ready,omitempty" json:"ready,omitempty"`
+	// ReadyTimeout bounds the wait for Ready. Default 30s.
+	ReadyTimeout Duration `yaml:"ready_timeout,omitempty" json:"ready_timeout,omitempty"`
+	// StopGrace is how long soak waits after SIGTERM before SIGKILL. Default 5s.
+	StopGrace Duration `yaml:"stop_grace,omitempty" json:"stop_grace,omitempty"`
+	// Goroutines is a templated URL of the node's /debug/pprof/goroutine?debug=1.
+	// Default: none (then Metrics, then OS threads).
+	Goroutines string `yaml:"goroutines,omitempty" json:"goroutines,omitempty"`
+	// Metrics is a templated URL of Prometheus metrics (go_goroutines). Default: none.
+	Metrics string `yaml:"metrics,omitempty" json:"metrics,omitempty"`
+	// Engine is informational: "net/http", "fasthttp", "nginx"... shown in reports
+	// and used by checks that depend on goroutines per connection.
+	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
+	// Attach probes a process soak did not start.
+	Attach *Attach `yaml:"attach,omitempty" json:"attach,omitempty"`
+}
+
+// Attach names a running process to probe but not start or stop.
+type Attach struct {
+	PID     int    `yaml:"pid,omitempty" json:"pid,omitempty"`
+	PIDFile string `yaml:"pid_file,omitempty" json:"pid_file,omitempty"`
+	// URL is the node's base URL (its main address), e.g. http://127.0.0.1:8080.
+	URL string `yaml:"url,omitempty" json:"url,omitempty"`
+}
+
+// Layer is one connection layer, classified from the socket 4-tuple:
+// on Node's sockets, local port = a port of Listen (a node) means the server
+// side of the layer; remote port = a port of Peer (a node or a backend)
+// means the client side. Set Listen, Peer, or both.
+type Layer struct {
+	// Node whose sockets are classified. Required.
+	Node string `yaml:"node" json:"node"`
+	// Listen is a node whose listening ports mark the server side (usually Node itself).
+	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`
+	// Peer is a node or backend whose ports mark the client side.
+	Peer string `yaml:"peer,omitempty" json:"peer,omitempty"`
+	// Ports narrows Listen/Peer to these named ports. Default: all of them.
+	Ports []string `yaml:"ports,omitempty" json:"ports,omitempty"`
+	// IdleTimeout is the idle timeout the SUT is configured with on this layer. Required.
+	IdleTimeout Duration `yaml:"idle_timeout" json:"idle_timeout"`
+}
+
+// Phase is one step of load. Exactly one kind is set.
+type Phase struct {
+	// Name is unique in the scenario. Required.
+	Name string `yaml:"name" json:"name"`
+	// Repeat runs the phase N times in a row (N >= 1). Default 1.
+	Repeat int `yaml:"repeat,omitempty" json:"repeat,omitempty"`
+	// Faults replaces the named backends' faults from this phase on.
+	Faults map[string]*Faults `yaml:"faults,omitempty" json:"faults,omitempty"`
+
+	Steady  *Steady  `yaml:"steady,omitempty" json:"steady,omitempty"`
+	Ramp    *Ramp    `yaml:"ramp,omitempty" json:"ramp,omitempty"`
+	Burst   *Burst   `yaml:"burst,omitempty" json:"burst,omitempty"`
+	Idle    *Idle    `yaml:"idle,omitempty" json:"idle,omitempty"`
+	Churn   *Churn   `yaml:"churn,omitempty" json:"churn,omitempty"`
+	Slow    *Slow    `yaml:"slow,omitempty" json:"slow,omitempty"`
+	Abandon *Abandon `yaml:"abandon,omitempty" json:"abandon,omitempty"`
+	Quiet   *Quiet   `yaml:"quiet,omitempty" json:"quiet,omitempty"`
+}
+
+// Requests says what a rate-driven phase sends. Each target is
+// "METHOD PATH-OR-URL", templated per request with the run's addresses and
+// {{rand N}} (0..N-1), {{seq}} (request number); a path is joined to the
+// scenario's Target.
+type Requests struct {
+	// Targets are picked round-robin. Default ["GET /"].
+	Targets []string `yaml:"targets,omitempty" json:"targets,omitempty"`
+	// Body is the size of a generated request body for PUT/POST. Default 0.
+	Body ByteSize `yaml:"body,omitempty" json:"body,omitempty"`
+	// Headers are added to every request.
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// Connections caps open connections per host. Default 64; 0 in YAML means the default.
+	Connections int `yaml:"connections,omitempty" json:"connections,omitempty"`
+	// Workers is the initial number of vegeta workers. Default 10.
+	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
+	// KeepAlive reuses connections. Default true.
+	KeepAlive *bool `yaml:"keepalive,omitempty" json:"keepalive,omitempty"`
+	// Timeout per request. Default 10s.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// HTTP2 uses h2c (HTTP/2 without TLS). Default false (HTTP/1.1).
+	HTTP2 bool `yaml:"h2c,omitempty" json:"h2c,omitempty"`
+}
+
+// Steady sends a constant (or sine) rate for a duration.
+type Steady struct {
+	Requests `yaml:",inline" json:",inline"`
+	Rate     Rate     `yaml:"rate" json:"rate"`
+	Duration Duration `yaml:"duration" json:"duration"`
+	// SineAmplitude and SinePeriod turn the constant rate into a sine around Rate.
+	SineAmplitude Rate     `yaml:"sine_amplitude,omitempty" json:"sine_amplitude,omitempty"`
+	SinePeriod    Duration `yaml:"sine_period,omitempty" json:"sine_period,omitempty"`
+}
+
+// Ramp moves the rate linearly from From to To over Duration (or in Steps equal steps).
+type Ramp struct {
+	Requests `yaml:",inline" json:",inline"`
+	From     Rate     `yaml:"from" json:"from"`
+	To       Rate     `yaml:"to" json:"to"`
+	Duration Duration `yaml:"duration" json:"duration"`
+	// Steps > 0 makes a staircase of that many steps instead of a line.
+	Steps int `yaml:"steps,omitempty" json:"steps,omitempty"`
+}
+
+// Burst sends Count requests as fast as Connections allow, Bursts times,
+// with Pause between bursts.
+type Burst struct {
+	Requests `yaml:",inline" json:",inline"`
+	Count    int      `yaml:"count" json:"count"`
+	Bursts   int      `yaml:"bursts,omitempty" json:"bursts,omitempty"` // default 1
+	Pause    Duration `yaml:"pause,omitempty" json:"pause,omitempty"`
+	// Rate caps the rate inside a burst. Default 0: as fast as possible.
+	Rate Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
+}
+
+// Idle opens Connections keep-alive connections, makes one request on each,
+// then holds them silent for Duration.
+type Idle struct {
+	Connections int      `yaml:"connections" json:"connections"`
+	Duration    Duration `yaml:"duration" json:"duration"`
+	// Target is the request made on each connection. Default "GET /".
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+	// ProbeReuse sends one more request on each after the hold and counts
+	// how many found their connection closed by the server.
+	ProbeReuse bool `yaml:"probe_reuse,omitempty" json:"probe_reuse,omitempty"`
+	// OpenRate caps how fast connections are opened. Default 0: as fast as possible.
+	OpenRate Rate `yaml:"open_rate,omitempty" json:"open_rate,omitempty"`
+}
+
+// Churn sends requests with a new connection each (keep-alive off).
+type Churn struct {
+	Requests `yaml:",inline" json:",inline"`
+	Rate     Rate     `yaml:"rate" json:"rate"`
+	Duration Duration `yaml:"duration" json:"duration"`
+}
+
+// Slow runs slowloris-style clients for Duration.
+type Slow struct {
+	Connections int      `yaml:"connections" json:"connections"`
+	Duration    Duration `yaml:"duration" json:"duration"`
+	// Mode: "headers" (send request headers slowly), "body" (send a body
+	// slowly), or "read" (read the response slowly). Default headers.
+	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
+	// Rate in bytes per second per connection. Default 1.
+	Rate   ByteSize `yaml:"rate,omitempty" json:"rate,omitempty"`
+	Target string   `yaml:"target,omitempty" json:"target,omitempty"`
+}
+
+// Abandon opens connections, sends a partial request (or nothing) and
+// vanishes without closing.
+type Abandon struct {
+	Connections int      `yaml:"connections" json:"connections"`
+	Duration    Duration `yaml:"duration" json:"duration"`
+	// Send is what each connection sends before going silent: "nothing",
+	// "partial-headers" (default) or "partial-body".
+	Send   string `yaml:"send,omitempty" json:"send,omitempty"`
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
+}
+
+// Quiet puts no load for Duration: the window in which idle timeouts act.
+type Quiet struct {
+	Duration Duration `yaml:"duration" json:"duration"`
+}
+
+// Expectation is one check. Exactly one kind is set.
+type Expectation struct {
+	Reclaim   *ReclaimCheck   `yaml:"reclaim,omitempty" json:"reclaim,omitempty"`
+	Drain     *DrainCheck     `yaml:"drain,omitempty" json:"drain,omitempty"`
+	CloseWait *CloseWaitCheck `yaml:"close_wait,omitempty" json:"close_wait,omitempty"`
+	NoGrowth  *NoGrowthCheck  `yaml:"no_growth,omitempty" json:"no_growth,omitempty"`
+	Ratio     *RatioCheck     `yaml:"ratio,omitempty" json:"ratio,omitempty"`
+	Max       *MaxCheck       `yaml:"max,omitempty" json:"max,omitempty"`
+	Baseline  *BaselineCheck  `yaml:"baseline,omitempty" json:"baseline,omitempty"`
+}
+
+// ReclaimCheck: no connection of Layer stays idle longer than Within
+// (default: the layer's idle timeout) plus Tolerance (default: one
+// interval plus 500ms).
+type ReclaimCheck struct {
+	Layer     string   `yaml:"layer" json:"layer"`
+	Within    Duration `yaml:"within,omitempty" json:"within,omitempty"`
+	Tolerance Duration `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
+}
+
+// DrainCheck: by the end of phase After, Layer's established connections are
+// back to To ("baseline", the default: the count before load; or a number).
+type DrainCheck struct {
+	Layer string `yaml:"layer" json:"layer"`
+	After string `yaml:"after" json:"after"`
+	To    string `yaml:"to,omitempty" json:"to,omitempty"`
+	// Within: the drain must happen this long after the phase starts. Default: the phase's end.
+	Within Duration `yaml:"within,omitempty" json:"within,omitempty"`
+}
+
+// CloseWaitCheck: no socket (of Layer, or any) sits in CLOSE_WAIT longer than MaxAge.
+type CloseWaitCheck struct {
+	Layer  string   `yaml:"layer,omitempty" json:"layer,omitempty"`
+	MaxAge Duration `yaml:"max_age" json:"max_age"`
+}
+
+// NoGrowthCheck: Series does not trend up during the phases named.
+// Series: goroutines, fds, rss, threads, sockets.LAYER (established),
+// sockets.LAYER.idle, sockets.LAYER.STATE.
+type NoGrowthCheck struct {
+	Series string   `yaml:"series" json:"series"`
+	Node   string   `yaml:"node,omitempty" json:"node,omitempty"`
+	During []string `yaml:"during,omitempty" json:"during,omitempty"`
+	// MaxRate is the growth allowed per hour, e.g. "10/h" in units of the series. Default 0.
+	MaxRate float64 `yaml:"max_per_hour,omitempty" json:"max_per_hour,omitempty"`
+}
+
+// RatioCheck: Numerator / Denominator stays at most Max, over samples where
+// the denominator is at least MinDenominator (default 10).
+type RatioCheck struct {
+	Numerator      string  `yaml:"numerator" json:"numerator"`
+	Denominator    string  `yaml:"denominator" json:"denominator"`
+	Node           string  `yaml:"node,omitempty" json:"node,omitempty"`
+	Max            float64 `yaml:"max" json:"max"`
+	MinDenominator int     `yaml:"min_denominator,omitempty" json:"min_denominator,omitempty"`
+}
+
+// MaxCheck: Series never exceeds Value.
+type MaxCheck struct {
+	Series string  `yaml:"series" json:"series"`
+	Node   string  `yaml:"node,omitempty" json:"node,omitempty"`
+	Value  float64 `yaml:"value" json:"value"`
+}
+
+// BaselineCheck: at the end of phase After, Series is within Tolerance of
+// its value before load (absolute, or relative with "%": "10%").
+type BaselineCheck struct {
+	Series    string `yaml:"series" json:"series"`
+	Node      string `yaml:"node,omitempty" json:"node,omitempty"`
+	After     string `yaml:"after" json:"after"`
+	Tolerance string `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
+}
