@@ -12,6 +12,9 @@ type TemplateData struct {
 	Nodes    map[string]NodeAddr
 	Backends map[string]BackendAddr
 	Run      RunInfo
+	// Soak is the path of the soak binary, so scenarios can start the
+	// reference SUT as ["{{.Soak}}", "testsut", ...].
+	Soak string
 }
 
 // NodeAddr holds a node's allocated addresses.
