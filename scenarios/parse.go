@@ -1,0 +1,151 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+	"github.com/goccy/go-yaml/token"
+)
+
+// MaxFileSize bounds a scenario file, so a wrong path (a log, a binary) fails fast.
+const MaxFileSize = 4 << 20
+
+// ParseScenario parses and validates a scenario. file names it in errors. On
+// failure the error is an Errors listing every problem found, each with
+// file:line:col and the field path.
+func ParseScenario(file string, data []byte) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, Errors{{File: file, Msg: fmt.Sprintf("file is %d bytes; a scenario is at most %d", len(data), MaxFileSize)}}
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	var body ast.Node
+	for _, d := range f.Docs {
+		if d != nil && d.Body != nil {
+			if body != nil {
+				return nil, Errors{{File: file, Line: d.Body.GetToken().Position.Line, Col: 1, Msg: "more than one YAML document; a scenario file holds one"}}
+			}
+			body = d.Body
+		}
+	}
+	if body == nil {
+		return nil, Errors{{File: file, Msg: "empty scenario file"}}
+	}
+	w := &walker{file: file, pos: map[string]*token.Position{}}
+	if !w.walk(body, reflect.TypeOf(Scenario{}), "") {
+		return nil, w.errs.sorted()
+	}
+	sc := &Scenario{}
+	if err := yaml.NodeToValue(body, sc, yaml.Strict()); err != nil {
+		// The walk should have caught it; report it with its position anyway.
+		return nil, append(w.errs, syntaxError(file, err)).sorted()
+	}
+	v := &validator{walker: w}
+	v.scenario(sc)
+	if len(w.errs) > 0 {
+		return nil, w.errs.sorted()
+	}
+	sc.applyDefaults()
+	return sc, nil
+}
+
+// LoadFile reads and parses the scenario at path.
+func LoadFile(path string) (*Scenario, []byte, error) {
+	data, err := readFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	sc, err := ParseScenario(path, data)
+	return sc, data, err
+}
+
+// Load parses a built-in scenario by name (see BuiltinNames) or the file at path.
+func Load(nameOrPath string) (*Scenario, []byte, error) {
+	if data, ok := Builtin(nameOrPath); ok {
+		if _, err := os.Stat(nameOrPath); err != nil {
+			sc, err := ParseScenario("builtin:"+nameOrPath, data)
+			return sc, data, err
+		}
+	}
+	return LoadFile(nameOrPath)
+}
+
+func readFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("scenario %s: no such file (built-ins: %s)", path, strings.Join(BuiltinNames(), ", "))
+		}
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("scenario %s is a directory, not a YAML file", path)
+	}
+	if st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("scenario %s is %d bytes; a scenario is at most %d", path, st.Size(), MaxFileSize)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenario: %w", err)
+	}
+	return data, nil
+}
+
+// syntaxError turns a go-yaml error into an Error with its position.
+func syntaxError(file string, err error) *Error {
+	e := &Error{File: file, Msg: err.Error()}
+	var tokErr interface {
+		GetToken() *token.Token
+		GetMessage() string
+	}
+	if errors.As(err, &tokErr) && tokErr.GetToken() != nil {
+		p := tokErr.GetToken().Position
+		e.Line, e.Col, e.Msg = p.Line, p.Column, tokErr.GetMessage()
+	} else if i := strings.Index(e.Msg, "] "); strings.HasPrefix(e.Msg, "[") && i > 0 {
+		fmt.Sscanf(e.Msg[1:i], "%d:%d", &e.Line, &e.Col)
+		e.Msg = e.Msg[i+2:]
+	}
+	if nl := strings.IndexByte(e.Msg, '\n'); nl > 0 {
+		e.Msg = e.Msg[:nl]
+	}
+	return e
+}
+
+// Override applies key=value settings to a scenario's YAML text, e.g.
+// "layers.client.idle_timeout=4s" or "phases[0].steady.rate=100/s", and
+// returns the new text. Only fields present in the file can be set.
+func Override(file string, data []byte, sets []string) ([]byte, error) {
+	if len(sets) == 0 {
+		return data, nil
+	}
+	f, err := parser.ParseBytes(data, parser.ParseComments)
+	if err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	for _, s := range sets {
+		key, val, ok := strings.Cut(s, "=")
+		key = strings.TrimSpace(key)
+		if !ok || key == "" {
+			return nil, fmt.Errorf("--set %q: want key=value, e.g. layers.client.idle_timeout=4s", s)
+		}
+		p, err := yaml.PathString("$." + key)
+		if err != nil {
+			return nil, fmt.Errorf("--set %q: bad key: %w", s, err)
+		}
+		if _, err := p.FilterFile(f); err != nil {
+			return nil, fmt.Errorf("--set %q: %s has no field %s (only fields present in the file can be set)", s, file, key)
+		}
+		if err := p.ReplaceWithReader(f, strings.NewReader(val)); err != nil {
+			return nil, fmt.Errorf("--set %q: %w", s, err)
+		}
+	}
+	return []byte(f.String() + "\n"), nil
+}

@@ -1,0 +1,267 @@
+package scenarios
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+)
+
+// walker checks a YAML tree against the Go schema before decoding: unknown
+// fields, wrong types and bad scalar values are collected with positions,
+// so a file's errors are all reported at once (a decoder stops at the first).
+// It also records the position of every path for later semantic errors.
+type walker struct {
+	file string
+	errs Errors
+	pos  map[string]*token.Position
+	// bad holds the paths dropped from the tree for their errors, so the
+	// rest still decodes and validates, and later checks stay quiet on them.
+	bad map[string]bool
+}
+
+var scalarCheckerType = reflect.TypeOf((*scalarChecker)(nil)).Elem()
+
+func (w *walker) errorf(n ast.Node, path, format string, args ...any) {
+	if w.bad == nil {
+		w.bad = map[string]bool{}
+	}
+	w.bad[path] = true
+	e := &Error{File: w.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if n != nil && n.GetToken() != nil {
+		e.Line, e.Col = n.GetToken().Position.Line, n.GetToken().Position.Column
+	}
+	w.errs = append(w.errs, e)
+}
+
+func unwrap(n ast.Node) ast.Node {
+	for {
+		switch v := n.(type) {
+		case *ast.AnchorNode:
+			n = v.Value
+		case *ast.TagNode:
+			n = v.Value
+		default:
+			return n
+		}
+	}
+}
+
+func join(path, field string) string {
+	if path == "" {
+		return field
+	}
+	return path + "." + field
+}
+
+// walk checks n against t and reports whether n is fine; the bad children
+// of mappings and lists are removed from the tree.
+func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
+	if n == nil {
+		return true
+	}
+	before := len(w.errs)
+	n = unwrap(n)
+	if tok := n.GetToken(); tok != nil {
+		p := tok.Position
+		w.pos[path] = p
+	}
+	if _, ok := n.(*ast.NullNode); ok {
+		return true
+	}
+	if _, ok := n.(*ast.AliasNode); ok {
+		return true // the anchor it refers to was checked where it stands
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if reflect.PointerTo(t).Implements(scalarCheckerType) {
+		s, ok := scalarText(n)
+		if !ok {
+			w.errorf(n, path, "must be a single value, not %s", describe(n))
+			return false
+		}
+		if err := reflect.New(t).Interface().(scalarChecker).checkScalar(s); err != nil {
+			w.errorf(n, path, "%v", err)
+			return false
+		}
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		pairs, ok := mappingPairs(n)
+		if !ok {
+			w.errorf(n, path, "must be a mapping of fields, not %s", describe(n))
+			return false
+		}
+		fields := structFields(t)
+		return w.keepPairs(n, pairs, func(kv *ast.MappingValueNode, key string) bool {
+			ft, ok := fields[key]
+			if !ok {
+				w.errorf(kv.Key, join(path, key), "unknown field%s", suggest(key, fields))
+				return false
+			}
+			return w.walk(kv.Value, ft, join(path, key))
+		})
+	case reflect.Map:
+		pairs, ok := mappingPairs(n)
+		if !ok {
+			w.errorf(n, path, "must be a mapping of names, not %s", describe(n))
+			return false
+		}
+		return w.keepPairs(n, pairs, func(kv *ast.MappingValueNode, key string) bool {
+			w.pos[join(path, key)+"#key"] = kv.Key.GetToken().Position
+			return w.walk(kv.Value, t.Elem(), join(path, key))
+		})
+	case reflect.Slice:
+		seq, ok := n.(*ast.SequenceNode)
+		if !ok {
+			w.errorf(n, path, "must be a list, not %s", describe(n))
+			return false
+		}
+		kept := seq.Values[:0:0]
+		for i, v := range seq.Values {
+			if w.walk(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i)) {
+				kept = append(kept, v)
+			} else {
+				kept = append(kept, ast.Null(v.GetToken()))
+			}
+		}
+		seq.Values = kept
+		return true
+	case reflect.String:
+		if _, ok := scalarText(n); !ok {
+			w.errorf(n, path, "must be a string, not %s", describe(n))
+		}
+	case reflect.Bool:
+		if _, ok := n.(*ast.BoolNode); !ok {
+			w.errorf(n, path, "must be true or false, not %s", describe(n))
+		}
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		if _, ok := n.(*ast.IntegerNode); !ok {
+			w.errorf(n, path, "must be a whole number, not %s", describe(n))
+		}
+	case reflect.Float64:
+		switch n.(type) {
+		case *ast.IntegerNode, *ast.FloatNode:
+		default:
+			w.errorf(n, path, "must be a number, not %s", describe(n))
+		}
+	}
+	return len(w.errs) == before
+}
+
+// keepPairs walks the pairs of a mapping with check and drops the bad ones
+// from it; a lone pair (a one-entry mapping) that is bad makes the whole
+// mapping bad, for its parent to drop.
+func (w *walker) keepPairs(n ast.Node, pairs []*ast.MappingValueNode, check func(*ast.MappingValueNode, string) bool) bool {
+	kept := pairs[:0:0]
+	for _, kv := range pairs {
+		if check(kv, kv.Key.GetToken().Value) {
+			kept = append(kept, kv)
+		}
+	}
+	if m, ok := n.(*ast.MappingNode); ok {
+		m.Values = kept
+		return true
+	}
+	return len(kept) == len(pairs)
+}
+
+func mappingPairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		return v.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{v}, true
+	}
+	return nil, false
+}
+
+func scalarText(n ast.Node) (string, bool) {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode, *ast.LiteralNode, *ast.InfinityNode, *ast.NanNode:
+		return v.GetToken().Value, true
+	}
+	return "", false
+}
+
+func describe(n ast.Node) string {
+	switch v := n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.StringNode:
+		return strconv.Quote(v.Value)
+	}
+	if s, ok := scalarText(n); ok {
+		return strconv.Quote(s)
+	}
+	return n.Type().String()
+}
+
+// structFields maps yaml keys to field types, following inline structs.
+func structFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if strings.Contains(opts, "inline") {
+			for k, v := range structFields(f.Type) {
+				out[k] = v
+			}
+			continue
+		}
+		if name == "" || name == "-" || !f.IsExported() {
+			continue
+		}
+		out[name] = f.Type
+	}
+	return out
+}
+
+// suggest names the closest known field, or lists them.
+func suggest(key string, fields map[string]reflect.Type) string {
+	names := make([]string, 0, len(fields))
+	for k := range fields {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	best, bestD := "", 3
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(key), n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return fmt.Sprintf(" (known: %s)", strings.Join(names, ", "))
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}

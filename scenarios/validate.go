@@ -1,0 +1,565 @@
+package scenarios
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// validator checks what the schema cannot: required fields, ranges, and
+// references between sections. Every error names the field path and,
+// through the walker's positions, the line and column.
+type validator struct {
+	*walker
+	sc *Scenario
+}
+
+var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// validMethods are the methods a target may use.
+var validMethods = map[string]bool{"GET": true, "HEAD": true, "PUT": true, "POST": true, "DELETE": true, "PATCH": true, "OPTIONS": true}
+
+func (v *validator) fail(path, format string, args ...any) {
+	for p := path; p != ""; {
+		if v.bad[p] || v.bad[strings.TrimSuffix(p, "#key")] {
+			return // already reported by the schema walk
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	e := &Error{File: v.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	// The field itself, else the closest parent that the file has.
+	for p := path; ; {
+		if pos, ok := v.pos[p]; ok {
+			e.Line, e.Col = pos.Line, pos.Column
+			break
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			if pos, ok := v.pos[""]; ok {
+				e.Line, e.Col = pos.Line, pos.Column
+			}
+			break
+		}
+		p = p[:i]
+	}
+	v.errs = append(v.errs, e)
+}
+
+func (v *validator) scenario(sc *Scenario) {
+	v.sc = sc
+	if strings.TrimSpace(sc.Name) == "" {
+		v.fail("name", "required: a name for the scenario")
+	} else if strings.ContainsAny(sc.Name, `/\`) {
+		v.fail("name", "%q must not contain / or \\ (it names the run directory)", sc.Name)
+	}
+	if sc.Interval != 0 && sc.Interval.D().Milliseconds() < 100 {
+		v.fail("interval", "%s is too short; at least 100ms", sc.Interval)
+	}
+	v.template("target", sc.Target)
+	for _, name := range sortedKeys(sc.Backends) {
+		v.backend("backends."+name, name, sc.Backends[name])
+	}
+	if len(sc.Nodes) == 0 {
+		v.fail("nodes", "required: at least one node (a SUT process to start or attach to)")
+	}
+	for _, name := range sortedKeys(sc.Nodes) {
+		v.node("nodes."+name, name, sc.Nodes[name])
+	}
+	for _, name := range sortedKeys(sc.Layers) {
+		v.layer("layers."+name, name, sc.Layers[name])
+	}
+	if len(sc.Phases) == 0 {
+		v.fail("phases", "required: at least one phase")
+	}
+	seen := map[string]int{}
+	for i, p := range sc.Phases {
+		path := fmt.Sprintf("phases[%d]", i)
+		if p == nil {
+			v.fail(path, "empty phase")
+			continue
+		}
+		if j, dup := seen[p.Name]; dup && p.Name != "" {
+			v.fail(path+".name", "duplicate phase name %q (also phases[%d])", p.Name, j)
+		}
+		seen[p.Name] = i
+		v.phase(path, p)
+	}
+	for i, e := range sc.Expect {
+		v.expectation(fmt.Sprintf("expect[%d]", i), e)
+	}
+	if sc.Isolate != nil {
+		for i, a := range sc.Isolate.Loopback {
+			if ip := net.ParseIP(a); ip == nil || !ip.IsLoopback() {
+				v.fail(fmt.Sprintf("isolate.loopback[%d]", i), "%q is not a loopback address (127.0.0.0/8 or ::1)", a)
+			}
+		}
+	}
+}
+
+func (v *validator) name(path, kind, name string) {
+	if !nameRE.MatchString(name) {
+		v.fail(path+"#key", "%s name %q must be a letter or _ followed by letters, digits or _ (it is used in templates as {{.%ss.%s}})", kind, name, strings.ToUpper(kind[:1])+kind[1:], name)
+	}
+}
+
+func (v *validator) template(path, s string) {
+	if s == "" {
+		return
+	}
+	if _, err := template.New(path).Funcs(templateFuncStubs).Parse(s); err != nil {
+		msg := err.Error()
+		if i := strings.LastIndex(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+		v.fail(path, "bad template %q: %s", s, msg)
+	}
+}
+
+// templateFuncStubs lets validation parse templates that use the load's
+// per-request functions.
+var templateFuncStubs = template.FuncMap{"rand": func(int) int { return 0 }, "seq": func() int { return 0 }}
+
+func (v *validator) backend(path, name string, b *Backend) {
+	v.name(path, "backend", name)
+	if _, dup := v.sc.Nodes[name]; dup {
+		v.fail(path+"#key", "%q names both a backend and a node", name)
+	}
+	if b == nil {
+		v.fail(path, "empty backend: give at least its kind (s3, gcs or azure)")
+		return
+	}
+	switch b.Kind {
+	case "s3", "gcs", "azure":
+	case "":
+		v.fail(path+".kind", "required: s3, gcs or azure")
+	default:
+		v.fail(path+".kind", "%q is not a backend kind (s3, gcs or azure)", b.Kind)
+	}
+	if b.Listen != "" {
+		v.hostPort(path+".listen", b.Listen)
+	}
+	if b.Objects != nil {
+		if b.Objects.MaxCount < 0 {
+			v.fail(path+".objects.max_count", "%d is negative", b.Objects.MaxCount)
+		}
+		for i, s := range b.Objects.Synthetic {
+			if s == nil || s.Prefix == "" {
+				v.fail(fmt.Sprintf("%s.objects.synthetic[%d].prefix", path, i), "required: the key prefix of synthetic objects")
+			}
+		}
+	}
+	v.faults(path+".faults", b.Faults)
+}
+
+func (v *validator) faults(path string, f *Faults) {
+	if f == nil {
+		return
+	}
+	for field, rate := range map[string]float64{"error_rate": f.ErrorRate, "reset_rate": f.ResetRate, "stall_rate": f.StallRate} {
+		if rate < 0 || rate > 1 {
+			v.fail(path+"."+field, "%g is not a probability (0 to 1)", rate)
+		}
+	}
+	if f.ErrorCode != 0 && (f.ErrorCode < 400 || f.ErrorCode > 599) {
+		v.fail(path+".error_code", "%d is not an HTTP error status (400-599)", f.ErrorCode)
+	}
+}
+
+func (v *validator) hostPort(path, s string) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		v.fail(path, "%q is not host:port", s)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		v.fail(path, "%q has a bad port", s)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		v.fail(path, "%q: host must be an IP address or localhost", s)
+	}
+}
+
+func (v *validator) node(path, name string, n *Node) {
+	v.name(path, "node", name)
+	if n == nil {
+		v.fail(path, "empty node: give its command (or attach)")
+		return
+	}
+	switch {
+	case len(n.Command) == 0 && n.Attach == nil:
+		v.fail(path, "required: command (an argv list) or attach: {pid|pid_file, url}")
+	case len(n.Command) > 0 && n.Attach != nil:
+		v.fail(path+".attach", "a node has either command or attach, not both")
+	}
+	for i, arg := range n.Command {
+		v.template(fmt.Sprintf("%s.command[%d]", path, i), arg)
+	}
+	for _, k := range sortedKeys(n.Env) {
+		v.template(path+".env."+k, n.Env[k])
+	}
+	if a := n.Attach; a != nil {
+		if (a.PID != 0) == (a.PIDFile != "") {
+			v.fail(path+".attach", "give exactly one of pid and pid_file")
+		}
+		if a.PID < 0 {
+			v.fail(path+".attach.pid", "%d is negative", a.PID)
+		}
+		if a.URL == "" {
+			v.fail(path+".attach.url", "required: the node's base URL, e.g. http://127.0.0.1:8080")
+		} else if u, err := url.Parse(a.URL); err != nil || u.Host == "" {
+			v.fail(path+".attach.url", "%q is not a URL like http://127.0.0.1:8080", a.URL)
+		}
+	}
+	seen := map[string]bool{}
+	for i, p := range n.Ports {
+		if !nameRE.MatchString(p) {
+			v.fail(fmt.Sprintf("%s.ports[%d]", path, i), "port name %q must be a letter or _ followed by letters, digits or _", p)
+		}
+		if seen[p] {
+			v.fail(fmt.Sprintf("%s.ports[%d]", path, i), "duplicate port name %q", p)
+		}
+		seen[p] = true
+	}
+	if n.Host != "" && net.ParseIP(n.Host) == nil {
+		v.fail(path+".host", "%q is not an IP address", n.Host)
+	}
+	if n.Ready != "" {
+		v.template(path+".ready", n.Ready)
+		if !strings.HasPrefix(n.Ready, "http://") && !strings.HasPrefix(n.Ready, "https://") && !strings.HasPrefix(n.Ready, "tcp://") {
+			v.fail(path+".ready", "%q must start with http://, https:// or tcp://", n.Ready)
+		}
+	}
+	v.template(path+".goroutines", n.Goroutines)
+	v.template(path+".metrics", n.Metrics)
+}
+
+func (v *validator) layer(path, name string, l *Layer) {
+	v.name(path, "layer", name)
+	if l == nil {
+		v.fail(path, "empty layer: give node, listen or peer, and idle_timeout")
+		return
+	}
+	if l.Node == "" {
+		v.fail(path+".node", "required: the node whose sockets make up the layer")
+	} else if v.sc.Nodes[l.Node] == nil {
+		v.fail(path+".node", "unknown node %q (nodes: %s)", l.Node, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+	}
+	if l.Listen == "" && l.Peer == "" {
+		v.fail(path, "give listen (a node whose ports mark the server side) or peer (a node or backend whose ports mark the client side)")
+	}
+	if l.Listen != "" && v.sc.Nodes[l.Listen] == nil {
+		v.fail(path+".listen", "unknown node %q (nodes: %s)", l.Listen, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+	}
+	if l.Peer != "" && v.sc.Nodes[l.Peer] == nil && v.sc.Backends[l.Peer] == nil {
+		v.fail(path+".peer", "unknown node or backend %q (nodes: %s; backends: %s)", l.Peer,
+			strings.Join(sortedKeys(v.sc.Nodes), ", "), strings.Join(sortedKeys(v.sc.Backends), ", "))
+	}
+	if l.IdleTimeout <= 0 {
+		v.fail(path+".idle_timeout", "required: the idle timeout the SUT uses on this layer, e.g. 20s")
+	}
+	for i, p := range l.Ports {
+		if !v.layerHasPort(l, p) {
+			v.fail(fmt.Sprintf("%s.ports[%d]", path, i), "no node or backend of this layer has a port named %q", p)
+		}
+	}
+}
+
+func (v *validator) layerHasPort(l *Layer, port string) bool {
+	for _, n := range []string{l.Listen, l.Peer} {
+		if node := v.sc.Nodes[n]; node != nil {
+			ports := node.Ports
+			if len(ports) == 0 {
+				ports = []string{DefaultPortName}
+			}
+			for _, p := range ports {
+				if p == port {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (v *validator) phase(path string, p *Phase) {
+	if p.Name == "" {
+		v.fail(path+".name", "required: a name for the phase")
+	} else if strings.ContainsAny(p.Name, "#/ ") {
+		v.fail(path+".name", "%q must not contain '#', '/' or spaces", p.Name)
+	}
+	if p.Repeat < 0 {
+		v.fail(path+".repeat", "%d is negative", p.Repeat)
+	}
+	for _, b := range sortedKeys(p.Faults) {
+		if v.sc.Backends[b] == nil {
+			v.fail(path+".faults."+b, "unknown backend %q (backends: %s)", b, strings.Join(sortedKeys(v.sc.Backends), ", "))
+		}
+		v.faults(path+".faults."+b, p.Faults[b])
+	}
+	kinds := p.kinds()
+	switch len(kinds) {
+	case 0:
+		v.fail(path, "give one kind of load: %s", strings.Join(PhaseKinds, ", "))
+		return
+	case 1:
+	default:
+		v.fail(path, "one kind of load per phase, not %s", strings.Join(kinds, " and "))
+		return
+	}
+	k := path + "." + kinds[0]
+	switch {
+	case p.Steady != nil:
+		v.requests(k, &p.Steady.Requests)
+		v.positiveRate(k+".rate", p.Steady.Rate)
+		v.positiveDuration(k+".duration", p.Steady.Duration)
+		if p.Steady.SineAmplitude.Freq > 0 && p.Steady.SinePeriod <= 0 {
+			v.fail(k+".sine_period", "required with sine_amplitude")
+		}
+	case p.Ramp != nil:
+		v.requests(k, &p.Ramp.Requests)
+		v.positiveDuration(k+".duration", p.Ramp.Duration)
+		if p.Ramp.From.Freq == 0 && p.Ramp.To.Freq == 0 {
+			v.fail(k+".to", "required: the rate to ramp to, e.g. 500/s")
+		}
+		v.nonNegative(k+".steps", p.Ramp.Steps)
+	case p.Burst != nil:
+		v.requests(k, &p.Burst.Requests)
+		v.positive(k+".count", p.Burst.Count, "requests per burst")
+		v.nonNegative(k+".bursts", p.Burst.Bursts)
+	case p.Churn != nil:
+		v.requests(k, &p.Churn.Requests)
+		v.positiveRate(k+".rate", p.Churn.Rate)
+		v.positiveDuration(k+".duration", p.Churn.Duration)
+	case p.Idle != nil:
+		v.positive(k+".connections", p.Idle.Connections, "connections to hold")
+		v.positiveDuration(k+".duration", p.Idle.Duration)
+		v.target(k+".target", p.Idle.Target)
+	case p.Slow != nil:
+		v.positive(k+".connections", p.Slow.Connections, "slow clients")
+		v.positiveDuration(k+".duration", p.Slow.Duration)
+		v.target(k+".target", p.Slow.Target)
+		v.enum(k+".mode", p.Slow.Mode, "headers", "body", "read")
+	case p.Abandon != nil:
+		v.positive(k+".connections", p.Abandon.Connections, "connections to abandon")
+		v.positiveDuration(k+".duration", p.Abandon.Duration)
+		v.target(k+".target", p.Abandon.Target)
+		v.enum(k+".send", p.Abandon.Send, "nothing", "partial-headers", "partial-body")
+	case p.Quiet != nil:
+		v.positiveDuration(k+".duration", p.Quiet.Duration)
+	}
+}
+
+func (v *validator) requests(path string, r *Requests) {
+	for i, t := range r.Targets {
+		v.target(fmt.Sprintf("%s.targets[%d]", path, i), t)
+	}
+	v.nonNegative(path+".connections", r.Connections)
+	v.nonNegative(path+".workers", r.Workers)
+}
+
+// target checks "METHOD PATH-OR-URL".
+func (v *validator) target(path, t string) {
+	if t == "" {
+		return
+	}
+	method, rest, ok := strings.Cut(strings.TrimSpace(t), " ")
+	if !ok || strings.TrimSpace(rest) == "" {
+		v.fail(path, "%q must be \"METHOD PATH\", e.g. \"GET /v1/objects/b/k\"", t)
+		return
+	}
+	if !validMethods[method] {
+		v.fail(path, "%q: unknown method %q", t, method)
+	}
+	rest = strings.TrimSpace(rest)
+	if !strings.HasPrefix(rest, "/") && !strings.HasPrefix(rest, "http://") && !strings.HasPrefix(rest, "https://") && !strings.HasPrefix(rest, "{{") {
+		v.fail(path, "%q: the target must be a path (/...) or a URL (http://...)", t)
+	}
+	v.template(path, t)
+}
+
+func (v *validator) enum(path, s string, allowed ...string) {
+	if s == "" {
+		return
+	}
+	for _, a := range allowed {
+		if s == a {
+			return
+		}
+	}
+	v.fail(path, "%q is not one of %s", s, strings.Join(allowed, ", "))
+}
+
+func (v *validator) positive(path string, n int, what string) {
+	if n <= 0 {
+		if n < 0 {
+			v.fail(path, "%d is negative", n)
+		} else {
+			v.fail(path, "required: the number of %s (at least 1)", what)
+		}
+	}
+}
+
+func (v *validator) nonNegative(path string, n int) {
+	if n < 0 {
+		v.fail(path, "%d is negative", n)
+	}
+}
+
+func (v *validator) positiveDuration(path string, d Duration) {
+	if d <= 0 {
+		v.fail(path, "required: a duration above 0, e.g. 30s")
+	}
+}
+
+func (v *validator) positiveRate(path string, r Rate) {
+	if r.Freq <= 0 {
+		v.fail(path, "required: a rate above 0, e.g. 200/s")
+	}
+}
+
+func (v *validator) expectation(path string, e *Expectation) {
+	if e == nil {
+		v.fail(path, "empty check: give one of %s", strings.Join(CheckKinds, ", "))
+		return
+	}
+	kinds := e.kinds()
+	if len(kinds) != 1 {
+		if len(kinds) == 0 {
+			v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
+		} else {
+			v.fail(path, "one check per entry, not %s", strings.Join(kinds, " and "))
+		}
+		return
+	}
+	k := path + "." + kinds[0]
+	switch {
+	case e.Reclaim != nil:
+		v.layerRef(k+".layer", e.Reclaim.Layer, true)
+	case e.Drain != nil:
+		v.layerRef(k+".layer", e.Drain.Layer, true)
+		v.phaseRef(k+".after", e.Drain.After, true)
+		if to := e.Drain.To; to != "" && to != "baseline" {
+			if n, err := strconv.Atoi(to); err != nil || n < 0 {
+				v.fail(k+".to", "%q must be baseline or a count of connections", to)
+			}
+		}
+	case e.CloseWait != nil:
+		v.layerRef(k+".layer", e.CloseWait.Layer, false)
+		v.positiveDuration(k+".max_age", e.CloseWait.MaxAge)
+	case e.NoGrowth != nil:
+		v.series(k+".series", e.NoGrowth.Series)
+		v.nodeRef(k+".node", e.NoGrowth.Node)
+		for i, p := range e.NoGrowth.During {
+			v.phaseRef(fmt.Sprintf("%s.during[%d]", k, i), p, true)
+		}
+		if e.NoGrowth.MaxRate < 0 {
+			v.fail(k+".max_per_hour", "%g is negative", e.NoGrowth.MaxRate)
+		}
+	case e.Ratio != nil:
+		v.series(k+".numerator", e.Ratio.Numerator)
+		v.series(k+".denominator", e.Ratio.Denominator)
+		v.nodeRef(k+".node", e.Ratio.Node)
+		if e.Ratio.Max <= 0 {
+			v.fail(k+".max", "required: the largest ratio allowed, above 0")
+		}
+		v.nonNegative(k+".min_denominator", e.Ratio.MinDenominator)
+	case e.Max != nil:
+		v.series(k+".series", e.Max.Series)
+		v.nodeRef(k+".node", e.Max.Node)
+	case e.Baseline != nil:
+		v.series(k+".series", e.Baseline.Series)
+		v.nodeRef(k+".node", e.Baseline.Node)
+		v.phaseRef(k+".after", e.Baseline.After, true)
+		if t := strings.TrimSuffix(e.Baseline.Tolerance, "%"); t != "" {
+			if f, err := strconv.ParseFloat(t, 64); err != nil || f < 0 {
+				v.fail(k+".tolerance", "%q must be a number, or a percentage like 10%%", e.Baseline.Tolerance)
+			}
+		}
+	}
+}
+
+func (v *validator) layerRef(path, name string, required bool) {
+	if name == "" {
+		if required {
+			v.fail(path, "required: a layer (%s)", strings.Join(sortedKeys(v.sc.Layers), ", "))
+		}
+		return
+	}
+	if v.sc.Layers[name] == nil {
+		v.fail(path, "unknown layer %q (layers: %s)", name, strings.Join(sortedKeys(v.sc.Layers), ", "))
+	}
+}
+
+func (v *validator) nodeRef(path, name string) {
+	if name != "" && v.sc.Nodes[name] == nil {
+		v.fail(path, "unknown node %q (nodes: %s)", name, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+	}
+}
+
+func (v *validator) phaseRef(path, name string, required bool) {
+	if name == "" {
+		if required {
+			v.fail(path, "required: a phase name")
+		}
+		return
+	}
+	for _, p := range v.sc.Phases {
+		if p != nil && p.Name == name {
+			return
+		}
+	}
+	var names []string
+	for _, p := range v.sc.Phases {
+		if p != nil {
+			names = append(names, p.Name)
+		}
+	}
+	v.fail(path, "unknown phase %q (phases: %s)", name, strings.Join(names, ", "))
+}
+
+// series checks a series name: goroutines, fds, rss, threads, cpu,
+// sockets.LAYER, sockets.LAYER.idle, sockets.LAYER.STATE.
+func (v *validator) series(path, s string) {
+	switch s {
+	case "":
+		v.fail(path, "required: a series (goroutines, fds, rss, threads, sockets.LAYER...)")
+		return
+	case "goroutines", "fds", "rss", "threads", "cpu":
+		return
+	}
+	parts := strings.Split(s, ".")
+	if parts[0] == "goroutines" && len(parts) == 2 {
+		return // goroutines.CLASS
+	}
+	if parts[0] != "sockets" || len(parts) < 2 || len(parts) > 3 {
+		v.fail(path, "%q is not a series (goroutines, goroutines.CLASS, fds, rss, threads, sockets.LAYER, sockets.LAYER.idle, sockets.LAYER.STATE)", s)
+		return
+	}
+	if parts[1] != "all" && v.sc.Layers[parts[1]] == nil {
+		v.fail(path, "%q: unknown layer %q (layers: %s)", s, parts[1], strings.Join(sortedKeys(v.sc.Layers), ", "))
+	}
+	if len(parts) == 3 && parts[2] != "idle" && !tcpStates[parts[2]] {
+		v.fail(path, "%q: %q is neither idle nor a TCP state (ESTABLISHED, TIME_WAIT, CLOSE_WAIT...)", s, parts[2])
+	}
+}
+
+var tcpStates = map[string]bool{"ESTABLISHED": true, "SYN_SENT": true, "SYN_RECV": true, "FIN_WAIT1": true, "FIN_WAIT2": true,
+	"TIME_WAIT": true, "CLOSE": true, "CLOSE_WAIT": true, "LAST_ACK": true, "CLOSING": true}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
