@@ -1,0 +1,175 @@
+package sut
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Spec says how to start one node.
+type Spec struct {
+	Name    string
+	Argv    []string
+	Env     []string // added to soak's environment
+	Dir     string
+	LogPath string // stdout and stderr go here
+}
+
+// Process is a running node, started by soak or attached to.
+type Process struct {
+	Name     string
+	PID      int
+	Attached bool
+	LogPath  string
+
+	cmd     *exec.Cmd
+	logFile *os.File
+	exited  chan struct{}
+	mu      sync.Mutex
+	state   string // how it exited, once it has
+	stopped bool   // soak asked it to stop
+}
+
+// Start starts the node in its own process group, with its output in
+// spec.LogPath. The child gets SIGKILL if soak dies (Pdeathsig), so even a
+// SIGKILL of soak leaves no orphan node behind.
+func Start(spec Spec) (*Process, error) {
+	if len(spec.Argv) == 0 {
+		return nil, fmt.Errorf("node %s: empty command", spec.Name)
+	}
+	path, err := exec.LookPath(spec.Argv[0])
+	if err != nil {
+		return nil, fmt.Errorf("node %s: command %q: %w", spec.Name, spec.Argv[0], err)
+	}
+	logFile, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("node %s: log: %w", spec.Name, err)
+	}
+	cmd := exec.Command(path, spec.Argv[1:]...)
+	cmd.Args[0] = spec.Argv[0]
+	cmd.Env = append(os.Environ(), spec.Env...)
+	cmd.Dir = spec.Dir
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("node %s: start %q: %w", spec.Name, spec.Argv[0], err)
+	}
+	p := &Process{Name: spec.Name, PID: cmd.Process.Pid, LogPath: spec.LogPath, cmd: cmd, logFile: logFile, exited: make(chan struct{})}
+	go p.wait()
+	return p, nil
+}
+
+func (p *Process) wait() {
+	err := p.cmd.Wait()
+	p.logFile.Close()
+	p.mu.Lock()
+	p.state = describeExit(p.cmd.ProcessState, err)
+	p.mu.Unlock()
+	close(p.exited)
+}
+
+func describeExit(ps *os.ProcessState, err error) string {
+	if ps == nil {
+		return fmt.Sprintf("wait failed: %v", err)
+	}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by signal " + ws.Signal().String()
+	}
+	return fmt.Sprintf("exited with status %d", ps.ExitCode())
+}
+
+// Exited is closed when the process has exited.
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitState says how the process exited ("exited with status 2",
+// "killed by signal killed"); empty while it runs.
+func (p *Process) ExitState() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.state
+}
+
+// Stopping reports whether soak asked the process to stop (so its exit is
+// expected, not a failure).
+func (p *Process) Stopping() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopped
+}
+
+// Stop sends SIGTERM to the process group, waits up to grace, then sends
+// SIGKILL. An attached process is left alone.
+func (p *Process) Stop(grace time.Duration) error {
+	p.mu.Lock()
+	p.stopped = true
+	p.mu.Unlock()
+	if p.Attached {
+		return nil
+	}
+	select {
+	case <-p.exited:
+		return nil
+	default:
+	}
+	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
+	select {
+	case <-p.exited:
+		return nil
+	case <-time.After(grace):
+	}
+	_ = syscall.Kill(-p.PID, syscall.SIGKILL)
+	select {
+	case <-p.exited:
+		return fmt.Errorf("node %s did not stop within %s of SIGTERM; killed", p.Name, grace)
+	case <-time.After(5 * time.Second):
+		return fmt.Errorf("node %s (pid %d) did not exit after SIGKILL", p.Name, p.PID)
+	}
+}
+
+// ErrNoProcess is returned when an attach target does not exist.
+var ErrNoProcess = errors.New("no such process")
+
+// Attach watches a process soak did not start, by pid or pid file.
+func Attach(ctx context.Context, name string, pid int, pidFile string) (*Process, error) {
+	if pidFile != "" {
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			return nil, fmt.Errorf("node %s: pid file: %w", name, err)
+		}
+		if _, err := fmt.Sscanf(string(b), "%d", &pid); err != nil || pid <= 0 {
+			return nil, fmt.Errorf("node %s: pid file %s does not hold a pid", name, pidFile)
+		}
+	}
+	if !alive(pid) {
+		return nil, fmt.Errorf("node %s: pid %d: %w", name, pid, ErrNoProcess)
+	}
+	p := &Process{Name: name, PID: pid, Attached: true, exited: make(chan struct{})}
+	go p.watch(ctx)
+	return p, nil
+}
+
+// watch polls an attached process, which soak cannot wait(2) for.
+func (p *Process) watch(ctx context.Context) {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !alive(p.PID) {
+				p.mu.Lock()
+				p.state = "exited (attached process; status unknown)"
+				p.mu.Unlock()
+				close(p.exited)
+				return
+			}
+		}
+	}
+}
