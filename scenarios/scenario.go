@@ -12,6 +12,9 @@ type Scenario struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Interval is the probe sampling interval. Default 1s; at least 100ms.
 	Interval Duration `yaml:"interval,omitempty" json:"interval,omitempty"`
+	// Vars are free strings for templates ({{.Vars.NAME}}), so one file can
+	// describe variants chosen with --set vars.NAME=VALUE (e.g. an engine).
+	Vars map[string]string `yaml:"vars,omitempty" json:"vars,omitempty"`
 	// Target is the base URL that phase requests go to, templated
 	// (e.g. "{{.Nodes.proxy.URL}}"). Default: the URL of the first node.
 	Target string `yaml:"target,omitempty" json:"target,omitempty"`

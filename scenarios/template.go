@@ -12,6 +12,7 @@ type TemplateData struct {
 	Nodes    map[string]NodeAddr
 	Backends map[string]BackendAddr
 	Run      RunInfo
+	Vars     map[string]string
 	// Soak is the path of the soak binary, so scenarios can start the
 	// reference SUT as ["{{.Soak}}", "testsut", ...].
 	Soak string
