@@ -11,6 +11,9 @@ const (
 )
 
 func (s *Scenario) applyDefaults() {
+	if s.Cycles == 0 {
+		s.Cycles = 1
+	}
 	if s.Interval == 0 {
 		s.Interval = DefaultInterval
 	}

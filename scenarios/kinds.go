@@ -82,7 +82,7 @@ func (s *Scenario) Planned() time.Duration {
 	for _, p := range s.Phases {
 		d += time.Duration(max(p.Repeat, 1)) * p.Planned()
 	}
-	return d
+	return time.Duration(max(s.Cycles, 1)) * d
 }
 
 // ScaleDurations multiplies every phase duration (and burst pause) by f,

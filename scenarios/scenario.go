@@ -26,6 +26,10 @@ type Scenario struct {
 	Layers map[string]*Layer `yaml:"layers,omitempty" json:"layers,omitempty"`
 	// Phases run in order. At least one.
 	Phases []*Phase `yaml:"phases" json:"phases"`
+	// Cycles runs the whole phase list this many times (default 1), so a
+	// nightly scenario repeats its load/hold/drain cycle for hours. The nth
+	// run of a phase is named "NAME#n" in the run directory.
+	Cycles int `yaml:"cycles,omitempty" json:"cycles,omitempty"`
 	// Expect lists the checks. Empty: reclaim and drain for every layer, and
 	// no_growth of goroutines and fds (see checks.Defaults).
 	Expect []*Expectation `yaml:"expect,omitempty" json:"expect,omitempty"`

@@ -80,6 +80,9 @@ func (v *validator) scenario(sc *Scenario) {
 	if len(sc.Phases) == 0 {
 		v.fail("phases", "required: at least one phase")
 	}
+	if sc.Cycles < 0 {
+		v.fail("cycles", "%d is negative", sc.Cycles)
+	}
 	seen := map[string]int{}
 	for i, p := range sc.Phases {
 		path := fmt.Sprintf("phases[%d]", i)
