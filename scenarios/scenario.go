@@ -116,6 +116,10 @@ type Node struct {
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
 	// Env adds templated variables to soak's environment for the process.
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// Files are written into the run directory before the node starts, by
+	// relative path, their text templated like the command: e.g. a generated
+	// nginx.conf that listens on {{.Nodes.NAME.Addr}}.
+	Files map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
 	// Dir is the working directory. Default: the run directory.
 	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
 	// Ports names the ports soak allocates for the node on its Host (templated

@@ -209,6 +209,12 @@ func (v *validator) node(path, name string, n *Node) {
 	for _, k := range sortedKeys(n.Env) {
 		v.template(path+".env."+k, n.Env[k])
 	}
+	for _, f := range sortedKeys(n.Files) {
+		if f == "" || strings.HasPrefix(f, "/") || strings.Contains(f, "..") {
+			v.fail(path+".files."+f, "%q must be a relative path inside the run directory", f)
+		}
+		v.template(path+".files."+f, n.Files[f])
+	}
 	if a := n.Attach; a != nil {
 		if (a.PID != 0) == (a.PIDFile != "") {
 			v.fail(path+".attach", "give exactly one of pid and pid_file")
