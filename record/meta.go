@@ -37,6 +37,9 @@ type Meta struct {
 	Backends      map[string]BackendMeta `json:"backends,omitempty"`
 	Layers        map[string]LayerMeta   `json:"layers,omitempty"`
 	Phases        []PhaseMeta            `json:"phases"`
+	// Isolated is set when the run had a network namespace of its own; NetNS names it.
+	Isolated bool   `json:"isolated,omitempty"`
+	NetNS    string `json:"netns,omitempty"`
 	// ProbeMethods says which method each probe used, e.g. {"sockets": "netlink"}.
 	ProbeMethods map[string]string `json:"probe_methods,omitempty"`
 }
