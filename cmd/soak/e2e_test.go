@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// soakBin is the soak binary built once for the end-to-end tests.
+var soakBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "soak-e2e")
+	if err != nil {
+		panic(err)
+	}
+	soakBin = filepath.Join(dir, "soak")
+	if out, err := exec.Command("go", "build", "-o", soakBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// soak runs the binary and returns its exit code and combined output.
+func soak(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(soakBin, args...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), string(out)
+	}
+	if err != nil {
+		t.Fatalf("soak %v: %v", args, err)
+	}
+	return 0, string(out)
+}
+
+// startSoak starts `soak run` in the background.
+func startSoak(t *testing.T, args ...string) (*exec.Cmd, *strings.Builder) {
+	t.Helper()
+	var out strings.Builder
+	cmd := exec.Command(soakBin, args...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, &out
+}
+
+// runDir waits for the single run directory under out to appear.
+func runDir(t *testing.T, out string) string {
+	t.Helper()
+	var dir string
+	waitFor(t, 30*time.Second, func() bool {
+		m, _ := filepath.Glob(filepath.Join(out, "*", record.MetaFile))
+		if len(m) == 1 {
+			dir = filepath.Dir(m[0])
+		}
+		return dir != ""
+	})
+	return dir
+}
+
+// waitEvent waits until events.jsonl of dir holds an event of kind named name.
+func waitEvent(t *testing.T, dir, kind, name string) {
+	t.Helper()
+	waitFor(t, 60*time.Second, func() bool {
+		f, err := os.Open(filepath.Join(dir, record.EventsFile))
+		if err != nil {
+			return false
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			var e record.Event
+			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == kind && e.Name == name {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func readMeta(t *testing.T, dir string) record.Meta {
+	t.Helper()
+	var m record.Meta
+	b, err := os.ReadFile(filepath.Join(dir, record.MetaFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func waitFor(t *testing.T, d time.Duration, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("condition not met within %s", d)
+}
+
+// alive reports whether pid still runs (and is not a zombie).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func nodePIDs(m record.Meta) []int {
+	var pids []int
+	for _, n := range m.Nodes {
+		if n.PID > 0 {
+			pids = append(pids, n.PID)
+		}
+	}
+	return pids
+}
+
+func assertNoOrphans(t *testing.T, m record.Meta) {
+	t.Helper()
+	pids := nodePIDs(m)
+	if len(pids) == 0 {
+		t.Fatal("meta.json lists no node pids")
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		for _, p := range pids {
+			if alive(p) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestRunHealthyMini(t *testing.T) {
+	out := t.TempDir()
+	code, output := soak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet")
+	dir := runDir(t, out)
+	m := readMeta(t, dir)
+	if m.Ended != record.EndedCompleted {
+		t.Fatalf("ended = %q (%s), want completed\n%s", m.Ended, m.Cause, output)
+	}
+	if code != 0 {
+		t.Errorf("exit code = %d, want 0 (healthy SUT)\n%s", code, output)
+	}
+	for _, f := range []string{record.SamplesFile, record.VerdictFile, record.ReportHTML, "logs/proxy.log", "load/load.json"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty: %v", f, err)
+		}
+	}
+	if !strings.Contains(output, "verdict:") || !strings.Contains(output, "report.html") {
+		t.Errorf("output lacks the verdict and report path:\n%s", output)
+	}
+	assertNoOrphans(t, m)
+}
+
+func TestRunInterrupted(t *testing.T) {
+	out := t.TempDir()
+	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
+	dir := runDir(t, out)
+	waitEvent(t, dir, record.EventPhaseStart, "load")
+	time.Sleep(time.Second)
+	start := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want 130\n%s", err, output)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Errorf("took %s to stop after SIGINT", d)
+	}
+	m := readMeta(t, dir)
+	if m.Ended != record.EndedInterrupted {
+		t.Errorf("ended = %q, want interrupted", m.Ended)
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); err != nil {
+		t.Errorf("no report after SIGINT: %v", err)
+	}
+	assertNoOrphans(t, m)
+}
+
+func TestRunNodeDies(t *testing.T) {
+	out := t.TempDir()
+	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
+	dir := runDir(t, out)
+	waitEvent(t, dir, record.EventPhaseStart, "load")
+	time.Sleep(time.Second)
+	m := readMeta(t, dir)
+	target := m.Nodes["target"].PID
+	if target == 0 {
+		t.Fatal("no target pid in meta.json")
+	}
+	syscall.Kill(target, syscall.SIGKILL)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+		t.Fatalf("exit = %v, want 3\n%s", err, output)
+	}
+	m = readMeta(t, dir)
+	if m.Ended != record.EndedSUTFailed || !strings.Contains(m.Cause, "node target") || !strings.Contains(m.Cause, "signal") {
+		t.Errorf("ended = %q, cause = %q; want sut-failed naming node target and the signal", m.Ended, m.Cause)
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); err != nil {
+		t.Errorf("no report after node death: %v", err)
+	}
+	assertNoOrphans(t, m)
+}
+
+func TestKilledRunIsReportable(t *testing.T) {
+	out := t.TempDir()
+	cmd, _ := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
+	dir := runDir(t, out)
+	waitEvent(t, dir, record.EventPhaseStart, "load")
+	time.Sleep(2 * time.Second)
+	cmd.Process.Kill()
+	cmd.Wait()
+	m := readMeta(t, dir)
+	assertNoOrphans(t, m) // Pdeathsig: the nodes die with soak
+	code, output := soak(t, "report", dir)
+	if code != 0 {
+		t.Fatalf("soak report of a killed run: exit %d\n%s", code, output)
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); err != nil {
+		t.Errorf("no report.html: %v", err)
+	}
+	run, err := record.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples, _ := run.Samples()
+	if run.Meta.Ended != record.EndedKilled || len(samples) < 4 {
+		t.Errorf("ended = %q with %d samples; want killed with the samples up to the kill", run.Meta.Ended, len(samples))
+	}
+}
+
+func TestValidateAndUsageExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: bad\nnodes: {a: {command: [x]}}\nphases:\n  - name: p\n    quiet: {duration: 5x}\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"validate", "testdata/mini.yaml"}, 0, "ok"},
+		{[]string{"validate", "quick", "nightly", "ab-engines"}, 0, "ok"},
+		{[]string{"validate", bad}, 2, "bad.yaml:5:21: phases[0].quiet.duration: \"5x\" is not a duration"},
+		{[]string{"run", bad}, 2, "is not a duration"},
+		{[]string{"run", "no-such-scenario"}, 2, "no such file"},
+		{[]string{"run", "--duration-scale", "0"}, 2, "--duration-scale"},
+		{[]string{"run", "testdata/mini.yaml", "--set", "nope.x=1"}, 2, "no field"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"version"}, 0, "soak "},
+	} {
+		code, out := soak(t, tc.args...)
+		if code != tc.code || !strings.Contains(out, tc.want) {
+			t.Errorf("soak %v: exit %d, output %q; want exit %d containing %q", tc.args, code, out, tc.code, tc.want)
+		}
+	}
+}
+
+func TestNodeNeverReady(t *testing.T) {
+	out := t.TempDir()
+	sc := filepath.Join(t.TempDir(), "dead.yaml")
+	os.WriteFile(sc, []byte(`name: dead
+nodes:
+  n:
+    command: ["sh", "-c", "echo cannot start: config missing >&2; sleep 30"]
+    ready_timeout: 1s
+phases:
+  - {name: p, quiet: {duration: 1s}}
+`), 0o644)
+	code, output := soak(t, "run", sc, "--out", out, "--quiet")
+	if code != 3 || !strings.Contains(output, "not ready after 1s") || !strings.Contains(output, "config missing") {
+		t.Errorf("exit %d, output:\n%s\nwant exit 3, 'not ready after 1s' and the log tail", code, output)
+	}
+	m := readMeta(t, runDir(t, out))
+	if m.Ended != record.EndedError {
+		t.Errorf("ended = %q, want error", m.Ended)
+	}
+	assertNoOrphans(t, m)
+}

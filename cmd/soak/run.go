@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/soak-dev/soak/isolate"
+	"github.com/soak-dev/soak/runner"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+func init() { subcommands = append(subcommands, newRunCmd) }
+
+type runOpts struct {
+	out               string
+	name              string
+	sets              []string
+	durationScale     float64
+	quiet             bool
+	json              bool
+	inconclusiveFails bool
+	isolate           bool
+}
+
+func newRunCmd() *cobra.Command {
+	var o runOpts
+	cmd := &cobra.Command{
+		Use:   "run [SCENARIO.yaml | BUILTIN]",
+		Short: "Run a scenario end to end: start the SUT, load it, probe it, check it, report",
+		Long: `Run a scenario: allocate ports, start the fake backends and the SUT nodes,
+wait for them to be ready, sample them while the load phases run, stop
+everything, evaluate the checks and write the report. With no argument it
+runs the built-in "quick" scenario (the reference SUT, about 2 minutes).
+
+Everything goes to a new run directory under --out; 'soak report DIR'
+rebuilds its report at any time, even for a run that was killed.
+Ctrl-C stops the load at once, keeps the data and still writes the report
+(exit 130); a second Ctrl-C skips the report.
+
+Built-in scenarios: ` + fmt.Sprint(scenarios.BuiltinNames()) + `
+Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
+3 the SUT or environment failed, 130 interrupted.`,
+		Example: `  soak run
+  soak run nightly --duration-scale 0.05
+  soak run my.yaml --set layers.client.idle_timeout=4s --name pr-1234
+  soak run my.yaml --json > progress.jsonl`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			which := "quick"
+			if len(args) == 1 {
+				which = args[0]
+			}
+			return runScenario(cmd, which, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "out", "o", runner.DefaultOutDir, "parent directory of the run directory")
+	f.StringVar(&o.name, "name", "", "name of the run (default: the scenario's name)")
+	f.StringArrayVar(&o.sets, "set", nil, "override a scenario field, key=value (repeatable), e.g. phases[0].steady.rate=50/s")
+	f.Float64Var(&o.durationScale, "duration-scale", 1, "multiply every phase duration, e.g. 0.1 for a quick rehearsal")
+	f.BoolVarP(&o.quiet, "quiet", "q", false, "no progress display")
+	f.BoolVar(&o.json, "json", false, "progress as JSON lines on stdout, and the result as a JSON line at the end")
+	f.BoolVar(&o.isolate, "isolate", false, "run everything in a fresh network namespace (as the scenario's isolate: does)")
+	f.BoolVar(&o.inconclusiveFails, "inconclusive-fails", false, "an inconclusive check fails the run (exit 1)")
+	return cmd
+}
+
+func runScenario(cmd *cobra.Command, which string, o runOpts) error {
+	if o.durationScale <= 0 {
+		return withCode(exitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
+	}
+	sc, data, err := loadScenario(which, o.sets)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	if o.isolate && sc.Isolate == nil {
+		sc.Isolate = &scenarios.Isolate{}
+	}
+	if sc.Isolate != nil {
+		if !isolate.Inside() {
+			// Re-run this very command inside a new network namespace.
+			code, err := isolate.Reexec(os.Args[1:])
+			if err != nil {
+				return withCode(exitEnvironment, err)
+			}
+			return withCode(code, nil)
+		}
+		if err := isolate.SetUpLoopback(sc.Isolate.Loopback); err != nil {
+			return withCode(exitEnvironment, err)
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return withCode(exitEnvironment, fmt.Errorf("find soak's own path: %w", err))
+	}
+	runner.Version = soakVersion()
+	var skipReport atomic.Bool
+	ctx, cancel := context.WithCancel(cmd.Context())
+	defer cancel()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			if n == 1 {
+				fmt.Fprintln(os.Stderr, "\nsoak: interrupted: stopping load, keeping data, writing the report (Ctrl-C again to skip the report)")
+				cancel()
+			} else {
+				fmt.Fprintln(os.Stderr, "\nsoak: skipping the report; data is flushed")
+				skipReport.Store(true)
+			}
+		}
+	}()
+
+	mode, progress := "auto", os.Stderr
+	switch {
+	case o.quiet:
+		mode = "quiet"
+	case o.json:
+		mode, progress = "json", os.Stdout
+	}
+	res, err := runner.Run(ctx, runner.Options{
+		Scenario: sc, ScenarioYAML: data, ScenarioPath: which, OutDir: o.out, Name: o.name,
+		DurationScale: o.durationScale, SoakBinary: self, Progress: progress, ProgressMode: mode,
+		Args: os.Args, InconclusiveFails: o.inconclusiveFails, SkipReport: &skipReport, Log: os.Stderr,
+	})
+	if err != nil {
+		return withCode(exitEnvironment, err)
+	}
+	printResult(cmd, res, o.json)
+	return withCode(res.ExitCode, nil)
+}
+
+// loadScenario reads a built-in or a file and applies --set overrides.
+func loadScenario(which string, sets []string) (*scenarios.Scenario, []byte, error) {
+	_, data, err := scenarios.Load(which)
+	if err != nil && data == nil {
+		return nil, nil, err
+	}
+	file := which
+	if _, statErr := os.Stat(which); statErr != nil {
+		file = "builtin:" + which
+	}
+	if len(sets) > 0 {
+		if data, err = scenarios.Override(file, data, sets); err != nil {
+			return nil, nil, err
+		}
+	}
+	sc, err := scenarios.ParseScenario(file, data)
+	return sc, data, err
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/soak-dev/soak/scenarios"
+)
+
+func init() { subcommands = append(subcommands, newValidateCmd) }
+
+func newValidateCmd() *cobra.Command {
+	var sets []string
+	cmd := &cobra.Command{
+		Use:   "validate SCENARIO.yaml...",
+		Short: "Parse and check scenario files without running them",
+		Long: `Parse and check scenario files: every error of every file is printed as
+FILE:LINE:COL: FIELD.PATH: message. Exit 0 when all are valid, 2 otherwise.
+Built-in scenario names are accepted too.`,
+		Example: `  soak validate my.yaml
+  soak validate scenarios/examples/*.yaml
+  soak validate quick nightly ab-engines`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var bad int
+			for _, a := range args {
+				sc, _, err := loadScenario(a, sets)
+				if err != nil {
+					bad++
+					var es scenarios.Errors
+					if errors.As(err, &es) {
+						for _, e := range es {
+							fmt.Fprintln(cmd.ErrOrStderr(), e)
+						}
+					} else {
+						fmt.Fprintln(cmd.ErrOrStderr(), err)
+					}
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d nodes, %d layers, %d phases, %s planned)\n",
+					a, sc.Name, len(sc.Nodes), len(sc.Layers), len(sc.Phases), sc.Planned())
+			}
+			if bad > 0 {
+				return withCode(exitUsage, fmt.Errorf("%d of %d scenario files invalid", bad, len(args)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a field before validating, key=value (repeatable)")
+	return cmd
+}

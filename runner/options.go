@@ -1,0 +1,65 @@
+// Package runner orchestrates one soak run: ports, fake backends, SUT
+// nodes, probes, load phases, then checks and the report, all through the
+// run directory. It owns the run's lifecycle, signals and exit causes.
+package runner
+
+import (
+	"io"
+	"sync/atomic"
+
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+// Exit codes of a run.
+const (
+	ExitPass        = 0
+	ExitCheckFailed = 1
+	ExitUsage       = 2
+	ExitEnvironment = 3
+	ExitInterrupted = 130
+)
+
+// DefaultOutDir is where run directories go.
+const DefaultOutDir = "runs"
+
+// Options configure one run.
+type Options struct {
+	// Scenario to run, parsed; ScenarioYAML is its effective text (after
+	// --set), copied into the run directory as scenario.yaml.
+	Scenario     *scenarios.Scenario
+	ScenarioYAML []byte
+	// ScenarioPath names where it came from ("builtin:quick" or a file).
+	ScenarioPath string
+	// OutDir is the parent of the run directory. Default DefaultOutDir.
+	OutDir string
+	// Name replaces the scenario name in the run directory's name.
+	Name string
+	// DurationScale multiplies every phase duration (0 or 1: unchanged).
+	DurationScale float64
+	// SoakBinary is the soak executable for {{.Soak}}. Default: this executable.
+	SoakBinary string
+	// Progress receives the live display; nil for none.
+	Progress io.Writer
+	// ProgressMode: "auto" (a live display on a terminal, a line every few
+	// seconds elsewhere), "lines", "json" or "quiet".
+	ProgressMode string
+	// Args are soak's command line, recorded in meta.json.
+	Args []string
+	// InconclusiveFails makes an inconclusive check fail the run.
+	InconclusiveFails bool
+	// SkipReport, when set (e.g. by a second SIGINT), skips building the report.
+	SkipReport *atomic.Bool
+	// Log receives one-line notices (run directory, warnings); nil for none.
+	Log io.Writer
+}
+
+// Result is how a run ended.
+type Result struct {
+	Dir        string
+	ExitCode   int
+	Ended      string // record.Ended*
+	Cause      string
+	Verdict    record.Verdict
+	ReportPath string
+}

@@ -1,0 +1,200 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/load"
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/sut"
+)
+
+// ErrNodeDied ends a run whose SUT node exited while it was being soaked.
+var ErrNodeDied = errors.New("a SUT node died")
+
+// run is the state of one run in progress.
+type run struct {
+	opts  Options
+	sc    *scenarios.Scenario
+	w     *record.Writer
+	meta  record.Meta
+	metaM sync.Mutex
+	data  scenarios.TemplateData
+	log   io.Writer
+
+	backends map[string]fakebackend.Backend
+	procs    map[string]*sut.Process
+	samplers map[string]*nodeSampler
+	stats    load.Stats
+	phase    phaseStatus
+
+	// died is closed (once) when a node exits unexpectedly; deathCause says which.
+	died       chan struct{}
+	dieOnce    sync.Once
+	deathCause string
+}
+
+// Run runs one scenario end to end and returns how it ended. The error is
+// non-nil only when no run directory could be made; every other failure is
+// in Result (ExitCode, Cause) and in the run directory.
+func Run(ctx context.Context, opts Options) (Result, error) {
+	sc := opts.Scenario
+	sc.ScaleDurations(opts.DurationScale)
+	r := &run{opts: opts, sc: sc, log: opts.Log, backends: map[string]fakebackend.Backend{},
+		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, died: make(chan struct{})}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	if err := r.create(); err != nil {
+		return Result{ExitCode: ExitEnvironment, Cause: err.Error()}, err
+	}
+	res := r.execute(ctx)
+	return res, nil
+}
+
+// create makes the run directory and writes scenario.yaml and meta.json.
+func (r *run) create() error {
+	out := r.opts.OutDir
+	if out == "" {
+		out = DefaultOutDir
+	}
+	name := r.opts.Name
+	if name == "" {
+		name = r.sc.Name
+	}
+	start := time.Now()
+	dir := filepath.Join(out, start.Format("20060102-150405")+"_"+sanitize(name))
+	for i := 2; ; i++ {
+		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		dir = filepath.Join(out, fmt.Sprintf("%s_%s-%d", start.Format("20060102-150405"), sanitize(name), i))
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	w, err := record.Create(abs)
+	if err != nil {
+		return err
+	}
+	r.w = w
+	if err := record.WriteFileAtomic(w.Path(record.ScenarioFile), r.opts.ScenarioYAML); err != nil {
+		return err
+	}
+	host, _ := os.Hostname()
+	r.meta = record.Meta{SoakVersion: Version, Scenario: r.sc.Name, ScenarioFile: r.opts.ScenarioPath, Name: name,
+		Host: host, Kernel: kernelRelease(), GoVersion: runtime.Version(), Args: r.opts.Args, Start: start,
+		IntervalMs: r.sc.Interval.D().Milliseconds(), DurationScale: r.opts.DurationScale,
+		Isolated: r.sc.Isolate != nil, NetNS: netNS(),
+		Nodes: map[string]record.NodeMeta{}, Backends: map[string]record.BackendMeta{}, ProbeMethods: map[string]string{}}
+	r.data = scenarios.TemplateData{Nodes: map[string]scenarios.NodeAddr{}, Backends: map[string]scenarios.BackendAddr{},
+		Run: scenarios.RunInfo{Dir: abs, Name: name}, Soak: r.opts.SoakBinary, Vars: r.sc.Vars}
+	fmt.Fprintf(r.log, "soak: run directory %s\n", abs)
+	return r.writeMeta()
+}
+
+func (r *run) writeMeta() error {
+	r.metaM.Lock()
+	defer r.metaM.Unlock()
+	return r.w.WriteMeta(r.meta)
+}
+
+func (r *run) event(kind, name, msg string, data map[string]string) {
+	_ = r.w.Event(record.Event{Kind: kind, Name: name, Message: msg, Data: data})
+}
+
+func (r *run) warn(msg string) {
+	fmt.Fprintln(r.log, "soak: warning:", msg)
+	r.event(record.EventWarning, "", msg, nil)
+}
+
+// execute runs the stages in order and always tears down, records the
+// end, and evaluates what it has.
+func (r *run) execute(ctx context.Context) Result {
+	res := Result{Dir: r.w.Dir(), Ended: record.EndedCompleted}
+	r.event(record.EventRunStart, r.sc.Name, "", nil)
+	err := r.setUp(ctx)
+	if err == nil {
+		err = r.runPhases(ctx)
+	}
+	r.tearDown()
+
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrNodeDied):
+		res.Ended, res.ExitCode, res.Cause = record.EndedSUTFailed, ExitEnvironment, r.deathCause
+	case ctx.Err() != nil:
+		res.Ended, res.ExitCode, res.Cause = record.EndedInterrupted, ExitInterrupted, "interrupted by signal"
+	case errors.Is(err, errSetup):
+		res.Ended, res.ExitCode, res.Cause = record.EndedError, ExitEnvironment, err.Error()
+	default:
+		res.Ended, res.ExitCode, res.Cause = record.EndedError, ExitEnvironment, err.Error()
+	}
+	r.metaM.Lock()
+	r.meta.End, r.meta.Ended, r.meta.Cause = time.Now(), res.Ended, res.Cause
+	r.metaM.Unlock()
+	r.event(record.EventRunEnd, r.sc.Name, res.Cause, map[string]string{"ended": res.Ended})
+	r.finish(&res)
+	return res
+}
+
+// finish evaluates the checks and builds the report, then records the
+// exit code. A run that failed before load still gets a report.
+func (r *run) finish(res *Result) {
+	if err := r.writeMeta(); err != nil {
+		fmt.Fprintln(r.log, "soak: write meta.json:", err)
+	}
+	if err := r.w.Sync(); err != nil {
+		fmt.Fprintln(r.log, "soak: sync run directory:", err)
+	}
+	code, verdict, report := r.evaluate(res)
+	res.Verdict, res.ReportPath = verdict, report
+	if res.ExitCode == ExitPass {
+		res.ExitCode = code
+	}
+	r.metaM.Lock()
+	r.meta.ExitCode = res.ExitCode
+	r.metaM.Unlock()
+	if err := r.writeMeta(); err != nil {
+		fmt.Fprintln(r.log, "soak: write meta.json:", err)
+	}
+	if err := r.w.Close(); err != nil {
+		fmt.Fprintln(r.log, "soak: close run directory:", err)
+	}
+}
+
+// Version is soak's version, recorded in meta.json; set by cmd/soak.
+var Version = "dev"
+
+func kernelRelease() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return runtime.GOOS
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func netNS() string {
+	s, _ := os.Readlink("/proc/self/ns/net")
+	return s
+}
+
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ' ' || r == ':' {
+			return '-'
+		}
+		return r
+	}, s)
+}

@@ -1,0 +1,95 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/soak-dev/soak/probes"
+	"github.com/soak-dev/soak/record"
+)
+
+// nodeSampler samples one node every interval in its own goroutine, so a
+// slow node never delays the others' ticks.
+type nodeSampler struct {
+	node     string
+	sampler  *probes.Sampler
+	interval time.Duration
+	sink     record.Sink
+	warn     func(string)
+
+	mu     sync.Mutex
+	latest record.Sample
+	stop   chan struct{}
+	done   chan struct{}
+	now    chan chan struct{} // asks for one sample now (the final one)
+}
+
+func startSampler(node string, s *probes.Sampler, interval time.Duration, sink record.Sink, warn func(string)) *nodeSampler {
+	ns := &nodeSampler{node: node, sampler: s, interval: interval, sink: sink, warn: warn,
+		stop: make(chan struct{}), done: make(chan struct{}), now: make(chan chan struct{})}
+	go ns.loop()
+	return ns
+}
+
+func (ns *nodeSampler) loop() {
+	defer close(ns.done)
+	ns.tick()
+	t := time.NewTicker(ns.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ns.stop:
+			return
+		case reply := <-ns.now:
+			ns.tick()
+			close(reply)
+		case <-t.C:
+			if gone := ns.tick(); gone {
+				return
+			}
+		}
+	}
+}
+
+// tick takes one sample, bounded to 90% of the interval, and records it.
+func (ns *nodeSampler) tick() (gone bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), ns.interval*9/10)
+	defer cancel()
+	s, conns := ns.sampler.Sample(ctx, time.Now())
+	s.Node = ns.node
+	if err := ns.sink.Sample(s); err != nil {
+		ns.warn(fmt.Sprintf("node %s: record sample: %v", ns.node, err))
+	}
+	for _, c := range conns {
+		_ = ns.sink.Conn(c)
+	}
+	ns.mu.Lock()
+	ns.latest = s
+	ns.mu.Unlock()
+	return s.Gone
+}
+
+// Latest returns the most recent sample.
+func (ns *nodeSampler) Latest() record.Sample {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.latest
+}
+
+// Final takes one last sample now (unless the loop has ended), stops the
+// loop, and records the connections still open.
+func (ns *nodeSampler) Final() {
+	reply := make(chan struct{})
+	select {
+	case ns.now <- reply:
+		<-reply
+	case <-ns.done:
+	}
+	close(ns.stop)
+	<-ns.done
+	for _, c := range ns.sampler.Close() {
+		_ = ns.sink.Conn(c)
+	}
+}
