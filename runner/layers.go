@@ -43,12 +43,25 @@ func layerPorts(l *scenarios.Layer, data *scenarios.TemplateData) (local, remote
 func layerRules(sc *scenarios.Scenario, data *scenarios.TemplateData) (map[string][]probes.LayerRule, map[string]record.LayerMeta) {
 	rules := map[string][]probes.LayerRule{}
 	metas := map[string]record.LayerMeta{}
+	var derived []func()
 	for _, name := range sc.LayerNames() {
 		l := sc.Layers[name]
 		local, remote := layerPorts(l, data)
 		rules[l.Node] = append(rules[l.Node], probes.LayerRule{Name: name, LocalPorts: local, RemotePorts: remote})
 		metas[name] = record.LayerMeta{Node: l.Node, Listen: l.Listen, Peer: l.Peer,
 			IdleTimeoutMs: l.IdleTimeout.D().Milliseconds(), LocalPorts: local, RemotePorts: remote}
+		// A peer that is a node sees the other end of the same connections
+		// (the server side of an intra-cluster layer): classify its sockets
+		// on those ports into the layer too, after its own explicit rules.
+		if _, ok := sc.Nodes[l.Peer]; ok && l.Peer != l.Node {
+			peer, ports := l.Peer, remote
+			derived = append(derived, func() {
+				rules[peer] = append(rules[peer], probes.LayerRule{Name: name, LocalPorts: ports})
+			})
+		}
+	}
+	for _, add := range derived {
+		add()
 	}
 	return rules, metas
 }

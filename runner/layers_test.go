@@ -48,8 +48,9 @@ phases: [{name: q, quiet: {duration: 1s}}]
 			}
 		}
 	}
-	if r := rules["target"]; len(r) != 1 || !reflect.DeepEqual(r[0].RemotePorts, []int{7000}) {
-		t.Errorf("target rules = %+v, want backend remote [7000]", r)
+	if r := rules["target"]; len(r) != 2 || !reflect.DeepEqual(r[0].RemotePorts, []int{7000}) ||
+		r[1].Name != "intra" || !reflect.DeepEqual(r[1].LocalPorts, []int{9000}) {
+		t.Errorf("target rules = %+v, want backend remote [7000], then intra (server side) local [9000]", r)
 	}
 	if got := metas["backend"].IdleTimeoutMs; got != 2000 {
 		t.Errorf("backend idle timeout = %d ms, want 2000", got)

@@ -158,7 +158,9 @@ type Attach struct {
 // Layer is one connection layer, classified from the socket 4-tuple:
 // on Node's sockets, local port = a port of Listen (a node) means the server
 // side of the layer; remote port = a port of Peer (a node or a backend)
-// means the client side. Set Listen, Peer, or both.
+// means the client side. Set Listen, Peer, or both. When Peer is a node,
+// that node's sockets on its own ports are the server side of the same
+// layer (the other end of the same connections) and are classified too.
 type Layer struct {
 	// Node whose sockets are classified. Required.
 	Node string `yaml:"node" json:"node"`
