@@ -272,7 +272,7 @@ func TestValidateAndUsageExitCodes(t *testing.T) {
 	}{
 		{[]string{"validate", "testdata/mini.yaml"}, 0, "ok"},
 		{[]string{"validate", "quick", "nightly", "ab-engines"}, 0, "ok"},
-		{[]string{"validate", bad}, 2, "bad.yaml:5:21: phases[0].quiet.duration: \"5x\" is not a duration"},
+		{[]string{"validate", bad}, 2, "bad.yaml:5:23: phases[0].quiet.duration: \"5x\" is not a duration"},
 		{[]string{"run", bad}, 2, "is not a duration"},
 		{[]string{"run", "no-such-scenario"}, 2, "no such file"},
 		{[]string{"run", "--duration-scale", "0"}, 2, "--duration-scale"},
