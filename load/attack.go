@@ -1,0 +1,211 @@
+package load
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+// attackStep is one vegeta attack of a rate-driven phase: a burst, or the
+// whole of a steady phase.
+type attackStep struct {
+	pacer vegeta.Pacer
+	du    time.Duration // 0: until the pacer stops
+	pause time.Duration // before this step
+}
+
+// attackPhase is a rate-driven phase on vegeta's library: steady, ramp,
+// burst and churn differ only in pacers and keep-alive.
+type attackPhase struct {
+	kind      string
+	req       scenarios.Requests
+	keepAlive bool
+	steps     []attackStep
+	// need is how many sockets the phase may use from one source address
+	// (churn: its TIME_WAIT), to decide on spreading source addresses.
+	need int
+}
+
+// requestOpts are a Requests with the defaults applied.
+type requestOpts struct {
+	conns, workers int
+	timeout        time.Duration
+	keepAlive      bool
+}
+
+func optsOf(r scenarios.Requests) requestOpts {
+	o := requestOpts{conns: r.Connections, workers: r.Workers, timeout: r.Timeout.D(), keepAlive: true}
+	if o.conns <= 0 {
+		o.conns = DefaultConnections
+	}
+	if o.workers <= 0 {
+		o.workers = DefaultWorkers
+	}
+	if o.timeout <= 0 {
+		o.timeout = DefaultTimeout
+	}
+	if r.KeepAlive != nil {
+		o.keepAlive = *r.KeepAlive
+	}
+	return o
+}
+
+// ctxTransport gives every request the phase's context, so a cancelled run
+// aborts requests in flight at once (vegeta's requests carry none).
+type ctxTransport struct {
+	ctx context.Context
+	rt  http.RoundTripper
+}
+
+func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	return t.rt.RoundTrip(r.WithContext(t.ctx))
+}
+
+// Run implements Phase.
+func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, error) {
+	o := optsOf(a.req)
+	keepAlive := o.keepAlive && a.keepAlive
+	tg, err := newTargeter(a.req.Targets, int64(a.req.Body), a.req.Headers, env)
+	if err != nil {
+		return record.PhaseResult{}, fmt.Errorf("phase %s: %w", env.Phase, err)
+	}
+	led := newLedger(env, o.timeout, sourcesFor(env.BaseURL, max(a.need, o.conns)))
+	// The transport is vegeta's, built here so every dial goes through the
+	// ledger. Like vegeta, it never sets IdleConnTimeout: idle connections
+	// live until the SUT closes them.
+	tr := &http.Transport{
+		DialContext:         led.DialContext,
+		MaxIdleConnsPerHost: o.conns,
+		MaxConnsPerHost:     o.conns,
+		DisableKeepAlives:   !keepAlive,
+	}
+	if a.req.HTTP2 {
+		tr.Protocols = new(http.Protocols)
+		tr.Protocols.SetUnencryptedHTTP2(true)
+	}
+	client := &http.Client{Transport: ctxTransport{ctx: ctx, rt: tr}, Timeout: o.timeout}
+
+	res := newResult(env, a.kind, time.Now())
+	var f *os.File
+	if env.RunDir != "" {
+		if err := os.MkdirAll(filepath.Join(env.RunDir, record.LoadDir), 0o755); err != nil {
+			return res, fmt.Errorf("phase %s: %w", env.Phase, err)
+		}
+		res.VegetaResults = filepath.Join(record.LoadDir, filepath.Base(resultPath(env, ".results.gob")))
+		if f, err = os.Create(resultPath(env, ".results.gob")); err != nil {
+			return res, fmt.Errorf("phase %s: %w", env.Phase, err)
+		}
+	}
+	var (
+		bw     *bufio.Writer
+		enc    vegeta.Encoder
+		encErr error
+		m      vegeta.Metrics
+	)
+	if f != nil {
+		bw = bufio.NewWriterSize(f, 64<<10)
+		enc = vegeta.NewEncoder(bw)
+	}
+	for i, st := range a.steps {
+		if i > 0 && !sleepCtx(ctx, st.pause) {
+			break
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		atk := vegeta.NewAttacker(vegeta.Client(client), vegeta.Workers(uint64(o.workers)),
+			vegeta.MaxWorkers(uint64(max(o.workers, o.conns))))
+		var wg sync.WaitGroup
+		done := make(chan struct{})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-ctx.Done():
+				atk.Stop()
+			case <-done:
+			}
+		}()
+		for r := range atk.Attack(tg.vegeta(), st.pacer, st.du, env.Phase) {
+			if env.Stats != nil {
+				env.Stats.Requests.Add(1)
+			}
+			if r.Code == 0 && r.Error != "" {
+				countErr(env, &res, errKind(r.Error))
+			} else if r.Code >= 400 && env.Stats != nil {
+				env.Stats.Errors.Add(1)
+			}
+			m.Add(r)
+			// Bodies and headers would bloat the file and memory; vegeta report needs neither.
+			r.Body, r.Headers = nil, nil
+			if enc != nil && encErr == nil {
+				encErr = enc.Encode(r)
+			}
+		}
+		close(done)
+		wg.Wait()
+	}
+	m.Close()
+	tr.CloseIdleConnections()
+	led.closeAll()
+
+	res.End = time.Now()
+	if ctx.Err() != nil {
+		res.Extra["interrupted"] = 1
+	}
+	res.Requests = m.Requests
+	res.Rate, res.Throughput, res.Success = m.Rate, m.Throughput, m.Success
+	res.LatencyP50 = ms(m.Latencies.P50)
+	res.LatencyP90 = ms(m.Latencies.P90)
+	res.LatencyP99 = ms(m.Latencies.P99)
+	res.LatencyMax = ms(m.Latencies.Max)
+	for code, n := range m.StatusCodes {
+		if code != "0" {
+			res.StatusCodes[code] = n
+		}
+	}
+	res.Extra["bytes_in"] = float64(m.BytesIn.Total)
+	res.Extra["bytes_out"] = float64(m.BytesOut.Total)
+	if f != nil {
+		if err := bw.Flush(); err != nil && encErr == nil {
+			encErr = err
+		}
+		if err := f.Close(); err != nil && encErr == nil {
+			encErr = err
+		}
+	}
+	if err := finishResult(env, &res, led); err != nil {
+		return res, err
+	}
+	if encErr != nil {
+		return res, fmt.Errorf("phase %s: write vegeta results: %w", env.Phase, encErr)
+	}
+	return res, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// sleepCtx sleeps d, or less if ctx ends first; it reports whether it slept the whole d.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,74 @@
+package load
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/soak-dev/soak/scenarios"
+)
+
+// fdReserve is how many descriptors soak keeps for itself besides the
+// load's connections (run directory files, probes, backends, logs).
+const fdReserve = 256
+
+// Prepare raises the process's RLIMIT_NOFILE soft limit to the hard limit
+// and checks that every phase of sc fits in it. note says what it did; the
+// error, returned before any load starts, says what to do.
+func Prepare(sc *scenarios.Scenario) (note string, err error) {
+	soft, hard, err := raiseNoFile()
+	if err != nil {
+		return "", err
+	}
+	if soft < hard {
+		note = fmt.Sprintf("open-file limit raised from %s to %s", group(soft), group(hard))
+	} else {
+		note = fmt.Sprintf("open-file limit %s", group(hard))
+	}
+	if sc == nil {
+		return note, nil
+	}
+	for _, p := range sc.Phases {
+		need := Connections(p)
+		if uint64(need)+fdReserve > hard {
+			may := uint64(0)
+			if hard > fdReserve {
+				may = hard - fdReserve
+			}
+			return note, fmt.Errorf("phase %s needs %s connections; this process may open %s: raise 'ulimit -n'",
+				p.Name, group(uint64(need)), group(may))
+		}
+	}
+	return note, nil
+}
+
+// Connections is the most client connections phase p holds open at once.
+func Connections(p *scenarios.Phase) int {
+	switch {
+	case p == nil:
+		return 0
+	case p.Idle != nil:
+		return p.Idle.Connections
+	case p.Slow != nil:
+		return p.Slow.Connections
+	case p.Abandon != nil:
+		return p.Abandon.Connections
+	case p.Steady != nil:
+		return optsOf(p.Steady.Requests).conns
+	case p.Ramp != nil:
+		return optsOf(p.Ramp.Requests).conns
+	case p.Burst != nil:
+		return optsOf(p.Burst.Requests).conns
+	case p.Churn != nil:
+		return optsOf(p.Churn.Requests).conns
+	}
+	return 0
+}
+
+// group writes n with thousands separators: 20,000.
+func group(n uint64) string {
+	s := strconv.FormatUint(n, 10)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
