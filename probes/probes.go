@@ -1,14 +1,25 @@
 // Package probes samples one SUT process: goroutines by class, file
 // descriptors by type, TCP sockets by layer, state and idle age, and
 // process facts.
+//
+// A Sampler is built once per node (NewSampler) and called every tick
+// (Sample) from one goroutine; each probe that fails leaves its part of the
+// record.Sample nil and says why in Errors, so a partial sample is still data.
 package probes
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/soak-dev/soak/record"
+)
+
+// Defaults of a Sampler.
+const (
+	// DefaultFetchTimeout bounds one HTTP fetch of the pprof or metrics endpoint.
+	DefaultFetchTimeout = 2 * time.Second
+	// DefaultTopStacks is how many "other" goroutine stacks a sample keeps.
+	DefaultTopStacks = 5
 )
 
 // Target is the process one Sampler watches.
@@ -32,20 +43,52 @@ type LayerRule struct {
 }
 
 // Sampler samples one Target. Not safe for concurrent use: one goroutine calls Sample.
-type Sampler struct{}
+type Sampler struct {
+	target       Target
+	fetchTimeout time.Duration
+	topStacks    int
+	forceProc    bool
+	method       string
+	layers       layerSet
+	tracker      *tracker
+	fetch        *fetcher
+	sys          *sysState // the platform's part
+	gone         string    // why sampling stopped; "" while the process lives
+	closed       bool
+}
+
+// Option configures a Sampler.
+type Option func(*Sampler)
+
+// FetchTimeout bounds each HTTP fetch (pprof, metrics); 0 keeps DefaultFetchTimeout.
+func FetchTimeout(d time.Duration) Option {
+	return func(s *Sampler) {
+		if d > 0 {
+			s.fetchTimeout = d
+		}
+	}
+}
+
+// ForceProc makes the sampler read /proc/PID/net/tcp{,6} instead of the
+// sock_diag netlink dump (the fallback, with estimated idle ages).
+func ForceProc() Option { return func(s *Sampler) { s.forceProc = true } }
+
+// TopStacks sets how many "other" goroutine stacks a sample keeps; 0 keeps none.
+func TopStacks(n int) Option { return func(s *Sampler) { s.topStacks = n } }
 
 // NewSampler checks that the target can be sampled (the process exists and
 // its /proc entries are readable) and returns a sampler.
-func NewSampler(t Target) (*Sampler, error) { return nil, errors.New("probes: not implemented yet") }
+func NewSampler(t Target, opts ...Option) (*Sampler, error) { return newSampler(t, opts...) }
 
 // Sample takes one sample at now, bounded by ctx, and returns the
 // connections the tracker saw end since the previous sample.
 func (s *Sampler) Sample(ctx context.Context, now time.Time) (record.Sample, []record.Conn) {
-	return record.Sample{}, nil
+	return s.sample(ctx, now)
 }
 
-// Close returns the connections still open (ClosedBy record.OpenAtEnd).
-func (s *Sampler) Close() []record.Conn { return nil }
+// Close returns the connections still open (ClosedBy record.OpenAtEnd) and
+// releases the sampler's netlink socket and HTTP connections.
+func (s *Sampler) Close() []record.Conn { return s.close() }
 
 // Method says which socket method the sampler uses (record.MethodNetlink or MethodProc).
-func (s *Sampler) Method() string { return "" }
+func (s *Sampler) Method() string { return s.method }

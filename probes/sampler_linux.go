@@ -1,0 +1,247 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/netip"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/procfs"
+	"github.com/soak-dev/soak/record"
+)
+
+// sysState is the Linux part of a Sampler.
+type sysState struct {
+	proc     procfs.Proc
+	started  uint64 // start time in clock ticks after boot: tells a reused pid apart
+	netns    string
+	otherNS  bool
+	diag     *diag  // nil with the proc method
+	fallback string // why the proc method is used, when it was not asked for
+	socks    []sock // reused dump buffer
+}
+
+func newSampler(t Target, opts ...Option) (*Sampler, error) {
+	if t.PID <= 0 {
+		return nil, fmt.Errorf("probes: bad pid %d", t.PID)
+	}
+	s := &Sampler{target: t, fetchTimeout: DefaultFetchTimeout, topStacks: DefaultTopStacks}
+	for _, o := range opts {
+		o(s)
+	}
+	pid := strconv.Itoa(t.PID)
+	p, err := procfs.NewProc(t.PID)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("probes: no process with pid %d", t.PID)
+		}
+		return nil, fmt.Errorf("probes: open /proc/%d: %w", t.PID, err)
+	}
+	if _, err := os.ReadDir("/proc/" + pid + "/fd"); err != nil {
+		return nil, accessError(t.PID, "/proc/"+pid+"/fd", err)
+	}
+	st, err := p.Stat()
+	if err != nil {
+		return nil, accessError(t.PID, "/proc/"+pid+"/stat", err)
+	}
+	sys := &sysState{proc: p, started: st.Starttime}
+	if sys.netns, err = netNS(pid); err != nil {
+		return nil, accessError(t.PID, "/proc/"+pid+"/ns/net", err)
+	}
+	self, err := netNS("self")
+	if err != nil {
+		return nil, fmt.Errorf("probes: %w", err)
+	}
+	sys.otherNS = self != sys.netns
+	s.method = record.MethodProc
+	if !s.forceProc {
+		d, err := openDiag(t.PID, sys.otherNS)
+		if err == nil {
+			_, _, err = d.dump(nil)
+			if err != nil {
+				d.close()
+			}
+		}
+		switch {
+		case err == nil:
+			sys.diag, s.method = d, record.MethodNetlink
+		case sys.otherNS:
+			// /proc/PID/net/tcp would do, but without idle ages: say what to fix instead.
+			return nil, fmt.Errorf("probes: pid %d: %w", t.PID, err)
+		default:
+			sys.fallback = err.Error()
+		}
+	}
+	s.sys = sys
+	s.layers = newLayerSet(t.Layers)
+	s.tracker = newTracker(t.Node)
+	if t.GoroutinesURL != "" || t.MetricsURL != "" {
+		s.fetch = newFetcher(s.fetchTimeout)
+	}
+	return s, nil
+}
+
+// accessError explains a /proc entry the prober may not read.
+func accessError(pid int, path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("probes: no process with pid %d", pid)
+	case errors.Is(err, fs.ErrPermission):
+		fi, serr := os.Stat(fmt.Sprintf("/proc/%d", pid))
+		if serr == nil && ownerUID(fi) == os.Getuid() {
+			// Same user and still denied: ptrace access rules (another user
+			// namespace or container, yama ptrace_scope, a non-dumpable process).
+			return fmt.Errorf("probes: cannot read %s of pid %d although soak runs as its owner (uid %d): %w; "+
+				"the process is likely in another container or user namespace, or protected by ptrace rules: "+
+				"run soak inside that container, or with CAP_SYS_PTRACE there", path, pid, os.Getuid(), err)
+		}
+		owner := ""
+		if serr == nil {
+			owner = fmt.Sprintf(" (process owned by uid %d, soak runs as uid %d)", ownerUID(fi), os.Getuid())
+		}
+		return fmt.Errorf("probes: cannot read %s%s: %w; run soak as the same user as the SUT, "+
+			"as root, or with CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep $(which soak))", path, owner, err)
+	}
+	return fmt.Errorf("probes: read %s: %w", path, err)
+}
+
+func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []record.Conn) {
+	out := record.Sample{Time: now, Node: s.target.Node, PID: s.target.PID}
+	if s.gone != "" {
+		out.Gone, out.Errors = true, []string{s.gone}
+		return out, nil
+	}
+	if s.closed {
+		out.Errors = []string{"sample: sampler closed"}
+		return out, nil
+	}
+	// The HTTP fetch runs while /proc and netlink are read; it is joined before returning.
+	gch := make(chan goroutineResult, 1)
+	go func() { gch <- s.goroutines(ctx) }()
+
+	proc, exited, err := readProcess(s.sys.proc, s.sys.started)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		out.Errors = append(out.Errors, "process: "+err.Error())
+	}
+	if exited || errors.Is(err, fs.ErrNotExist) {
+		<-gch
+		return s.markGone(out), nil
+	}
+	out.Process = proc
+
+	inodes := map[uint32]bool{}
+	fds, err := readFDs(s.sys.proc, inodes)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			<-gch
+			return s.markGone(out), nil
+		}
+		out.Errors = append(out.Errors, "fds: "+err.Error())
+	}
+	out.FDs = fds
+
+	dumped := false
+	var partial bool
+	if fds != nil && ctx.Err() == nil {
+		if partial, err = s.dump(); err != nil {
+			out.Errors = append(out.Errors, "sockets: "+err.Error())
+		}
+		dumped = err == nil
+	}
+
+	// Join the fetch before classifying sockets: its connection's address is
+	// known once the dial returned, and the dump may already list it.
+	g := <-gch
+	out.Errors = append(out.Errors, g.errs...)
+	out.Goroutines = g.g
+	if out.Goroutines == nil && proc != nil {
+		out.Goroutines = &record.Goroutines{Total: proc.Threads, Source: record.SourceThreads}
+	}
+
+	var ended []record.Conn
+	if dumped {
+		var own map[netip.AddrPort]bool
+		if s.fetch != nil {
+			own = s.fetch.ownAddrs(now)
+		}
+		out.Sockets, ended = socketView(now, s.sys.socks, inodes, own, s.layers, s.tracker, s.method, partial)
+		out.Sockets.NetNS = s.sys.netns
+	}
+	if ctx.Err() != nil {
+		out.Errors = append(out.Errors, "sample: "+ctx.Err().Error())
+	}
+	return out, ended
+}
+
+func (s *Sampler) markGone(out record.Sample) record.Sample {
+	s.gone = fmt.Sprintf("process: pid %d exited", s.target.PID)
+	out.Gone, out.Errors = true, append(out.Errors, s.gone)
+	return out
+}
+
+// dump lists the namespace's TCP sockets into s.sys.socks.
+func (s *Sampler) dump() (partial bool, err error) {
+	if s.sys.diag != nil {
+		s.sys.socks, partial, err = s.sys.diag.dump(s.sys.socks)
+	} else {
+		s.sys.socks, err = readProcNet(s.target.PID, s.sys.socks)
+	}
+	return partial, err
+}
+
+type goroutineResult struct {
+	g    *record.Goroutines
+	errs []string
+}
+
+// goroutines tries pprof, then metrics; the caller falls back to threads.
+func (s *Sampler) goroutines(ctx context.Context) goroutineResult {
+	var r goroutineResult
+	if s.target.GoroutinesURL != "" {
+		err := s.fetch.get(ctx, s.target.GoroutinesURL, func(body io.Reader) error {
+			g, err := ParseGoroutines(body, s.topStacks)
+			r.g = g
+			return err
+		})
+		if err == nil {
+			return r
+		}
+		r.g = nil
+		r.errs = append(r.errs, "goroutines: pprof: "+err.Error())
+	}
+	if s.target.MetricsURL != "" {
+		err := s.fetch.get(ctx, s.target.MetricsURL, func(body io.Reader) error {
+			n, err := ParseGoGoroutines(body)
+			if err == nil {
+				r.g = &record.Goroutines{Total: n, Source: record.SourceMetrics}
+			}
+			return err
+		})
+		if err == nil {
+			return r
+		}
+		r.errs = append(r.errs, "goroutines: metrics: "+err.Error())
+	}
+	return r
+}
+
+func (s *Sampler) close() []record.Conn {
+	s.closed = true
+	if s.sys.diag != nil {
+		s.sys.diag.close()
+		s.sys.diag = nil
+	}
+	if s.fetch != nil {
+		s.fetch.close()
+	}
+	return s.tracker.openAtEnd()
+}
+
+// Fallback says why the sampler uses the proc method although netlink was
+// not turned off, or "" when it does not.
+func (s *Sampler) Fallback() string { return s.sys.fallback }

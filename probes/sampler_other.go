@@ -1,0 +1,28 @@
+//go:build !linux
+
+package probes
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// sysState is empty where probes are not supported.
+type sysState struct{}
+
+// errUnsupported says the probes read Linux interfaces (/proc, sock_diag).
+var errUnsupported = errors.New("probes: only supported on Linux (/proc and sock_diag netlink)")
+
+func newSampler(Target, ...Option) (*Sampler, error) { return nil, errUnsupported }
+
+func (s *Sampler) sample(context.Context, time.Time) (record.Sample, []record.Conn) {
+	return record.Sample{}, nil
+}
+
+func (s *Sampler) close() []record.Conn { return nil }
+
+// Fallback says why the sampler uses the proc method; always "" here.
+func (s *Sampler) Fallback() string { return "" }

@@ -1,0 +1,147 @@
+package probes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// DefaultInterval is the time between two samples of `soak probe` and of a run.
+const DefaultInterval = time.Second
+
+// WatchOptions configure Watch. The zero value prints a table every
+// DefaultInterval until ctx ends.
+type WatchOptions struct {
+	Interval time.Duration // between samples; 0 means DefaultInterval
+	Count    int           // samples to take; 0 means until ctx ends or the process exits
+	JSON     bool          // one JSON sample per line instead of tables
+}
+
+// Watch samples t every interval and prints each sample to w, like top for
+// connections. It returns when ctx ends, Count samples are printed or the
+// process exits (an error saying so).
+func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...Option) error {
+	if o.Interval <= 0 {
+		o.Interval = DefaultInterval
+	}
+	if t.Node == "" {
+		t.Node = strconv.Itoa(t.PID)
+	}
+	s, err := NewSampler(t, opts...)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	tick := time.NewTicker(o.Interval)
+	defer tick.Stop()
+	enc := json.NewEncoder(w)
+	for n := 0; o.Count == 0 || n < o.Count; n++ {
+		if n > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tick.C:
+			}
+		}
+		// Leave a tenth of the interval so a slow endpoint never delays the next tick.
+		sctx, cancel := context.WithTimeout(ctx, o.Interval-o.Interval/10)
+		smp, _ := s.Sample(sctx, time.Now())
+		cancel()
+		if o.JSON {
+			if err := enc.Encode(smp); err != nil {
+				return fmt.Errorf("write sample: %w", err)
+			}
+		} else if err := WriteTable(w, smp, s.Method()); err != nil {
+			return fmt.Errorf("write sample: %w", err)
+		}
+		if smp.Gone {
+			return fmt.Errorf("pid %d exited", t.PID)
+		}
+	}
+	return nil
+}
+
+// WriteTable prints one sample as a human-readable block: a line per
+// layer, then goroutines by class, FDs and process facts.
+func WriteTable(w io.Writer, s record.Sample, method string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s  node=%s pid=%d method=%s", s.Time.Format("15:04:05"), s.Node, s.PID, method)
+	if s.Sockets != nil && s.Sockets.NetNS != "" {
+		fmt.Fprintf(&b, " netns=%s", s.Sockets.NetNS)
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\testab\tidle\tidle max\tidle p99\tTIME_WAIT\tCLOSE_WAIT\tcw age\tother\t")
+	if s.Sockets != nil {
+		for _, name := range sortedKeys(s.Sockets.Layers) {
+			l := s.Sockets.Layers[name]
+			var mx, p99 string = "-", "-"
+			if l.Idle != nil {
+				mx, p99 = ms(l.Idle.Max, l.Idle.Estimated), ms(l.Idle.P99, l.Idle.Estimated)
+			}
+			other := 0
+			for st, n := range l.ByState {
+				if st != "ESTABLISHED" && st != "TIME_WAIT" && st != "CLOSE_WAIT" {
+					other += n
+				}
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%s\t%d\t\n", name, l.Established(), l.IdleConns,
+				mx, p99, l.ByState["TIME_WAIT"], l.ByState["CLOSE_WAIT"], ms(l.CloseWaitMaxAgeMs, false), other)
+		}
+	}
+	tw.Flush()
+	if g := s.Goroutines; g != nil {
+		fmt.Fprintf(&b, "goroutines %d (%s)", g.Total, g.Source)
+		for _, c := range sortedKeys(g.ByClass) {
+			fmt.Fprintf(&b, "  %s=%d", c, g.ByClass[c])
+		}
+		b.WriteString("\n")
+		for _, st := range g.Top {
+			fmt.Fprintf(&b, "  %6d  %s\n", st.Count, st.Func)
+		}
+	}
+	if f := s.FDs; f != nil {
+		fmt.Fprintf(&b, "fds %d/%d", f.Total, f.Limit)
+		for _, t := range sortedKeys(f.ByType) {
+			fmt.Fprintf(&b, "  %s=%d", t, f.ByType[t])
+		}
+		b.WriteString("\n")
+	}
+	if p := s.Process; p != nil {
+		fmt.Fprintf(&b, "rss %.1f MiB  cpu %.2fs  threads %d\n", float64(p.RSS)/(1<<20), p.CPUSeconds, p.Threads)
+	}
+	for _, e := range s.Errors {
+		fmt.Fprintf(&b, "error: %s\n", e)
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ms(v int64, estimated bool) string {
+	if v == 0 {
+		return "-"
+	}
+	s := (time.Duration(v) * time.Millisecond).Round(100 * time.Millisecond).String()
+	if estimated {
+		s = "~" + s
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,76 @@
+package probes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+func TestWatch(t *testing.T) {
+	t.Parallel()
+	h := startHelper(t, "server", nil)
+	holdConns(t, h.addr, 2)
+	tg := Target{PID: h.cmd.Process.Pid,
+		GoroutinesURL: "http://" + h.addr + "/debug/pprof/goroutine?debug=1",
+		Layers:        []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	t.Run("json", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := Watch(ctx, tg, WatchOptions{Interval: 100 * time.Millisecond, Count: 2, JSON: true}, &out); err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(&out)
+		n := 0
+		for sc.Scan() {
+			var s record.Sample
+			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+				t.Fatalf("line %d: %v", n, err)
+			}
+			if s.Node == "" {
+				t.Errorf("node is empty")
+			}
+			if got := s.Sockets.Layers["client"].Established(); got != 2 {
+				t.Errorf("line %d: established = %d, want 2", n, got)
+			}
+			n++
+		}
+		if n != 2 {
+			t.Errorf("%d lines, want 2", n)
+		}
+	})
+	t.Run("table", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := Watch(ctx, tg, WatchOptions{Count: 1}, &out); err != nil {
+			t.Fatal(err)
+		}
+		text := out.String()
+		for _, re := range []string{
+			`method=netlink`,
+			`(?m)^\s+client\s+2\s+\d\s`,
+			`goroutines \d+ \(pprof\).*server-conn=3`,
+			`fds \d+/\d+ .*socket=`,
+		} {
+			if !regexp.MustCompile(re).MatchString(text) {
+				t.Errorf("table lacks %s:\n%s", re, text)
+			}
+		}
+	})
+	t.Run("exit", func(t *testing.T) {
+		g := startHelper(t, "server", nil)
+		g.cmd.Process.Kill()
+		g.cmd.Wait()
+		err := Watch(ctx, Target{PID: g.cmd.Process.Pid}, WatchOptions{Count: 1}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "no process") {
+			t.Errorf("err = %v, want no process", err)
+		}
+	})
+}
