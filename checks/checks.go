@@ -1,8 +1,16 @@
-// Package checks turns a run directory into a verdict.
+// Package checks turns a run directory into a verdict: each scenario
+// expectation (or the defaults) becomes pass, fail or inconclusive with its
+// evidence: the measured value, the limit, the moment, node and layer of the
+// worst sample, and one line a person can act on. docs/checks.md documents
+// every check.
 package checks
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
@@ -12,12 +20,112 @@ import (
 type Options struct {
 	// InconclusiveFails makes an inconclusive check fail the verdict.
 	InconclusiveFails bool
+	// Now stamps the verdict (Verdict.Made). Default time.Now.
+	Now func() time.Time
 }
 
-// Evaluate runs the scenario's checks (or the defaults) on run.
+// Evaluate runs the scenario's checks (or the defaults) on run. Missing or
+// thin data makes a check inconclusive, not an error; errors are for
+// reading the run directory.
 func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Verdict, error) {
-	return record.Verdict{}, errors.New("checks: not implemented yet")
+	if run == nil {
+		return record.Verdict{}, errors.New("checks: no run")
+	}
+	if sc == nil {
+		// The run directory keeps the scenario as run: judge by it.
+		if b, err := os.ReadFile(run.Path(record.ScenarioFile)); err == nil {
+			if sc, err = scenarios.ParseScenario(run.Path(record.ScenarioFile), b); err != nil {
+				return record.Verdict{}, fmt.Errorf("checks: %w", err)
+			}
+		}
+	}
+	d, err := loadRun(run, sc)
+	if err != nil {
+		return record.Verdict{}, fmt.Errorf("checks: %w", err)
+	}
+	expect := Defaults(sc)
+	if sc != nil && len(sc.Expect) > 0 {
+		expect = sc.Expect
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	v := record.Verdict{RunEnded: run.Meta.Ended, Made: now()}
+	for _, e := range expect {
+		v.Checks = append(v.Checks, evaluateOne(d, e)...)
+	}
+	if len(v.Checks) == 0 {
+		v.Checks = append(v.Checks, record.CheckResult{Name: "none", Kind: "none", Status: record.StatusInconclusive,
+			Message: "no checks to run: the scenario has no expect list and no layers or nodes to derive defaults from"})
+	}
+	seen := map[string]int{}
+	for i := range v.Checks {
+		c := &v.Checks[i]
+		// Names are ids in JUnit and reports: keep them unique.
+		if seen[c.Name]++; seen[c.Name] > 1 {
+			c.Name = fmt.Sprintf("%s#%d", c.Name, seen[c.Name])
+		}
+		if c.Status == record.StatusInconclusive && opts.InconclusiveFails {
+			c.Status = record.StatusFail
+			c.Message += " (inconclusive counts as failed)"
+		}
+	}
+	v.Status = overall(v.Checks)
+	return v, nil
+}
+
+// overall is fail if any check failed, else inconclusive if any was, else pass.
+func overall(cs []record.CheckResult) string {
+	status := record.StatusPass
+	for _, c := range cs {
+		switch c.Status {
+		case record.StatusFail:
+			return record.StatusFail
+		case record.StatusInconclusive:
+			status = record.StatusInconclusive
+		}
+	}
+	return status
+}
+
+func evaluateOne(d *runData, e *scenarios.Expectation) []record.CheckResult {
+	switch {
+	case e == nil:
+		return nil
+	case e.Reclaim != nil:
+		return []record.CheckResult{reclaim(d, e.Reclaim)}
+	case e.Drain != nil:
+		return drain(d, e.Drain)
+	case e.CloseWait != nil:
+		return []record.CheckResult{closeWait(d, e.CloseWait)}
+	case e.NoGrowth != nil:
+		return noGrowth(d, e.NoGrowth)
+	case e.Ratio != nil:
+		return []record.CheckResult{ratio(d, e.Ratio)}
+	case e.Max != nil:
+		return maxCheck(d, e.Max)
+	case e.Baseline != nil:
+		return baseline(d, e.Baseline)
+	}
+	return []record.CheckResult{{Name: "unknown", Kind: "unknown", Status: record.StatusInconclusive,
+		Message: "an expectation with no kind set; fix the scenario's expect list"}}
 }
 
 // Write writes verdict.json, junit.xml and summary.md into the run directory.
-func Write(dir string, v record.Verdict) error { return errors.New("checks: not implemented yet") }
+func Write(dir string, v record.Verdict) error {
+	if err := record.WriteJSONAtomic(filepath.Join(dir, record.VerdictFile), v); err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	junit, err := JUnit(v)
+	if err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	if err := record.WriteFileAtomic(filepath.Join(dir, record.JUnitFile), junit); err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	if err := record.WriteFileAtomic(filepath.Join(dir, record.SummaryMD), []byte(Summary(v))); err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	return nil
+}

@@ -1,13 +1,33 @@
 // Package fakebackend runs fake cloud backends (S3, GCS, Azure Blob) that
 // answer real SDK clients and witness every connection opened to them.
+//
+// Every kind shares one wrapper (server.go): a tracking listener and
+// http.Server.ConnState feed the connection ledger (ledger.go), and a
+// middleware injects faults (faults.go). The protocol handlers live in
+// s3.go, gcs.go and azure.go.
 package fakebackend
 
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+)
+
+// Defaults handed to the SUT when the scenario leaves them empty.
+const (
+	DefaultAccessKey = "soak"
+	DefaultSecretKey = "soaksecret"
+	DefaultRegion    = "us-east-1"
+	// DefaultMaxBytes caps the bytes of objects held in memory.
+	DefaultMaxBytes = 256 << 20
+	// DefaultMaxCount caps the number of objects held in memory.
+	DefaultMaxCount = 100000
+	// ConnsPath answers the live counts and open connections as JSON.
+	ConnsPath = "/_soak/conns"
 )
 
 // Backend is one fake cloud backend. Methods are safe for concurrent use.
@@ -22,6 +42,9 @@ type Backend interface {
 	Live() Counts
 	// SetFaults replaces the faults in force (nil: none).
 	SetFaults(f *scenarios.Faults)
+	// SetPhase names the load phase now running; ledger lines carry the
+	// phase in force when their connection ended ("" until set).
+	SetPhase(name string)
 	// Close stops serving, closes every connection and writes the ledger
 	// lines of connections still open (ClosedBy record.OpenAtEnd).
 	Close(ctx context.Context) error
@@ -35,10 +58,57 @@ type Counts struct {
 	Accepted int64 `json:"accepted"`
 	Closed   int64 `json:"closed"`
 	Requests int64 `json:"requests"`
+	// Malformed counts connections that sent bytes but never a request the
+	// handler saw (garbage instead of HTTP, headers net/http rejected).
+	Malformed int64 `json:"malformed"`
+	// Errors counts responses with a status >= 400, injected or not.
+	Errors int64 `json:"errors"`
+}
+
+// handlerFactory builds the protocol handler of one kind.
+type handlerFactory func(cfg *scenarios.Backend) (protocol, error)
+
+// kinds is the registry of backend kinds, filled by each protocol file's init.
+var kinds = map[string]handlerFactory{}
+
+func registerKind(name string, f handlerFactory) { kinds[name] = f }
+
+// Kinds lists the registered backend kinds.
+func Kinds() []string {
+	out := make([]string, 0, len(kinds))
+	for k := range kinds {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // New makes a backend of cfg.Kind named name; its ledger goes to sink
 // (record.Conn lines with Witness record.WitnessBackend, Source name).
+// A nil sink keeps no lines, only live counts.
 func New(name string, cfg *scenarios.Backend, sink record.Sink) (Backend, error) {
-	return nil, fmt.Errorf("fakebackend: kind %q not implemented yet", cfg.Kind)
+	if cfg == nil {
+		return nil, fmt.Errorf("fakebackend %s: no configuration", name)
+	}
+	mk, ok := kinds[cfg.Kind]
+	if !ok {
+		return nil, fmt.Errorf("fakebackend %s: unknown kind %q (want one of %s)", name, cfg.Kind, strings.Join(Kinds(), ", "))
+	}
+	p, err := mk(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("fakebackend %s: %w", name, err)
+	}
+	return newServer(name, cfg, p, sink), nil
+}
+
+// Credentials returns the access and secret key of cfg, or the defaults.
+func Credentials(cfg *scenarios.Backend) (accessKey, secretKey string) {
+	accessKey, secretKey = DefaultAccessKey, DefaultSecretKey
+	if cfg != nil && cfg.AccessKey != "" {
+		accessKey = cfg.AccessKey
+	}
+	if cfg != nil && cfg.SecretKey != "" {
+		secretKey = cfg.SecretKey
+	}
+	return accessKey, secretKey
 }

@@ -1,9 +1,192 @@
 // Package reports builds what a person reads after a soak: plots, the HTML
 // report, summary.json, and comparisons of two runs.
+//
+// Everything is computed from the run directory alone (through package
+// record), in one streaming pass over samples.jsonl and one over
+// conns.jsonl, so a report can be rebuilt for any run: finished,
+// interrupted, killed, or months old.
 package reports
 
-import "errors"
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// builder holds one run being reported.
+type builder struct {
+	run     *record.Run
+	tl      *timeline
+	cs      *connStats
+	prs     []record.PhaseResult
+	verdict *record.Verdict
+	sum     *Summary
+	spanS   float64
+	plots   []plotFile
+	// notes say what was skipped and why, shown in the report.
+	notes []string
+}
+
+// plotFile is one rendered plot.
+type plotFile struct {
+	Name  string // file stem under plots/
+	Title string
+	PNG   []byte
+	// Note replaces the image when the plot had no data.
+	Note string
+}
 
 // Build (re)builds report.html, summary.json and plots/ of the run in dir
 // and returns the path of report.html.
-func Build(dir string) (string, error) { return "", errors.New("reports: not implemented yet") }
+func Build(dir string) (string, error) {
+	b, err := load(dir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(b.run.Path(record.PlotsDir), 0o755); err != nil {
+		return "", fmt.Errorf("build report: %w", err)
+	}
+	if err := b.renderPlots(); err != nil {
+		return "", err
+	}
+	if err := record.WriteJSONAtomic(b.run.Path(record.SummaryJSON), b.sum); err != nil {
+		return "", fmt.Errorf("build report: %w", err)
+	}
+	html, err := b.renderHTML()
+	if err != nil {
+		return "", err
+	}
+	out := b.run.Path(record.ReportHTML)
+	if err := record.WriteFileAtomic(out, html); err != nil {
+		return "", fmt.Errorf("build report: %w", err)
+	}
+	// The atomic writer creates 0600 files; reports are meant to be shared.
+	_ = os.Chmod(out, 0o644)
+	_ = os.Chmod(b.run.Path(record.SummaryJSON), 0o644)
+	return out, nil
+}
+
+// Summarize computes the summary of the run in dir without writing anything.
+func Summarize(dir string) (*Summary, error) {
+	b, err := load(dir)
+	if err != nil {
+		return nil, err
+	}
+	return b.sum, nil
+}
+
+// load reads the run directory in one pass per file and computes the summary.
+func load(dir string) (*builder, error) {
+	r, err := record.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	b := &builder{run: r, tl: newTimeline(r.Meta), cs: newConnStats()}
+	if e := r.Meta.End; !e.IsZero() && e.After(r.Meta.Start) {
+		b.spanS = e.Sub(r.Meta.Start).Seconds()
+	}
+	// conns.jsonl is read alongside samples.jsonl: both are large in a long
+	// run and decoding JSON is most of the cost. The second Run value keeps
+	// the readers' warnings apart.
+	rc := &record.Run{Dir: r.Dir, Meta: r.Meta}
+	connErr := make(chan error, 1)
+	go func() { connErr <- rc.EachConn(func(c record.Conn) error { b.cs.add(c); return nil }) }()
+	serr := r.EachSample(func(s record.Sample) error { b.tl.add(s); return nil })
+	cerr := <-connErr
+	r.Warnings = append(r.Warnings, rc.Warnings...)
+	if err := errors.Join(serr, cerr); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if b.prs, err = r.PhaseResults(); err != nil {
+		return nil, fmt.Errorf("build report: %w", err)
+	}
+	if b.verdict, err = readVerdict(r); err != nil {
+		return nil, err
+	}
+	b.sum = summarize(r, b.tl, b.cs, b.prs, b.verdict)
+	return b, nil
+}
+
+// save renders p as plots/<name>.png and .svg and keeps the PNG for the page.
+func (b *builder) save(name, title string, p *plot.Plot, w, h vg.Length) error {
+	return b.saveGrid(name, title, [][]*plot.Plot{{p}}, w, h)
+}
+
+// saveGrid renders plots in rows and columns with aligned axes as
+// plots/<name>.png and .svg and keeps the PNG for the page.
+func (b *builder) saveGrid(name, title string, grid [][]*plot.Plot, w, h vg.Length) error {
+	pf := plotFile{Name: name, Title: title}
+	for _, format := range []string{"png", "svg"} {
+		data, err := renderGrid(grid, w, h, format)
+		if err != nil {
+			return fmt.Errorf("render plot %s: %w", name, err)
+		}
+		path := filepath.Join(b.run.Path(record.PlotsDir), name+"."+format)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return fmt.Errorf("write plot: %w", err)
+		}
+		if format == "png" {
+			pf.PNG = data
+		}
+	}
+	b.plots = append(b.plots, pf)
+	return nil
+}
+
+// renderGrid draws a grid of plots on one PNG or SVG canvas.
+func renderGrid(grid [][]*plot.Plot, w, h vg.Length, format string) ([]byte, error) {
+	var c vg.CanvasWriterTo
+	switch format {
+	case "png":
+		c = vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+	case "svg":
+		c = vgsvg.New(w, h)
+	default:
+		return nil, fmt.Errorf("unknown plot format %q", format)
+	}
+	dc := draw.New(c)
+	if len(grid) == 1 && len(grid[0]) == 1 {
+		grid[0][0].Draw(dc)
+	} else {
+		cols := 0
+		for _, row := range grid {
+			cols = max(cols, len(row))
+		}
+		t := draw.Tiles{Rows: len(grid), Cols: cols, PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
+			PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+		canvases := plot.Align(grid, t, dc)
+		for r := range grid {
+			for col, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][col])
+				}
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// saveCanvas saves a time plot at the report's size, legend clear of the data.
+func (b *builder) saveCanvas(name, title string, c *canvas) error {
+	headroom(c.p, c.legend, plotHeight)
+	return b.save(name, title, c.p, plotWidth, plotHeight)
+}
+
+// skip records a plot that has nothing to show, with the reason.
+func (b *builder) skip(name, title, why string) {
+	b.plots = append(b.plots, plotFile{Name: name, Title: title, Note: why})
+}

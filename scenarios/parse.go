@@ -1,14 +1,17 @@
 package scenarios
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"reflect"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/lexer"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
 )
@@ -23,7 +26,11 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	if len(data) > MaxFileSize {
 		return nil, Errors{{File: file, Msg: fmt.Sprintf("file is %d bytes; a scenario is at most %d", len(data), MaxFileSize)}}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	tokens := lexer.Tokenize(string(data))
+	if e := checkNesting(file, tokens); e != nil {
+		return nil, Errors{e}
+	}
+	f, err := parser.Parse(tokens, 0)
 	if err != nil {
 		return nil, Errors{syntaxError(file, err)}
 	}
@@ -33,7 +40,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 			if body != nil {
 				return nil, Errors{{File: file, Line: d.Body.GetToken().Position.Line, Col: 1, Msg: "more than one YAML document; a scenario file holds one"}}
 			}
-			body = d.Body
+			body = expandMerges(d.Body)
 		}
 	}
 	if body == nil {
@@ -44,7 +51,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		return nil, w.errs.sorted()
 	}
 	sc := &Scenario{}
-	if err := yaml.NodeToValue(body, sc, yaml.Strict()); err != nil {
+	if err := decode(body, sc); err != nil {
 		// The walk should have caught it; report it with its position anyway.
 		return nil, append(w.errs, syntaxError(file, err)).sorted()
 	}
@@ -55,6 +62,21 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	}
 	sc.applyDefaults()
 	return sc, nil
+}
+
+// internalError marks a decoder panic turned into an error (see decode).
+const internalError = "internal error decoding the file"
+
+// decode runs go-yaml's decoder on the checked tree. A panic in it (a bug
+// of the library on input the walk let through) becomes an error, so bad
+// input never crashes soak; FuzzParseScenario still fails on it.
+func decode(body ast.Node, sc *Scenario) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%s (please report it with the file): %v", internalError, r)
+		}
+	}()
+	return yaml.NodeToValue(body, sc, yaml.Strict())
 }
 
 // LoadFile reads and parses the scenario at path.
@@ -121,31 +143,74 @@ func syntaxError(file string, err error) *Error {
 
 // Override applies key=value settings to a scenario's YAML text, e.g.
 // "layers.client.idle_timeout=4s" or "phases[0].steady.rate=100/s", and
-// returns the new text. Only fields present in the file can be set.
+// returns the new text. Only fields present in the file can be set. A
+// one-line scalar is replaced in place, so the rest of the text (layout,
+// comments, and the line:col of later errors) stays as the user wrote it;
+// anything else re-serializes the file.
 func Override(file string, data []byte, sets []string) ([]byte, error) {
-	if len(sets) == 0 {
-		return data, nil
-	}
-	f, err := parser.ParseBytes(data, parser.ParseComments)
-	if err != nil {
-		return nil, Errors{syntaxError(file, err)}
-	}
 	for _, s := range sets {
 		key, val, ok := strings.Cut(s, "=")
 		key = strings.TrimSpace(key)
 		if !ok || key == "" {
 			return nil, fmt.Errorf("--set %q: want key=value, e.g. layers.client.idle_timeout=4s", s)
 		}
+		f, err := parser.ParseBytes(data, parser.ParseComments)
+		if err != nil {
+			return nil, Errors{syntaxError(file, err)}
+		}
 		p, err := yaml.PathString("$." + key)
 		if err != nil {
 			return nil, fmt.Errorf("--set %q: bad key: %w", s, err)
 		}
-		if _, err := p.FilterFile(f); err != nil {
+		n, err := p.FilterFile(f)
+		if err != nil || n == nil {
 			return nil, fmt.Errorf("--set %q: %s has no field %s (only fields present in the file can be set)", s, file, key)
+		}
+		if out, ok := spliceScalar(data, n, val); ok {
+			data = out
+			continue
 		}
 		if err := p.ReplaceWithReader(f, strings.NewReader(val)); err != nil {
 			return nil, fmt.Errorf("--set %q: %w", s, err)
 		}
+		data = []byte(f.String() + "\n")
 	}
-	return []byte(f.String() + "\n"), nil
+	return data, nil
+}
+
+// spliceScalar replaces the text of the one-line scalar n in data with val,
+// or says it cannot (then the caller re-serializes).
+func spliceScalar(data []byte, n ast.Node, val string) ([]byte, bool) {
+	if _, ok := scalarText(n); !ok || strings.ContainsAny(val, "\r\n") {
+		return nil, false
+	}
+	tk := n.GetToken()
+	if tk == nil || tk.Position == nil {
+		return nil, false
+	}
+	raw := strings.TrimSpace(tk.Origin)
+	if raw == "" || strings.ContainsAny(raw, "\r\n") {
+		return nil, false
+	}
+	// The token's line and (rune) column locate it; its text must be there.
+	start, line := 0, 1
+	for line < tk.Position.Line {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			return nil, false
+		}
+		start += i + 1
+		line++
+	}
+	for col := 1; col < tk.Position.Column && start < len(data); col++ {
+		_, size := utf8.DecodeRune(data[start:])
+		start += size
+	}
+	if !bytes.HasPrefix(data[start:], []byte(raw)) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(data)+len(val))
+	out = append(out, data[:start]...)
+	out = append(out, val...)
+	return append(out, data[start+len(raw):]...), true
 }

@@ -32,8 +32,10 @@ func (w *walker) errorf(n ast.Node, path, format string, args ...any) {
 	}
 	w.bad[path] = true
 	e := &Error{File: w.file, Path: path, Msg: fmt.Sprintf(format, args...)}
-	if n != nil && n.GetToken() != nil {
-		e.Line, e.Col = n.GetToken().Position.Line, n.GetToken().Position.Column
+	if n != nil {
+		if p := nodePos(n); p != nil {
+			e.Line, e.Col = p.Line, p.Column
+		}
 	}
 	w.errs = append(w.errs, e)
 }
@@ -65,9 +67,10 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 		return true
 	}
 	before := len(w.errs)
-	n = unwrap(n)
-	if tok := n.GetToken(); tok != nil {
-		p := tok.Position
+	if n = unwrap(n); n == nil {
+		return true
+	}
+	if p := nodePos(n); p != nil {
 		w.pos[path] = p
 	}
 	if _, ok := n.(*ast.NullNode); ok {
@@ -100,6 +103,9 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 		}
 		fields := structFields(t)
 		return w.keepPairs(n, pairs, func(kv *ast.MappingValueNode, key string) bool {
+			if isMergeKey(kv) {
+				return w.walkMerge(kv.Value, t, path)
+			}
 			ft, ok := fields[key]
 			if !ok {
 				w.errorf(kv.Key, join(path, key), "unknown field%s", suggest(key, fields))
@@ -114,6 +120,9 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 			return false
 		}
 		return w.keepPairs(n, pairs, func(kv *ast.MappingValueNode, key string) bool {
+			if isMergeKey(kv) {
+				return w.walkMerge(kv.Value, t, path)
+			}
 			w.pos[join(path, key)+"#key"] = kv.Key.GetToken().Position
 			return w.walk(kv.Value, t.Elem(), join(path, key))
 		})
@@ -264,4 +273,50 @@ func editDistance(a, b string) int {
 		prev = cur
 	}
 	return prev[len(b)]
+}
+
+// nodePos is where a node starts for an error message. A block mapping's
+// token is the ':' of its first pair, so point at that pair's key instead.
+func nodePos(n ast.Node) *token.Position {
+	switch v := n.(type) {
+	case nil:
+		return nil
+	case *ast.MappingNode:
+		if !v.IsFlowStyle && len(v.Values) > 0 && v.Values[0].Key != nil && v.Values[0].Key.GetToken() != nil {
+			return v.Values[0].Key.GetToken().Position
+		}
+	case *ast.MappingValueNode:
+		if v.Key != nil && v.Key.GetToken() != nil {
+			return v.Key.GetToken().Position
+		}
+	}
+	if tok := n.GetToken(); tok != nil {
+		return tok.Position
+	}
+	return nil
+}
+
+// isMergeKey tells a YAML merge key ("<<: *defaults"), which lets a file
+// share common fields between entries.
+func isMergeKey(kv *ast.MappingValueNode) bool {
+	_, ok := kv.Key.(*ast.MergeKeyNode)
+	return ok
+}
+
+// walkMerge checks the value of a merge key: a mapping or alias of the same
+// type as the mapping it is merged into, or a list of them.
+func (w *walker) walkMerge(n ast.Node, t reflect.Type, path string) bool {
+	if seq, ok := unwrap(n).(*ast.SequenceNode); ok {
+		good := true
+		for _, v := range seq.Values {
+			good = w.walkMerge(v, t, path) && good
+		}
+		return good
+	}
+	switch unwrap(n).(type) {
+	case *ast.AliasNode, *ast.MappingNode, *ast.MappingValueNode:
+		return w.walk(n, t, path)
+	}
+	w.errorf(n, path+".<<", "a merge key takes a mapping or an alias (<<: *name), not %s", describe(unwrap(n)))
+	return false
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
 )
 
 // Duration is a time.Duration written as Go writes it ("250ms", "6s",
@@ -30,9 +30,15 @@ func ParseDuration(s string) (Duration, error) {
 	return Duration(v), nil
 }
 
-// UnmarshalYAML implements yaml.BytesUnmarshaler.
-func (d *Duration) UnmarshalYAML(b []byte) error {
-	v, err := ParseDuration(unquote(b))
+// UnmarshalYAML implements yaml.NodeUnmarshaler. (Not BytesUnmarshaler:
+// go-yaml re-formats the whole file for each such value, which made parsing
+// quadratic in the file size.)
+func (d *Duration) UnmarshalYAML(n ast.Node) error {
+	s, ok, err := nodeText(n)
+	if !ok || err != nil {
+		return err
+	}
+	v, err := ParseDuration(s)
 	if err != nil {
 		return err
 	}
@@ -103,9 +109,13 @@ func ParseRate(s string) (Rate, error) {
 	return r, nil
 }
 
-// UnmarshalYAML implements yaml.BytesUnmarshaler.
-func (r *Rate) UnmarshalYAML(b []byte) error {
-	v, err := ParseRate(unquote(b))
+// UnmarshalYAML implements yaml.NodeUnmarshaler.
+func (r *Rate) UnmarshalYAML(n ast.Node) error {
+	s, ok, err := nodeText(n)
+	if !ok || err != nil {
+		return err
+	}
+	v, err := ParseRate(s)
 	if err != nil {
 		return err
 	}
@@ -142,15 +152,19 @@ func ParseByteSize(s string) (ByteSize, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f < 0 || f*mult > 1<<62 {
+	if err != nil || !(f >= 0) || f*mult > 1<<62 { // !(f >= 0) also refuses NaN
 		return 0, fmt.Errorf("%q is not a size (e.g. 4KiB, 1MiB, 512)", s)
 	}
 	return ByteSize(f * mult), nil
 }
 
-// UnmarshalYAML implements yaml.BytesUnmarshaler.
-func (b *ByteSize) UnmarshalYAML(data []byte) error {
-	v, err := ParseByteSize(unquote(data))
+// UnmarshalYAML implements yaml.NodeUnmarshaler.
+func (b *ByteSize) UnmarshalYAML(n ast.Node) error {
+	s, ok, err := nodeText(n)
+	if !ok || err != nil {
+		return err
+	}
+	v, err := ParseByteSize(s)
 	if err != nil {
 		return err
 	}
@@ -173,13 +187,17 @@ func (b ByteSize) String() string {
 // MarshalYAML implements yaml.InterfaceMarshaler.
 func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
 
-// unquote turns the raw YAML bytes of a scalar into its string value.
-func unquote(b []byte) string {
-	var s string
-	if err := yaml.Unmarshal(b, &s); err == nil {
-		return s
+// nodeText returns the text of a scalar node; ok is false for null (the
+// zero value stays, as for any omitted field).
+func nodeText(n ast.Node) (s string, ok bool, err error) {
+	n = unwrap(n)
+	if _, null := n.(*ast.NullNode); null || n == nil {
+		return "", false, nil
 	}
-	return strings.Trim(strings.TrimSpace(string(b)), `"'`)
+	if s, ok := scalarText(n); ok {
+		return s, true, nil
+	}
+	return "", false, fmt.Errorf("must be a single value, not %s", describe(n))
 }
 
 // scalarChecker is implemented by scalar types whose text the schema walk

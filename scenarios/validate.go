@@ -16,7 +16,8 @@ import (
 // through the walker's positions, the line and column.
 type validator struct {
 	*walker
-	sc *Scenario
+	sc   *Scenario
+	stub *TemplateData // for checkRefs, built on first use
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
@@ -118,12 +119,17 @@ func (v *validator) template(path, s string) {
 	if s == "" {
 		return
 	}
-	if _, err := template.New(path).Funcs(templateFuncStubs).Parse(s); err != nil {
+	t, err := template.New(path).Option("missingkey=error").Funcs(templateFuncStubs).Parse(s)
+	if err != nil {
 		msg := err.Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 {
 			msg = msg[i+2:]
 		}
 		v.fail(path, "bad template %q: %s", s, msg)
+		return
+	}
+	if err := v.checkRefs(t); err != nil {
+		v.fail(path, "bad template %q: %v", s, err)
 	}
 }
 
@@ -198,7 +204,7 @@ func (v *validator) node(path, name string, n *Node) {
 		return
 	}
 	switch {
-	case len(n.Command) == 0 && n.Attach == nil:
+	case len(n.Command) == 0 && n.Attach == nil && !v.bad[path+".command"] && !v.bad[path+".attach"]:
 		v.fail(path, "required: command (an argv list) or attach: {pid|pid_file, url}")
 	case len(n.Command) > 0 && n.Attach != nil:
 		v.fail(path+".attach", "a node has either command or attach, not both")
@@ -247,6 +253,7 @@ func (v *validator) node(path, name string, n *Node) {
 			v.fail(path+".ready", "%q must start with http://, https:// or tcp://", n.Ready)
 		}
 	}
+	v.template(path+".engine", n.Engine)
 	v.template(path+".goroutines", n.Goroutines)
 	v.template(path+".metrics", n.Metrics)
 }
@@ -260,17 +267,17 @@ func (v *validator) layer(path, name string, l *Layer) {
 	if l.Node == "" {
 		v.fail(path+".node", "required: the node whose sockets make up the layer")
 	} else if v.sc.Nodes[l.Node] == nil {
-		v.fail(path+".node", "unknown node %q (nodes: %s)", l.Node, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+		v.fail(path+".node", "unknown node %q (nodes: %s)", l.Node, names(v.sc.Nodes))
 	}
 	if l.Listen == "" && l.Peer == "" {
 		v.fail(path, "give listen (a node whose ports mark the server side) or peer (a node or backend whose ports mark the client side)")
 	}
 	if l.Listen != "" && v.sc.Nodes[l.Listen] == nil {
-		v.fail(path+".listen", "unknown node %q (nodes: %s)", l.Listen, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+		v.fail(path+".listen", "unknown node %q (nodes: %s)", l.Listen, names(v.sc.Nodes))
 	}
 	if l.Peer != "" && v.sc.Nodes[l.Peer] == nil && v.sc.Backends[l.Peer] == nil {
 		v.fail(path+".peer", "unknown node or backend %q (nodes: %s; backends: %s)", l.Peer,
-			strings.Join(sortedKeys(v.sc.Nodes), ", "), strings.Join(sortedKeys(v.sc.Backends), ", "))
+			names(v.sc.Nodes), names(v.sc.Backends))
 	}
 	if l.IdleTimeout <= 0 {
 		v.fail(path+".idle_timeout", "required: the idle timeout the SUT uses on this layer, e.g. 20s")
@@ -310,14 +317,16 @@ func (v *validator) phase(path string, p *Phase) {
 	}
 	for _, b := range sortedKeys(p.Faults) {
 		if v.sc.Backends[b] == nil {
-			v.fail(path+".faults."+b, "unknown backend %q (backends: %s)", b, strings.Join(sortedKeys(v.sc.Backends), ", "))
+			v.fail(path+".faults."+b, "unknown backend %q (backends: %s)", b, names(v.sc.Backends))
 		}
 		v.faults(path+".faults."+b, p.Faults[b])
 	}
 	kinds := p.kinds()
 	switch len(kinds) {
 	case 0:
-		v.fail(path, "give one kind of load: %s", strings.Join(PhaseKinds, ", "))
+		if !v.anyBad(path, PhaseKinds) {
+			v.fail(path, "give one kind of load: %s", strings.Join(PhaseKinds, ", "))
+		}
 		return
 	case 1:
 	default:
@@ -443,7 +452,9 @@ func (v *validator) expectation(path string, e *Expectation) {
 	kinds := e.kinds()
 	if len(kinds) != 1 {
 		if len(kinds) == 0 {
-			v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
+			if !v.anyBad(path, CheckKinds) {
+				v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
+			}
 		} else {
 			v.fail(path, "one check per entry, not %s", strings.Join(kinds, " and "))
 		}
@@ -499,18 +510,18 @@ func (v *validator) expectation(path string, e *Expectation) {
 func (v *validator) layerRef(path, name string, required bool) {
 	if name == "" {
 		if required {
-			v.fail(path, "required: a layer (%s)", strings.Join(sortedKeys(v.sc.Layers), ", "))
+			v.fail(path, "required: a layer (%s)", names(v.sc.Layers))
 		}
 		return
 	}
 	if v.sc.Layers[name] == nil {
-		v.fail(path, "unknown layer %q (layers: %s)", name, strings.Join(sortedKeys(v.sc.Layers), ", "))
+		v.fail(path, "unknown layer %q (layers: %s)", name, names(v.sc.Layers))
 	}
 }
 
 func (v *validator) nodeRef(path, name string) {
 	if name != "" && v.sc.Nodes[name] == nil {
-		v.fail(path, "unknown node %q (nodes: %s)", name, strings.Join(sortedKeys(v.sc.Nodes), ", "))
+		v.fail(path, "unknown node %q (nodes: %s)", name, names(v.sc.Nodes))
 	}
 }
 
@@ -554,7 +565,7 @@ func (v *validator) series(path, s string) {
 		return
 	}
 	if parts[1] != "all" && v.sc.Layers[parts[1]] == nil {
-		v.fail(path, "%q: unknown layer %q (layers: %s)", s, parts[1], strings.Join(sortedKeys(v.sc.Layers), ", "))
+		v.fail(path, "%q: unknown layer %q (layers: %s)", s, parts[1], names(v.sc.Layers))
 	}
 	if len(parts) == 3 && parts[2] != "idle" && !tcpStates[parts[2]] {
 		v.fail(path, "%q: %q is neither idle nor a TCP state (ESTABLISHED, TIME_WAIT, CLOSE_WAIT...)", s, parts[2])
@@ -571,4 +582,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// names lists a section's names for an error message, or says there are none.
+func names[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none defined"
+	}
+	return strings.Join(sortedKeys(m), ", ")
+}
+
+// anyBad tells whether the schema walk dropped one of the kinds of path, so
+// "give one kind" would only repeat its error.
+func (v *validator) anyBad(path string, kinds []string) bool {
+	for _, k := range kinds {
+		if v.bad[path+"."+k] {
+			return true
+		}
+	}
+	return false
 }

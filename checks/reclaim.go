@@ -1,0 +1,197 @@
+package checks
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+// DefaultReclaimSlack is added to one sample interval to make the default
+// reclaim tolerance: the kernel's idle age is read once per interval, and a
+// timer-driven close lands a little after its deadline.
+const DefaultReclaimSlack = 500 * time.Millisecond
+
+// witnessSeen is the longest idle gap one witness saw on a layer.
+type witnessSeen struct {
+	name  string
+	maxMs int64
+	from  time.Time // when that idle gap began (zero: unknown)
+	n     int       // connections or samples that showed the layer
+	note  string
+}
+
+// reclaim checks that no connection of the layer sat idle longer than its
+// idle timeout plus a tolerance. The kernel (netlink idle ages) is the
+// primary witness: it sees the SUT's own socket. The fake backend's and the
+// load clients' ledgers are cross-checks, and the primary when the kernel
+// never saw the layer; a disagreement is reported in Details.
+func reclaim(d *runData, c *scenarios.ReclaimCheck) record.CheckResult {
+	r := record.CheckResult{Name: "reclaim/" + c.Layer, Kind: "reclaim", Layer: c.Layer, Unit: "s"}
+	node := d.layerNode(c.Layer)
+	r.Node = node
+	limit := c.Within.D()
+	if limit == 0 {
+		limit = d.layerTimeout(c.Layer)
+	}
+	tol := c.Tolerance.D()
+	tolNote := ""
+	if tol == 0 {
+		tol = d.interval + DefaultReclaimSlack
+		tolNote = fmt.Sprintf(" (default: one interval %s + %s)", d.interval, DefaultReclaimSlack)
+	}
+	if node == "" || limit == 0 {
+		r.Status = record.StatusInconclusive
+		r.Message = fmt.Sprintf("%s: layer has no node or idle timeout in the run's meta; check the scenario's layers", c.Layer)
+		return r
+	}
+	r.Limit = (limit + tol).Seconds()
+	r.Details = append(r.Details, fmt.Sprintf("limit %s + tolerance %s%s", limit, tol, tolNote))
+
+	var ws []witnessSeen
+	if k, ok := kernelIdle(d, c.Layer, node); ok {
+		ws = append(ws, k)
+	}
+	peer := d.meta.Layers[c.Layer].Peer
+	if peer == "" && d.sc != nil && d.sc.Layers[c.Layer] != nil {
+		peer = d.sc.Layers[c.Layer].Peer
+	}
+	if _, isBackend := d.meta.Backends[peer]; isBackend {
+		if b, ok := ledgerIdle(d, record.WitnessBackend, func(cn record.Conn) bool { return cn.Source == peer }); ok {
+			ws = append(ws, b)
+		}
+	}
+	if d.isClientLayer(c.Layer) {
+		if b, ok := ledgerIdle(d, record.WitnessClient, func(cn record.Conn) bool { return cn.Layer == "" || cn.Layer == c.Layer }); ok {
+			ws = append(ws, b)
+		}
+	}
+	if len(ws) == 0 {
+		r.Status = record.StatusInconclusive
+		r.Message = fmt.Sprintf("%s: no witness saw a connection of the layer on node %s; check the layer rules and that load reaches it", c.Layer, node)
+		return r
+	}
+	// The kernel first when present; ages estimated from /proc sort last.
+	sort.SliceStable(ws, func(i, j int) bool { return witnessRank(ws[i]) < witnessRank(ws[j]) })
+	primary := ws[0]
+	if len(ws) > 1 {
+		r.Witnesses = map[string]float64{}
+	}
+	for _, w := range ws {
+		if r.Witnesses != nil {
+			r.Witnesses[w.name] = float64(w.maxMs) / 1000
+		}
+		if w.note != "" {
+			r.Details = append(r.Details, w.name+": "+w.note)
+		}
+	}
+	limMs := (limit + tol).Milliseconds()
+	for _, w := range ws[1:] {
+		if (w.maxMs > limMs) != (primary.maxMs > limMs) {
+			r.Details = append(r.Details, fmt.Sprintf("witnesses disagree: %s saw %s idle, %s saw %s (limit %s); the verdict follows %s",
+				primary.name, secs(float64(primary.maxMs)), w.name, secs(float64(w.maxMs)), limit+tol, primary.name))
+		}
+	}
+	r.Value = float64(primary.maxMs) / 1000
+	r.At = primary.from
+	what := "a connection"
+	switch {
+	case peer != "":
+		what = "a connection to " + peer
+	case d.meta.Layers[c.Layer].Listen != "":
+		what = "a client connection to " + d.meta.Layers[c.Layer].Listen
+	}
+	if primary.maxMs > limMs {
+		r.Status = record.StatusFail
+		from := ""
+		if !primary.from.IsZero() {
+			from = " from " + clock(primary.from)
+		}
+		r.Message = fmt.Sprintf("%s: %s sat idle %s (limit %s + %s) on node %s%s (seen by %s); the SUT did not reclaim it",
+			c.Layer, what, secs(float64(primary.maxMs)), limit, tol, node, from, primary.name)
+		return r
+	}
+	r.Status = record.StatusPass
+	r.Message = fmt.Sprintf("%s: longest idle %s (limit %s + %s) on node %s (seen by %s); idle connections were reclaimed in time",
+		c.Layer, secs(float64(primary.maxMs)), limit, tol, node, primary.name)
+	return r
+}
+
+func witnessRank(w witnessSeen) int {
+	switch {
+	case w.name == record.WitnessKernel && !strings.Contains(w.note, "estimated"):
+		return 0
+	case w.name == record.WitnessBackend:
+		return 1
+	case w.name == record.WitnessClient:
+		return 2
+	}
+	return 3
+}
+
+// kernelIdle is the largest kernel idle age of the layer's ESTABLISHED
+// sockets over all samples of node.
+func kernelIdle(d *runData, layer, node string) (witnessSeen, bool) {
+	w := witnessSeen{name: record.WitnessKernel}
+	estimated := false
+	for _, s := range d.samples[node] {
+		if s.Sockets == nil {
+			continue
+		}
+		l := s.Sockets.Layers[layer]
+		if l == nil || l.Idle == nil {
+			continue
+		}
+		w.n++
+		estimated = estimated || l.Idle.Estimated
+		if w.n == 1 || l.Idle.Max > w.maxMs {
+			w.maxMs = l.Idle.Max
+			w.from = s.Time.Add(-time.Duration(l.Idle.Max) * time.Millisecond)
+		}
+	}
+	if estimated {
+		w.note = "idle ages estimated from first-seen times (/proc fallback), not read from the kernel"
+	}
+	return w, w.n > 0
+}
+
+// ledgerIdle is the longest idle gap in the connections a ledger witness
+// recorded that match keep.
+func ledgerIdle(d *runData, witness string, keep func(record.Conn) bool) (witnessSeen, bool) {
+	w := witnessSeen{name: witness}
+	for _, cn := range d.conns {
+		if cn.Witness != witness || !keep(cn) {
+			continue
+		}
+		w.n++
+		idle := max(cn.MaxIdleMs, cn.IdleBeforeCloseMs)
+		if idle <= w.maxMs && w.n > 1 {
+			continue
+		}
+		w.maxMs = idle
+		w.from = time.Time{}
+		if !cn.Closed.IsZero() && cn.IdleBeforeCloseMs >= cn.MaxIdleMs {
+			w.from = cn.Closed.Add(-time.Duration(cn.IdleBeforeCloseMs) * time.Millisecond)
+		}
+	}
+	return w, w.n > 0
+}
+
+// isClientLayer says whether the load clients' ledger witnesses layer: the
+// layer named "client", or the only layer that has a Listen node and no
+// Peer (the one external clients connect to).
+func (d *runData) isClientLayer(layer string) bool {
+	if layer == "client" {
+		return true
+	}
+	var listenOnly []string
+	for name, l := range d.meta.Layers {
+		if l.Listen != "" && l.Peer == "" {
+			listenOnly = append(listenOnly, name)
+		}
+	}
+	return len(listenOnly) == 1 && listenOnly[0] == layer
+}

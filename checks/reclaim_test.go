@@ -1,0 +1,65 @@
+package checks
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+func TestReclaim(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		kernelMs  []int64 // kernel idle max per sample of the backend layer; nil: layer never seen
+		backendMs int64   // backend ledger max idle; 0: no ledger entry
+		within    scenarios.Duration
+		want      string
+		value     float64
+		msg       string
+		disagree  bool
+	}{
+		{name: "reclaimed", kernelMs: []int64{500, 1900, 2800, 100}, want: record.StatusPass, value: 2.8, msg: "reclaimed in time"},
+		{name: "never reclaimed", kernelMs: []int64{1000, 2000, 3000, 4000, 41000}, want: record.StatusFail, value: 41,
+			msg: "backend: a connection to s3 sat idle 41.0s (limit 2s + 1.5s) on node target from 11:59:24 (seen by kernel); the SUT did not reclaim it"},
+		{name: "within overrides timeout", kernelMs: []int64{4000}, within: scenarios.Duration(5e9), want: record.StatusPass, value: 4},
+		{name: "layer never seen", want: record.StatusInconclusive, msg: "no witness saw"},
+		{name: "backend alone fails", backendMs: 9000, want: record.StatusFail, value: 9, msg: "seen by backend"},
+		{name: "witnesses disagree", kernelMs: []int64{1500}, backendMs: 9000, want: record.StatusPass, value: 1.5, disagree: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			for i, ms := range tc.kernelMs {
+				f.sample("target", float64(i+1), func(s *record.Sample) { s.Sockets = layerSockets("backend", 3, ms) })
+			}
+			if tc.kernelMs == nil {
+				f.sample("target", 1, func(s *record.Sample) { s.Sockets = layerSockets("intra", 3, 100) })
+			}
+			if tc.backendMs > 0 {
+				f.conn(record.Conn{Witness: record.WitnessBackend, Source: "s3", Opened: at(1), Closed: at(20), MaxIdleMs: tc.backendMs, ClosedBy: record.ClosedByClient})
+			}
+			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Reclaim: &scenarios.ReclaimCheck{Layer: "backend", Within: tc.within}}))
+			if c.Status != tc.want || c.Value != tc.value {
+				t.Fatalf("status %s value %v, want %s %v: %s", c.Status, c.Value, tc.want, tc.value, c.Message)
+			}
+			if !strings.Contains(c.Message, tc.msg) {
+				t.Errorf("message %q does not contain %q", c.Message, tc.msg)
+			}
+			if got := strings.Contains(strings.Join(c.Details, "\n"), "witnesses disagree"); got != tc.disagree {
+				t.Errorf("disagreement reported = %v, want %v: %v", got, tc.disagree, c.Details)
+			}
+			if tc.disagree && (c.Witnesses["kernel"] != 1.5 || c.Witnesses["backend"] != 9) {
+				t.Errorf("witnesses = %v", c.Witnesses)
+			}
+		})
+	}
+}
+
+func TestReclaimClientLedger(t *testing.T) {
+	f := newFixture(t)
+	f.conn(record.Conn{Witness: record.WitnessClient, Source: "hold", Opened: at(1), Closed: at(30), MaxIdleMs: 29000, IdleBeforeCloseMs: 29000, ClosedBy: record.ClosedByClient})
+	c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Reclaim: &scenarios.ReclaimCheck{Layer: "client"}}))
+	if c.Status != record.StatusFail || !strings.Contains(c.Message, "from 12:00:01") {
+		t.Fatalf("got %s: %s", c.Status, c.Message)
+	}
+}

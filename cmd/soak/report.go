@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/soak-dev/soak/checks"
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/reports"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+func init() { subcommands = append(subcommands, newReportCmd) }
+
+// reportOpts are the flags of soak report.
+type reportOpts struct {
+	recheck bool
+	json    bool
+}
+
+func newReportCmd() *cobra.Command {
+	var o reportOpts
+	cmd := &cobra.Command{
+		Use:   "report RUN_DIR",
+		Short: "Rebuild the HTML report, plots and summary.json of a run",
+		Long: `Rebuild report.html, plots/ and summary.json of any run directory: finished,
+interrupted or killed. When the run has no verdict.json (a killed run) or
+--recheck is given, the checks are evaluated first from RUN_DIR/scenario.yaml.
+Prints the path of report.html (or summary.json with --json).`,
+		Example: `  soak report runs/20261124-101500_quick
+  soak report --recheck --json runs/20261124-101500_quick`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runReport(cmd, args[0], o)
+		},
+	}
+	cmd.Flags().BoolVar(&o.recheck, "recheck", false, "evaluate the checks again and rewrite verdict.json")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print summary.json instead of the report's path")
+	return cmd
+}
+
+func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
+	run, err := record.Open(dir)
+	if errors.Is(err, record.ErrNotRun) {
+		return withCode(exitUsage, err)
+	}
+	if err != nil {
+		return withCode(exitEnvironment, err)
+	}
+	if _, err := os.Stat(run.Path(record.VerdictFile)); o.recheck || errors.Is(err, os.ErrNotExist) {
+		if err := recheck(run); err != nil {
+			// A report without a verdict is still worth having.
+			fmt.Fprintln(cmd.ErrOrStderr(), "soak: checks not evaluated:", err)
+		}
+	}
+	out, err := reports.Build(dir)
+	if err != nil {
+		return withCode(exitEnvironment, err)
+	}
+	if o.json {
+		b, err := os.ReadFile(run.Path(record.SummaryJSON))
+		if err != nil {
+			return withCode(exitEnvironment, err)
+		}
+		_, err = cmd.OutOrStdout().Write(b)
+		return err
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), out)
+	return nil
+}
+
+// recheck evaluates the run's checks against the scenario it ran and writes verdict.json.
+func recheck(run *record.Run) error {
+	var sc *scenarios.Scenario
+	if _, err := os.Stat(run.Path(record.ScenarioFile)); err == nil {
+		if sc, _, err = scenarios.LoadFile(run.Path(record.ScenarioFile)); err != nil {
+			return fmt.Errorf("read scenario: %w", err)
+		}
+	}
+	v, err := checks.Evaluate(run, sc, checks.Options{})
+	if err != nil {
+		return err
+	}
+	return checks.Write(run.Dir, v)
+}

@@ -1,0 +1,109 @@
+package fakebackend
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"cloud.google.com/go/storage"
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+	"google.golang.org/api/iterator"
+	"google.golang.org/api/option"
+)
+
+func newGCSClient(t *testing.T, url string, tr *http.Transport) *storage.Client {
+	t.Helper()
+	c, err := storage.NewClient(context.Background(), option.WithEndpoint(url+"/storage/v1/"),
+		option.WithoutAuthentication(), option.WithHTTPClient(&http.Client{Transport: tr}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestGCSSDKOperations(t *testing.T) {
+	t.Parallel()
+	b, sink := startBackend(t, &scenarios.Backend{Kind: "gcs", Buckets: []string{"gdata"}})
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	c := newGCSClient(t, b.URL(), tr)
+	ctx := context.Background()
+	bkt := c.Bucket("gdata")
+	if _, err := bkt.Attrs(ctx); err != nil {
+		t.Fatalf("bucket attrs: %v", err)
+	}
+	for _, k := range []string{"a/1", "a/2", "b/1"} {
+		w := bkt.Object(k).NewWriter(ctx)
+		if _, err := io.WriteString(w, "hello "+k); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
+	r, err := bkt.Object("a/2").NewReader(ctx)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	body, _ := io.ReadAll(r)
+	r.Close()
+	if string(body) != "hello a/2" {
+		t.Errorf("get = %q", body)
+	}
+	rr, err := bkt.Object("a/2").NewRangeReader(ctx, 6, 3)
+	if err != nil {
+		t.Fatalf("range get: %v", err)
+	}
+	body, _ = io.ReadAll(rr)
+	rr.Close()
+	if string(body) != "a/2" {
+		t.Errorf("range get = %q", body)
+	}
+	var names []string
+	it := bkt.Objects(ctx, &storage.Query{Prefix: "a/"})
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		names = append(names, a.Name)
+	}
+	sort.Strings(names)
+	if strings.Join(names, ",") != "a/1,a/2" {
+		t.Errorf("list a/ = %v", names)
+	}
+	if err := bkt.Object("a/1").Delete(ctx); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := bkt.Object("a/1").Attrs(ctx); !errors.Is(err, storage.ErrObjectNotExist) {
+		t.Errorf("attrs after delete: %v", err)
+	}
+
+	b.SetFaults(&scenarios.Faults{ErrorRate: 1, ErrorCode: 500})
+	resp, err := (&http.Client{Transport: tr}).Get(b.URL() + "/storage/v1/b/gdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || resp.Header.Get("Content-Type") == "" {
+		t.Errorf("injected GCS error: %d", resp.StatusCode)
+	}
+	b.SetFaults(nil)
+
+	tr.CloseIdleConnections()
+	lines := sink.waitLines(t, 1, 3*time.Second)
+	if lines[0].ClosedBy != record.ClosedByClient || lines[0].Requests == 0 {
+		t.Errorf("GCS ledger line = %+v, want requests, closed by client", lines[0])
+	}
+}

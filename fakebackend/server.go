@@ -1,0 +1,244 @@
+package fakebackend
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
+)
+
+// protocol is one cloud's HTTP API: the part that differs between kinds.
+type protocol interface {
+	// kind is s3, gcs or azure.
+	kind() string
+	// handler serves the cloud's API.
+	handler() http.Handler
+	// createBuckets makes the configured buckets (containers) exist.
+	createBuckets(names []string) error
+	// writeError answers an injected error the way the cloud would: code is
+	// the HTTP status, 500 or 503.
+	writeError(w http.ResponseWriter, r *http.Request, status int)
+}
+
+// reapEvery is how often idle connections are checked against the idle
+// timeouts; it bounds how late past its timeout a connection is closed.
+const reapEvery = 50 * time.Millisecond
+
+// server is the wrapper every kind shares: listener, ledger, faults.
+type server struct {
+	name  string
+	cfg   *scenarios.Backend
+	proto protocol
+	l     *ledger
+	f     *faultState
+
+	mu       sync.Mutex
+	srv      *http.Server
+	ln       net.Listener
+	url      string
+	stop     chan struct{}
+	done     chan struct{}
+	closed   bool
+	serveErr chan error
+	// serving counts net/http's connection goroutines (StateNew until
+	// StateClosed or StateHijacked), so Close returns only after they end.
+	serving sync.WaitGroup
+}
+
+var _ Backend = (*server)(nil)
+
+func newServer(name string, cfg *scenarios.Backend, p protocol, sink record.Sink) *server {
+	s := &server{name: name, cfg: cfg, proto: p, l: newLedger(name, sink, time.Now)}
+	s.f = newFaultState(time.Now)
+	s.f.set(cfg.Faults)
+	return s
+}
+
+func (s *server) Kind() string { return s.proto.kind() }
+
+func (s *server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}
+
+func (s *server) Live() Counts { return s.l.counts() }
+
+func (s *server) SetFaults(f *scenarios.Faults) { s.f.set(f) }
+
+func (s *server) SetPhase(name string) { s.l.phase.Store(&name) }
+
+// Handler is the backend's full request path (faults, counting, the
+// protocol), without a listener: for tests and the fuzz target.
+func (s *server) Handler() http.Handler { return s.wrap(s.proto.handler()) }
+
+func (s *server) Start(ctx context.Context, addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return fmt.Errorf("fakebackend %s: already started", s.name)
+	}
+	if addr == "" {
+		addr = s.cfg.Listen
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := s.proto.createBuckets(s.cfg.Buckets); err != nil {
+		return fmt.Errorf("fakebackend %s: create buckets: %w", s.name, err)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("fakebackend %s: listen: %w", s.name, err)
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+	s.srv = &http.Server{
+		Handler: s.Handler(),
+		ConnState: func(c net.Conn, st http.ConnState) {
+			switch st {
+			case http.StateNew:
+				s.serving.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				defer s.serving.Done()
+			}
+			if tc, ok := c.(*trackedConn); ok {
+				tc.setState(st)
+			}
+		},
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
+		// No IdleTimeout/ReadTimeout: net/http would close idle connections
+		// without telling us; the reaper does it and names the closer.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	s.stop, s.done = make(chan struct{}), make(chan struct{})
+	s.serveErr = make(chan error, 1)
+	tl := &trackingListener{Listener: ln, l: s.l, refuse: s.f.refusing}
+	go func() { s.serveErr <- s.srv.Serve(tl) }()
+	go s.reapLoop()
+	return nil
+}
+
+func (s *server) reapLoop() {
+	defer close(s.done)
+	t := time.NewTicker(reapEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			s.l.reap(s.cfg.IdleTimeout.D(), s.f.closeIdleAfter())
+		}
+	}
+}
+
+func (s *server) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed || s.srv == nil {
+		s.closed = true
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+
+	close(s.stop)
+	<-s.done
+	s.f.shutdown() // wakes stalled and slowed responses
+	// Stop accepting, then close every connection ourselves so each gets
+	// its "open at end" line; Shutdown would wait for idle ones to close.
+	err := s.ln.Close()
+	s.l.closeAll()
+	_ = s.srv.Close()
+	if serr := <-s.serveErr; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	// net/http may still be finishing a connection (it lingers up to 500ms
+	// after answering a bad request); wait, within ctx, so nothing leaks.
+	waited := make(chan struct{})
+	go func() { s.serving.Wait(); close(waited) }()
+	select {
+	case <-waited:
+	case <-ctx.Done():
+		err = errors.Join(err, fmt.Errorf("fakebackend %s: connections still closing: %w", s.name, ctx.Err()))
+	}
+	if n := s.l.sinkErrors.Load(); n > 0 {
+		err = errors.Join(err, fmt.Errorf("fakebackend %s: %d ledger lines could not be written", s.name, n))
+	}
+	return err
+}
+
+// wrap puts the shared middleware around a protocol handler: the soak
+// endpoint, request counting and fault injection.
+func (s *server) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tc := connFrom(r.Context())
+		if tc != nil {
+			tc.served.Store(true)
+		}
+		if r.URL.Path == ConnsPath {
+			// Not counted as a request: the SUT's request counts stay exact.
+			s.serveConns(w)
+			return
+		}
+		if tc != nil {
+			tc.requests.Add(1)
+		}
+		s.l.requests.Add(1)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if sw.status >= 400 {
+				s.l.errorsOut.Add(1)
+			}
+		}()
+		s.f.serve(sw, r, tc, s.proto, h)
+	})
+}
+
+func (s *server) serveConns(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Backend string     `json:"backend"`
+		Kind    string     `json:"kind"`
+		Counts  Counts     `json:"counts"`
+		Open    []ConnInfo `json:"open"`
+	}{s.name, s.proto.kind(), s.l.counts(), s.l.snapshot()})
+}
+
+// statusWriter remembers the status written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

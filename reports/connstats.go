@@ -1,0 +1,92 @@
+package reports
+
+import (
+	"math"
+	"sort"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// histBoundsS are the upper bounds (seconds) of the lifetime and
+// idle-before-close histograms: log-spaced so both a 50 ms churn
+// connection and a 2-hour idle one land in a readable bin.
+var histBoundsS = []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600}
+
+// layerConns folds the finished connections of one layer.
+type layerConns struct {
+	byWitness        map[string]int
+	closedBy         map[string]int
+	maxIdleByWitness map[string]float64
+	// lifetime[witness][closer] and idle[witness][closer] are histograms
+	// over histBoundsS (+1 overflow bin); kept per witness so a connection
+	// seen by two witnesses is not counted twice in one plot.
+	lifetime map[string]map[string][]int
+	idle     map[string]map[string][]int
+}
+
+// connStats is the streaming fold of conns.jsonl.
+type connStats struct {
+	layers map[string]*layerConns
+	total  int
+}
+
+func newConnStats() *connStats { return &connStats{layers: map[string]*layerConns{}} }
+
+func histBin(v float64) int {
+	return sort.SearchFloat64s(histBoundsS, v)
+}
+
+func (cs *connStats) add(c record.Conn) {
+	cs.total++
+	l := c.Layer
+	if l == "" {
+		l = record.LayerOther
+	}
+	lc := cs.layers[l]
+	if lc == nil {
+		lc = &layerConns{byWitness: map[string]int{}, closedBy: map[string]int{}, maxIdleByWitness: map[string]float64{},
+			lifetime: map[string]map[string][]int{}, idle: map[string]map[string][]int{}}
+		cs.layers[l] = lc
+	}
+	by := c.ClosedBy
+	if by == "" {
+		by = record.ClosedByUnknown
+	}
+	lc.byWitness[c.Witness]++
+	lc.closedBy[by]++
+	lc.maxIdleByWitness[c.Witness] = math.Max(lc.maxIdleByWitness[c.Witness], float64(c.MaxIdleMs)/1000)
+	if by == record.OpenAtEnd || c.Closed.IsZero() || c.Opened.IsZero() {
+		return
+	}
+	histAdd(lc.lifetime, c.Witness, by, c.Closed.Sub(c.Opened).Seconds())
+	histAdd(lc.idle, c.Witness, by, float64(c.IdleBeforeCloseMs)/1000)
+}
+
+func histAdd(m map[string]map[string][]int, witness, by string, v float64) {
+	w := m[witness]
+	if w == nil {
+		w = map[string][]int{}
+		m[witness] = w
+	}
+	h := w[by]
+	if h == nil {
+		h = make([]int, len(histBoundsS)+1)
+		w[by] = h
+	}
+	h[histBin(v)]++
+}
+
+// witness returns the strongest witness of the layer's connections: the
+// backend's ledger knows who closed, the client's knows its own side, the
+// kernel only infers.
+func (lc *layerConns) witness() string {
+	for _, w := range []string{record.WitnessBackend, record.WitnessClient, record.WitnessKernel} {
+		if lc.byWitness[w] > 0 {
+			return w
+		}
+	}
+	if ws := sortedKeys(lc.byWitness); len(ws) > 0 {
+		return ws[0]
+	}
+	return ""
+}

@@ -1,0 +1,226 @@
+package reports
+
+import (
+	"bytes"
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// LogTailLines is how many last lines of each node log the report shows.
+const LogTailLines = 60
+
+// templates are parsed once; html/template escapes every SUT-sourced string
+// (log lines, commands, URLs, check messages) by context.
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"num":   formatNum,
+	"dur":   formatDur,
+	"bytes": formatBytes,
+	"pct":   func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
+	"join":  strings.Join,
+	"png": func(b []byte) template.URL {
+		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
+	},
+	"statusClass": statusClass,
+	"orDash":      orDash,
+	"success":     phaseSuccess,
+}).ParseFS(templateFS, "templates/*.tmpl"))
+
+func statusClass(s string) string {
+	switch s {
+	case record.StatusPass, record.EndedCompleted:
+		return "pass"
+	case record.StatusFail, record.EndedKilled, record.EndedSUTFailed, record.EndedError:
+		return "fail"
+	default:
+		return "warn"
+	}
+}
+
+// reportPage is what templates/report.html.tmpl renders.
+type reportPage struct {
+	Title    string
+	Meta     record.Meta
+	Summary  *Summary
+	Verdict  *record.Verdict
+	Phases   []phaseBar
+	Plots    []plotFile
+	Logs     []logTail
+	Nodes    []nodeFacts
+	Notes    []string
+	Warnings []string
+	Layers   []string
+	Built    time.Time
+}
+
+type phaseBar struct {
+	Name, Kind         string
+	Left, Width        float64 // percent of the run
+	Offset, Duration   time.Duration
+	Planned            time.Duration
+	Unfinished, Shaded bool
+}
+
+type logTail struct {
+	Node, Path string
+	Lines      []string
+	Truncated  bool
+	Err        string
+}
+
+type nodeFacts struct {
+	Name string
+	record.NodeMeta
+	Summary NodeSummary
+}
+
+func (b *builder) renderHTML() ([]byte, error) {
+	m := b.run.Meta
+	pg := reportPage{Title: "soak report: " + filepath.Base(b.run.Dir), Meta: m, Summary: b.sum, Verdict: b.verdict,
+		Plots: b.plots, Notes: append(append([]string(nil), b.sum.Notes...), b.notes...),
+		Warnings: b.run.Warnings, Layers: sortedKeys(b.sum.Layers), Built: time.Now()}
+	span := b.spanS
+	for i, p := range m.Phases {
+		bar := phaseBar{Name: p.Name, Kind: p.Kind, Offset: p.Start.Sub(m.Start), Planned: time.Duration(p.PlannedMs) * time.Millisecond, Shaded: i%2 == 0}
+		end := p.End
+		if end.IsZero() {
+			end, bar.Unfinished = m.End, true
+		}
+		bar.Duration = end.Sub(p.Start)
+		if span > 0 {
+			bar.Left = clampPct(bar.Offset.Seconds() / span * 100)
+			bar.Width = clampPct(bar.Duration.Seconds() / span * 100)
+			bar.Width = min(bar.Width, 100-bar.Left)
+		}
+		pg.Phases = append(pg.Phases, bar)
+	}
+	for _, n := range sortedKeys(m.Nodes) {
+		pg.Nodes = append(pg.Nodes, nodeFacts{Name: n, NodeMeta: m.Nodes[n], Summary: b.sum.Nodes[n]})
+		pg.Logs = append(pg.Logs, b.logTail(n, m.Nodes[n]))
+	}
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, "report.html.tmpl", pg); err != nil {
+		return nil, fmt.Errorf("render report: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+func clampPct(v float64) float64 { return max(0, min(100, v)) }
+
+// logTail reads the last lines of a node's log without reading all of it.
+func (b *builder) logTail(node string, nm record.NodeMeta) logTail {
+	rel := nm.Log
+	if rel == "" {
+		rel = filepath.Join(record.LogsDir, node+".log")
+	}
+	lt := logTail{Node: node, Path: rel}
+	if !filepath.IsLocal(rel) {
+		// The report shows what is in the run directory, nothing else on the host.
+		lt.Err = "log path is outside the run directory; not shown"
+		return lt
+	}
+	f, err := os.Open(filepath.Join(b.run.Dir, rel))
+	if err != nil {
+		lt.Err = "no log: " + err.Error()
+		return lt
+	}
+	defer f.Close()
+	const window = 64 << 10
+	st, err := f.Stat()
+	if err != nil {
+		lt.Err = err.Error()
+		return lt
+	}
+	off := max(st.Size()-window, 0)
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		lt.Err = err.Error()
+		return lt
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		lt.Err = err.Error()
+		return lt
+	}
+	text := strings.ToValidUTF8(string(data), "\uFFFD")
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if off > 0 && len(lines) > 0 {
+		lines = lines[1:] // the first line is cut
+		lt.Truncated = true
+	}
+	if len(lines) > LogTailLines {
+		lines = lines[len(lines)-LogTailLines:]
+		lt.Truncated = true
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		lines = nil
+	}
+	lt.Lines = lines
+	return lt
+}
+
+func formatNum(v float64) string {
+	switch {
+	case v == float64(int64(v)) && v < 1e15 && v > -1e15:
+		return fmt.Sprintf("%d", int64(v))
+	case v >= 100 || v <= -100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 1 || v <= -1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3g", v)
+	}
+}
+
+func formatDur(d time.Duration) string {
+	if d >= time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+func formatBytes(v float64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", v/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", v/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", v)
+}
+
+// sortedChecks returns checks failed first, then inconclusive, then passed.
+func sortedChecks(cs []record.CheckResult) []record.CheckResult {
+	rank := map[string]int{record.StatusFail: 0, record.StatusInconclusive: 1, record.StatusPass: 2}
+	out := append([]record.CheckResult(nil), cs...)
+	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Status] < rank[out[j].Status] })
+	return out
+}
+
+// comparePage is what templates/compare.html.tmpl renders.
+type comparePage struct {
+	C     *Comparison
+	Plots []plotFile
+	Built time.Time
+}
+
+func renderCompare(c *Comparison, plots []plotFile) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := templates.ExecuteTemplate(&buf, "compare.html.tmpl", comparePage{C: c, Plots: plots, Built: time.Now()}); err != nil {
+		return nil, fmt.Errorf("render comparison: %w", err)
+	}
+	return buf.Bytes(), nil
+}

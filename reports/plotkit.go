@@ -1,0 +1,246 @@
+package reports
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+	"strconv"
+	"time"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// Plot size on the page.
+const (
+	plotWidth  = 26 * vg.Centimeter
+	plotHeight = 11 * vg.Centimeter
+)
+
+// palette is a colour-blind-safe set (Okabe-Ito plus darker extras), in
+// the order series get them.
+var palette = []color.RGBA{
+	{0, 114, 178, 255},   // blue
+	{213, 94, 0, 255},    // vermillion
+	{0, 158, 115, 255},   // green
+	{204, 121, 167, 255}, // purple
+	{230, 159, 0, 255},   // orange
+	{86, 180, 233, 255},  // sky
+	{100, 100, 100, 255}, // grey
+	{240, 228, 66, 255},  // yellow
+	{128, 0, 0, 255},     // maroon
+	{0, 0, 128, 255},     // navy
+}
+
+func colorAt(i int) color.RGBA { return palette[i%len(palette)] }
+
+func fade(c color.RGBA, a uint8) color.RGBA {
+	// Premultiplied alpha, as color.RGBA requires.
+	f := float64(a) / 255
+	return color.RGBA{uint8(float64(c.R) * f), uint8(float64(c.G) * f), uint8(float64(c.B) * f), a}
+}
+
+// timeUnit picks seconds, minutes or hours for a run's span.
+type timeUnit struct {
+	name string
+	div  float64
+}
+
+func unitFor(spanS float64) timeUnit {
+	switch {
+	case spanS > 3*3600:
+		return timeUnit{"h", 3600}
+	case spanS > 5*60:
+		return timeUnit{"min", 60}
+	default:
+		return timeUnit{"s", 1}
+	}
+}
+
+// canvas is one time-axis plot of a run being built.
+type canvas struct {
+	p      *plot.Plot
+	unit   timeUnit
+	n      int // colours handed out
+	series int // series drawn
+	legend int // legend entries
+}
+
+// headroom raises the top of the y axis so the legend (top right, below the
+// phase names) sits over empty space instead of over the data.
+func headroom(p *plot.Plot, entries int, height vg.Length) {
+	if entries == 0 || p.Y.Max <= p.Y.Min {
+		return
+	}
+	used := vg.Length(entries)*p.Legend.TextStyle.Height("Xg") + vg.Points(34)
+	frac := float64(used / (height - vg.Points(60)))
+	frac = math.Min(frac, 0.6)
+	p.Y.Max = p.Y.Min + (p.Y.Max-p.Y.Min)/(1-frac)
+}
+
+// next returns the next colour of the palette.
+func (c *canvas) next() color.RGBA {
+	col := colorAt(c.n)
+	c.n++
+	return col
+}
+
+// newTimePlot makes a plot with the run's phases shaded and named along the
+// time axis, in the unit that suits the run's span.
+func (b *builder) newTimePlot(title, ylabel string) *canvas {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = ylabel
+	u := unitFor(b.spanS)
+	p.X.Label.Text = fmt.Sprintf("time since start (%s)", u.name)
+	p.X.Min, p.X.Max = 0, math.Max(b.spanS/u.div, 1e-9)
+	p.Y.Min = 0
+	p.Legend.Top = true
+	// Below the phase names, which run along the top edge.
+	p.Legend.YOffs = -vg.Points(22)
+	p.Legend.XOffs = -vg.Points(4)
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.ThumbnailWidth = 0.8 * vg.Centimeter
+	p.Add(&phaseShading{phases: b.run.Meta.Phases, start: b.run.Meta.Start, div: u.div})
+	p.Y.Tick.Marker = shortTicks{}
+	p.X.Tick.Marker = shortTicks{}
+	p.Add(plotter.NewGrid())
+	return &canvas{p: p, unit: u}
+}
+
+// line adds a series as a line of bucket means with a min/max band around it
+// (the band is what keeps a spike visible after downsampling).
+func (c *canvas) line(label string, pts []point, scale float64, dashed bool, col color.RGBA) {
+	if len(pts) == 0 {
+		return
+	}
+	banded := false
+	for _, p := range pts {
+		if dashed {
+			break // secondary series: a band would bury the primary ones
+		}
+		if p.Max != p.Min {
+			banded = true
+			break
+		}
+	}
+	if banded {
+		poly := make(plotter.XYs, 0, 2*len(pts))
+		for _, p := range pts {
+			poly = append(poly, plotter.XY{X: p.X / c.unit.div, Y: p.Max * scale})
+		}
+		for i := len(pts) - 1; i >= 0; i-- {
+			poly = append(poly, plotter.XY{X: pts[i].X / c.unit.div, Y: pts[i].Min * scale})
+		}
+		if pg, err := plotter.NewPolygon(poly); err == nil {
+			pg.Color = fade(col, 40)
+			pg.LineStyle.Width = 0
+			c.p.Add(pg)
+		}
+	}
+	xy := make(plotter.XYs, len(pts))
+	for i, p := range pts {
+		xy[i] = plotter.XY{X: p.X / c.unit.div, Y: p.Mean * scale}
+		if !banded {
+			xy[i].Y = p.Max * scale
+		}
+	}
+	l, err := plotter.NewLine(xy)
+	if err != nil {
+		return
+	}
+	l.Color = col
+	l.Width = vg.Points(1.5)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2)} // dotted; dashes are for limits
+	}
+	c.p.Add(l)
+	c.p.Legend.Add(label, l)
+	c.legend++
+	c.growY(pts, scale)
+	c.series++
+}
+
+func (c *canvas) growY(pts []point, scale float64) {
+	for _, p := range pts {
+		c.p.Y.Max = math.Max(c.p.Y.Max, p.Max*scale)
+	}
+}
+
+// hline draws a horizontal reference line (an idle timeout) across the plot.
+func (c *canvas) hline(label string, y float64, col color.Color) {
+	f := plotter.NewFunction(func(float64) float64 { return y })
+	f.Color = col
+	f.Width = vg.Points(1.2)
+	f.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	c.p.Add(f)
+	c.p.Legend.Add(label, f)
+	c.legend++
+	c.p.Y.Max = math.Max(c.p.Y.Max, y*1.15)
+}
+
+// phaseShading shades every other phase and writes each phase's name at the
+// top of the plot, so a reader can tell which load caused what.
+type phaseShading struct {
+	phases []record.PhaseMeta
+	start  time.Time
+	div    float64
+}
+
+func (ps *phaseShading) offset(t time.Time) float64 { return t.Sub(ps.start).Seconds() }
+
+// Plot implements plot.Plotter.
+func (ps *phaseShading) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, _ := p.Transforms(&c)
+	sty := text.Style{Color: color.Gray{90}, Font: plot.DefaultFont, Handler: p.Title.TextStyle.Handler,
+		XAlign: draw.XLeft, YAlign: draw.YTop}
+	sty.Font.Size = vg.Points(8)
+	// Two rows of names; a name that fits in neither row is left out (the
+	// shading still shows the phase, and the report's phase table names it).
+	rowEnd := [2]vg.Length{-1e9, -1e9}
+	for i, ph := range ps.phases {
+		s, e := ps.offset(ph.Start), ps.offset(ph.End)
+		if ph.End.IsZero() {
+			e = p.X.Max * ps.div
+		}
+		x0, x1 := trX(s/ps.div), trX(e/ps.div)
+		x0, x1 = max(x0, c.Min.X), min(x1, c.Max.X)
+		if x1 <= x0 {
+			continue
+		}
+		if i%2 == 0 {
+			c.FillPolygon(color.RGBA{235, 238, 245, 255}, c.ClipPolygonXY([]vg.Point{
+				{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}}))
+		}
+		c.StrokeLine2(draw.LineStyle{Color: color.Gray{200}, Width: vg.Points(0.5)}, x0, c.Min.Y, x0, c.Max.Y)
+		name := ph.Name
+		w := sty.Width(name)
+		for row := range rowEnd {
+			if x0 >= rowEnd[row] && x0+w <= c.Max.X {
+				y := c.Max.Y - vg.Points(2) - vg.Length(row)*sty.Height(name)
+				c.FillText(sty, vg.Point{X: x0 + vg.Points(2), Y: y}, name)
+				rowEnd[row] = x0 + w + vg.Points(6)
+				break
+			}
+		}
+	}
+}
+
+// shortTicks labels ticks without trailing zeros ("25", not "25.00").
+type shortTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (shortTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = strconv.FormatFloat(ts[i].Value, 'g', 6, 64)
+		}
+	}
+	return ts
+}

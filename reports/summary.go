@@ -1,0 +1,371 @@
+package reports
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// SummaryFormat is the version of summary.json written by this package.
+const SummaryFormat = 1
+
+// Summary holds the headline figures of one run: summary.json, for --json
+// consumers and for Compare.
+type Summary struct {
+	Format    int       `json:"format"`
+	Run       string    `json:"run"`
+	Scenario  string    `json:"scenario"`
+	Ended     string    `json:"ended"`
+	Cause     string    `json:"cause,omitempty"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	DurationS float64   `json:"duration_s"`
+	// Phases lists the phases as they ran, with their base (scenario) names.
+	Phases []record.PhaseMeta      `json:"phases"`
+	Nodes  map[string]NodeSummary  `json:"nodes"`
+	Layers map[string]LayerSummary `json:"layers"`
+	Load   LoadSummary             `json:"load"`
+	// Verdict is nil when the run has no verdict.json yet.
+	Verdict *VerdictSummary `json:"verdict,omitempty"`
+	// Figures is every headline figure under a flat name (see docs/reports.md),
+	// the names --fail-on rules use: "goroutines.peak", "backend.max_idle"...
+	Figures map[string]float64 `json:"figures"`
+	// Cycles is how many times the repeated phases ran (0 when none repeat);
+	// Spread holds, per figure, the range (max-min) of that figure across cycles.
+	Cycles int                `json:"cycles,omitempty"`
+	Spread map[string]float64 `json:"spread,omitempty"`
+	// Notes says what could not be computed and why.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// NodeSummary holds the figures of one SUT node.
+type NodeSummary struct {
+	Samples         int    `json:"samples"`
+	GoroutineSource string `json:"goroutine_source,omitempty"`
+	SocketMethod    string `json:"socket_method,omitempty"`
+	// Gone is set when the node's process disappeared during the run.
+	Gone           bool    `json:"gone,omitempty"`
+	GoroutinesPeak float64 `json:"goroutines_peak"`
+	GoroutinesEnd  float64 `json:"goroutines_end"`
+	// GoroutinesSlope is the Theil-Sen slope of goroutines over the run, per hour.
+	GoroutinesSlope float64 `json:"goroutines_slope_per_h"`
+	// GoroutinesPerConn is the fitted slope of goroutines against established sockets.
+	GoroutinesPerConn float64        `json:"goroutines_per_conn"`
+	FDPeak            float64        `json:"fd_peak"`
+	FDEnd             float64        `json:"fd_end"`
+	RSSPeak           float64        `json:"rss_peak_bytes"`
+	RSSEnd            float64        `json:"rss_end_bytes"`
+	ProbeErrors       map[string]int `json:"probe_errors,omitempty"`
+}
+
+// LayerSummary holds the figures of one connection layer, over all nodes.
+type LayerSummary struct {
+	Node            string  `json:"node,omitempty"`
+	IdleTimeoutS    float64 `json:"idle_timeout_s,omitempty"`
+	PeakEstablished float64 `json:"peak_established"`
+	EndEstablished  float64 `json:"end_established"`
+	PeakTimeWait    float64 `json:"peak_time_wait"`
+	PeakCloseWait   float64 `json:"peak_close_wait"`
+	// MaxIdleS is the largest kernel idle age seen (seconds).
+	MaxIdleS float64 `json:"max_idle_s"`
+	// Conns counts finished connections by witness; ClosedBy by closer, all witnesses.
+	Conns    map[string]int `json:"conns,omitempty"`
+	ClosedBy map[string]int `json:"closed_by,omitempty"`
+	// MaxIdleByWitnessS is the longest idle gap each connection witness saw.
+	MaxIdleByWitnessS map[string]float64 `json:"max_idle_by_witness_s,omitempty"`
+}
+
+// LoadSummary holds the load figures over all phases.
+type LoadSummary struct {
+	Requests uint64 `json:"requests"`
+	// Rate is requests per second over the phases that sent requests.
+	Rate      float64 `json:"rate"`
+	ErrorRate float64 `json:"error_rate"`
+	// P50Ms is the request-weighted mean of the phases' medians; P99Ms the
+	// largest phase p99 (phase results hold percentiles, not raw latencies).
+	P50Ms  float64              `json:"p50_ms"`
+	P99Ms  float64              `json:"p99_ms"`
+	Phases []record.PhaseResult `json:"phases,omitempty"`
+	Errors map[string]int       `json:"errors,omitempty"`
+}
+
+// VerdictSummary is the verdict's status and each check's status.
+type VerdictSummary struct {
+	Status string            `json:"status"`
+	Checks map[string]string `json:"checks"`
+}
+
+// ReadSummary reads summary.json of a run built earlier.
+func ReadSummary(dir string) (*Summary, error) {
+	b, err := os.ReadFile(filepath.Join(dir, record.SummaryJSON))
+	if err != nil {
+		return nil, fmt.Errorf("read summary: %w", err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("read summary %s: %w", dir, err)
+	}
+	return &s, nil
+}
+
+// readVerdict returns the run's verdict, or nil when it has none.
+func readVerdict(r *record.Run) (*record.Verdict, error) {
+	b, err := os.ReadFile(r.Path(record.VerdictFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read verdict: %w", err)
+	}
+	var v record.Verdict
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("read verdict: %w", err)
+	}
+	return &v, nil
+}
+
+// summarize computes the summary from the folded run.
+func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseResult, v *record.Verdict) *Summary {
+	m := r.Meta
+	s := &Summary{Format: SummaryFormat, Run: filepath.Base(r.Dir), Scenario: m.Scenario, Ended: m.Ended,
+		Cause: m.Cause, Start: m.Start, End: m.End, Phases: m.Phases,
+		Nodes: map[string]NodeSummary{}, Layers: map[string]LayerSummary{}, Figures: map[string]float64{}}
+	if s.Scenario == "" {
+		s.Scenario = m.Name
+	}
+	if !m.End.IsZero() && m.End.After(m.Start) {
+		s.DurationS = m.End.Sub(m.Start).Seconds()
+	}
+	fig := s.Figures
+	var perConnNode string
+	var perConnSpread float64
+	for _, name := range tl.nodeNames() {
+		ns := tl.nodes[name]
+		n := NodeSummary{Samples: ns.samples, GoroutineSource: ns.gorSource, SocketMethod: ns.sockMethod, Gone: ns.gone}
+		if len(ns.errors) > 0 {
+			n.ProbeErrors = ns.errors
+		}
+		if g := ns.get(keyGorTotal); g != nil {
+			n.GoroutinesPeak, n.GoroutinesEnd = g.peak, g.last
+			var x, y []float64
+			for _, p := range tl.points(g) {
+				x, y = append(x, p.X/3600), append(y, p.Mean)
+			}
+			n.GoroutinesSlope = theilSen(x, y)
+			if e := ns.get(keyEstAll); e != nil {
+				x, y = x[:0], y[:0]
+				var lo, hi float64 = math.Inf(1), math.Inf(-1)
+				for i := range g.b {
+					if g.b[i].n > 0 && e.b[i].n > 0 {
+						ex := e.b[i].mean()
+						x, y = append(x, ex), append(y, g.b[i].mean())
+						lo, hi = math.Min(lo, ex), math.Max(hi, ex)
+					}
+				}
+				if _, b, ok := ols(x, y); ok {
+					n.GoroutinesPerConn = b
+					if hi-lo > perConnSpread {
+						perConnSpread, perConnNode = hi-lo, name
+					}
+				}
+			}
+		}
+		if f := ns.get(keyFDTotal); f != nil {
+			n.FDPeak, n.FDEnd = f.peak, f.last
+		}
+		if rs := ns.get(keyRSS); rs != nil {
+			n.RSSPeak, n.RSSEnd = rs.peak, rs.last
+		}
+		s.Nodes[name] = n
+		p := "nodes." + name + "."
+		fig[p+"goroutines.peak"], fig[p+"goroutines.end"] = n.GoroutinesPeak, n.GoroutinesEnd
+		fig[p+"goroutines.slope"], fig[p+"goroutines.per_conn"] = n.GoroutinesSlope, n.GoroutinesPerConn
+		fig[p+"fd.peak"], fig[p+"rss.peak"] = n.FDPeak, n.RSSPeak
+		// Whole-run figures add the nodes up: a leak on any node raises them.
+		fig["goroutines.peak"] += n.GoroutinesPeak
+		fig["goroutines.end"] += n.GoroutinesEnd
+		fig["goroutines.slope"] += n.GoroutinesSlope
+		fig["fd.peak"] += n.FDPeak
+		fig["fd.end"] += n.FDEnd
+		fig["rss.peak"] += n.RSSPeak
+		fig["rss.end"] += n.RSSEnd
+	}
+	if perConnNode != "" {
+		fig["goroutines.per_conn"] = s.Nodes[perConnNode].GoroutinesPerConn
+	} else {
+		s.Notes = append(s.Notes, "goroutines per connection: the number of connections never varied, no slope to fit")
+	}
+	layers := map[string]bool{}
+	for l := range m.Layers {
+		layers[l] = true
+	}
+	for _, ns := range tl.nodes {
+		for l := range ns.layers {
+			layers[l] = true
+		}
+	}
+	for l := range cs.layers {
+		layers[l] = true
+	}
+	for _, l := range sortedKeys(layers) {
+		ls := LayerSummary{Node: m.Layers[l].Node, IdleTimeoutS: float64(m.Layers[l].IdleTimeoutMs) / 1000}
+		var seen bool
+		for _, ns := range tl.nodes {
+			if e := ns.get(keyEst + l); e != nil {
+				ls.PeakEstablished += e.peak
+				ls.EndEstablished += e.last
+			}
+			if t := ns.get(keyTimeWait + l); t != nil {
+				ls.PeakTimeWait += t.peak
+			}
+			if c := ns.get(keyCloseWait + l); c != nil {
+				ls.PeakCloseWait += c.peak
+			}
+			if i := ns.get(keyIdleMax + l); i != nil {
+				ls.MaxIdleS = math.Max(ls.MaxIdleS, i.peak)
+			}
+		}
+		seen = ls.PeakEstablished > 0 || ls.PeakTimeWait > 0 || ls.PeakCloseWait > 0
+		if c := cs.layers[l]; c != nil {
+			ls.Conns, ls.ClosedBy, ls.MaxIdleByWitnessS = c.byWitness, c.closedBy, c.maxIdleByWitness
+		}
+		if !seen && l != record.LayerOther {
+			s.Notes = append(s.Notes, fmt.Sprintf("layer %s: no socket of it was ever seen", l))
+		}
+		s.Layers[l] = ls
+		fig[l+".peak"], fig[l+".end"], fig[l+".max_idle"] = ls.PeakEstablished, ls.EndEstablished, ls.MaxIdleS
+		fig[l+".time_wait.peak"], fig[l+".close_wait.peak"] = ls.PeakTimeWait, ls.PeakCloseWait
+	}
+	s.Load = summarizeLoad(prs)
+	fig["load.requests"], fig["load.rate"] = float64(s.Load.Requests), s.Load.Rate
+	fig["load.error_rate"], fig["load.p50"], fig["load.p99"] = s.Load.ErrorRate, s.Load.P50Ms, s.Load.P99Ms
+	if v != nil {
+		vs := &VerdictSummary{Status: v.Status, Checks: map[string]string{}}
+		for _, c := range v.Checks {
+			vs.Checks[c.Name] = c.Status
+		}
+		s.Verdict = vs
+	}
+	s.Cycles, s.Spread = cycleSpread(tl)
+	// JSON has no NaN or Inf: a figure that could not be computed is 0 and a note says so.
+	for k, v := range fig {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			fig[k] = 0
+			s.Notes = append(s.Notes, fmt.Sprintf("figure %s could not be computed", k))
+		}
+	}
+	return s
+}
+
+func summarizeLoad(prs []record.PhaseResult) LoadSummary {
+	ls := LoadSummary{Phases: prs}
+	var secs, ok, p50w, timed float64
+	for _, p := range prs {
+		if p.Requests == 0 {
+			continue
+		}
+		ls.Requests += p.Requests
+		if d := p.End.Sub(p.Start).Seconds(); d > 0 {
+			secs += d
+		}
+		ok += phaseSuccess(p) * float64(p.Requests)
+		if p.LatencyP50 > 0 {
+			// Phases that do not time requests (idle holds) do not pull the median down.
+			p50w += p.LatencyP50 * float64(p.Requests)
+			timed += float64(p.Requests)
+		}
+		ls.P99Ms = math.Max(ls.P99Ms, p.LatencyP99)
+		for k, n := range p.Errors {
+			if ls.Errors == nil {
+				ls.Errors = map[string]int{}
+			}
+			ls.Errors[k] += n
+		}
+	}
+	if ls.Requests > 0 {
+		n := float64(ls.Requests)
+		ls.ErrorRate = 1 - ok/n
+		if timed > 0 {
+			ls.P50Ms = p50w / timed
+		}
+		if secs > 0 {
+			ls.Rate = n / secs
+		}
+	}
+	return ls
+}
+
+// cycleSpread returns the number of repetition cycles and, per figure, the
+// range of its per-cycle peaks: the run-to-run noise Compare weighs a
+// difference against.
+func cycleSpread(tl *timeline) (int, map[string]float64) {
+	perCycle := map[string]map[int]float64{} // figure -> cycle -> value summed over nodes
+	addAll := func(fig string, s *series, useMax bool) {
+		if s == nil {
+			return
+		}
+		m := perCycle[fig]
+		if m == nil {
+			m = map[int]float64{}
+			perCycle[fig] = m
+		}
+		for c, v := range s.cycles {
+			if useMax {
+				m[c] = math.Max(m[c], v)
+			} else {
+				m[c] += v
+			}
+		}
+	}
+	for _, ns := range tl.nodes {
+		addAll("goroutines.peak", ns.get(keyGorTotal), false)
+		addAll("fd.peak", ns.get(keyFDTotal), false)
+		addAll("rss.peak", ns.get(keyRSS), false)
+		for l := range ns.layers {
+			addAll(l+".peak", ns.get(keyEst+l), false)
+			addAll(l+".max_idle", ns.get(keyIdleMax+l), true)
+		}
+	}
+	cycles := 0
+	spread := map[string]float64{}
+	for fig, m := range perCycle {
+		if len(m) < 2 {
+			continue
+		}
+		cycles = max(cycles, len(m))
+		vals := make([]float64, 0, len(m))
+		for _, v := range m {
+			vals = append(vals, v)
+		}
+		sort.Float64s(vals)
+		spread[fig] = vals[len(vals)-1] - vals[0]
+	}
+	if cycles == 0 {
+		return 0, nil
+	}
+	return cycles, spread
+}
+
+// phaseSuccess returns the phase's success ratio. Phases that leave Success
+// at 0 but count status codes (idle holds) get it from the codes: 2xx and
+// 3xx are successes.
+func phaseSuccess(p record.PhaseResult) float64 {
+	if p.Success > 0 || len(p.StatusCodes) == 0 || p.Requests == 0 {
+		return p.Success
+	}
+	var good int
+	for code, n := range p.StatusCodes {
+		if strings.HasPrefix(code, "2") || strings.HasPrefix(code, "3") {
+			good += n
+		}
+	}
+	return math.Min(1, float64(good)/float64(p.Requests))
+}

@@ -1,0 +1,316 @@
+package reports
+
+import (
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// MaxPlotPoints is the number of time buckets a run is folded into for
+// plotting: each bucket keeps min, max and mean, so a one-sample spike in a
+// 24-hour run still shows as a band.
+const MaxPlotPoints = 1200
+
+// Series keys. Layer keys end in "/<layer>", class keys in "/<class>".
+const (
+	keyEst       = "est/"       // ESTABLISHED sockets of a layer
+	keyTimeWait  = "tw/"        // TIME_WAIT sockets of a layer
+	keyCloseWait = "cw/"        // CLOSE_WAIT sockets of a layer
+	keyIdleMax   = "idlemax/"   // max idle age (s) of a layer
+	keyIdleP99   = "idlep99/"   // p99 idle age (s) of a layer
+	keyIdleConns = "idleconns/" // ESTABLISHED sockets idle >= IdleThresholdMs
+	keyGorClass  = "gor/"       // goroutines of a class
+	keyFDType    = "fd/"        // FDs of a type
+	keyGorTotal  = "goroutines"
+	keyFDTotal   = "fds"
+	keyRSS       = "rss"      // bytes
+	keyEstAll    = "est-all"  // ESTABLISHED sockets over all layers
+	keyIdleAll   = "idle-all" // idle ESTABLISHED sockets over all layers
+)
+
+// bucket folds the values of one series that fall into one time slot.
+type bucket struct {
+	min, max, sum, last float64
+	n                   int32
+}
+
+func (b *bucket) add(v float64) {
+	if b.n == 0 || v < b.min {
+		b.min = v
+	}
+	if b.n == 0 || v > b.max {
+		b.max = v
+	}
+	b.sum += v
+	b.last = v
+	b.n++
+}
+
+func (b bucket) mean() float64 { return b.sum / float64(b.n) }
+
+// series is one quantity of one node over the run, in fixed buckets.
+type series struct {
+	b    []bucket
+	last float64 // value in the node's last sample that had this series
+	peak float64
+	seen bool
+	// cycles holds the peak within each repetition cycle (phases run more than once).
+	cycles map[int]float64
+}
+
+// point is one bucket of a series, ready to plot: X in seconds since start.
+type point struct{ X, Min, Max, Mean float64 }
+
+// points returns the non-empty buckets of s.
+func (tl *timeline) points(s *series) []point {
+	if s == nil {
+		return nil
+	}
+	var out []point
+	for i, b := range s.b {
+		if b.n == 0 {
+			continue
+		}
+		x := (time.Duration(i)*tl.width + tl.width/2).Seconds()
+		out = append(out, point{X: x, Min: b.min, Max: b.max, Mean: b.mean()})
+	}
+	return out
+}
+
+// nodeSeries holds every series of one node.
+type nodeSeries struct {
+	name       string
+	s          map[string]*series
+	samples    int
+	first      time.Time
+	last       time.Time
+	gone       bool
+	errors     map[string]int // probe error prefixes and how often
+	gorSource  string
+	sockMethod string
+	layers     map[string]bool
+	classes    map[string]bool
+	fdTypes    map[string]bool
+}
+
+func (ns *nodeSeries) get(key string) *series { return ns.s[key] }
+
+// timeline is the streaming fold of samples.jsonl.
+type timeline struct {
+	start time.Time
+	width time.Duration
+	nb    int
+	nodes map[string]*nodeSeries
+	// phases sorted by start; cycle per phase index (0 when the phase is not repeated).
+	phases     []record.PhaseMeta
+	cycle      []int
+	metaLayers []string
+}
+
+// newTimeline sizes the buckets from the run's span so samples can be
+// folded in one pass.
+func newTimeline(m record.Meta) *timeline {
+	span := m.End.Sub(m.Start)
+	if span <= 0 {
+		span = time.Second
+	}
+	iv := time.Duration(m.IntervalMs) * time.Millisecond
+	if iv <= 0 {
+		iv = time.Second
+	}
+	width := iv
+	if n := span / width; n > MaxPlotPoints {
+		width = (span + MaxPlotPoints - 1) / MaxPlotPoints
+	}
+	tl := &timeline{start: m.Start, width: width, nb: int(span/width) + 2, nodes: map[string]*nodeSeries{}}
+	tl.phases = append(tl.phases, m.Phases...)
+	sort.SliceStable(tl.phases, func(i, j int) bool { return tl.phases[i].Start.Before(tl.phases[j].Start) })
+	bases := map[string]int{}
+	for _, p := range tl.phases {
+		bases[phaseBase(p)]++
+	}
+	for _, p := range tl.phases {
+		c := 0
+		if bases[phaseBase(p)] > 1 {
+			c = phaseCycle(p.Name)
+		}
+		tl.cycle = append(tl.cycle, c)
+	}
+	for l := range m.Layers {
+		tl.metaLayers = append(tl.metaLayers, l)
+	}
+	sort.Strings(tl.metaLayers)
+	return tl
+}
+
+func phaseBase(p record.PhaseMeta) string {
+	if p.Base != "" {
+		return p.Base
+	}
+	if i := strings.LastIndexByte(p.Name, '#'); i > 0 {
+		return p.Name[:i]
+	}
+	return p.Name
+}
+
+// phaseCycle returns N of "name#N", 1 for a plain name.
+func phaseCycle(name string) int {
+	if i := strings.LastIndexByte(name, '#'); i >= 0 {
+		if n, err := strconv.Atoi(name[i+1:]); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 1
+}
+
+// phaseAt returns the index of the phase running at t, or -1.
+func (tl *timeline) phaseAt(t time.Time) int {
+	i := sort.Search(len(tl.phases), func(i int) bool { return tl.phases[i].Start.After(t) }) - 1
+	if i < 0 {
+		return -1
+	}
+	if e := tl.phases[i].End; !e.IsZero() && t.After(e) {
+		return -1
+	}
+	return i
+}
+
+func (tl *timeline) node(name string) *nodeSeries {
+	ns := tl.nodes[name]
+	if ns == nil {
+		ns = &nodeSeries{name: name, s: map[string]*series{}, errors: map[string]int{},
+			layers: map[string]bool{}, classes: map[string]bool{}, fdTypes: map[string]bool{}}
+		for _, l := range tl.metaLayers {
+			ns.layers[l] = true
+		}
+		tl.nodes[name] = ns
+	}
+	return ns
+}
+
+// add folds one sample in.
+func (tl *timeline) add(smp record.Sample) {
+	ns := tl.node(smp.Node)
+	ns.samples++
+	if ns.first.IsZero() || smp.Time.Before(ns.first) {
+		ns.first = smp.Time
+	}
+	if smp.Time.After(ns.last) {
+		ns.last = smp.Time
+	}
+	ns.gone = ns.gone || smp.Gone
+	for _, e := range smp.Errors {
+		k, _, _ := strings.Cut(e, ":")
+		ns.errors[k]++
+	}
+	i := int(smp.Time.Sub(tl.start) / tl.width)
+	if i < 0 {
+		i = 0
+	}
+	if i >= tl.nb {
+		i = tl.nb - 1
+	}
+	cycle := 0
+	if p := tl.phaseAt(smp.Time); p >= 0 {
+		cycle = tl.cycle[p]
+	}
+	put := func(key string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return
+		}
+		s := ns.s[key]
+		if s == nil {
+			s = &series{b: make([]bucket, tl.nb)}
+			ns.s[key] = s
+		}
+		s.b[i].add(v)
+		s.last = v
+		if !s.seen || v > s.peak {
+			s.peak = v
+		}
+		s.seen = true
+		if cycle > 0 {
+			if s.cycles == nil {
+				s.cycles = map[int]float64{}
+			}
+			if old, ok := s.cycles[cycle]; !ok || v > old {
+				s.cycles[cycle] = v
+			}
+		}
+	}
+	if g := smp.Goroutines; g != nil {
+		ns.gorSource = g.Source
+		put(keyGorTotal, float64(g.Total))
+		for c := range g.ByClass {
+			ns.classes[c] = true
+		}
+		for c := range ns.classes {
+			put(keyGorClass+c, float64(g.ByClass[c]))
+		}
+	}
+	if f := smp.FDs; f != nil {
+		put(keyFDTotal, float64(f.Total))
+		for t := range f.ByType {
+			ns.fdTypes[t] = true
+		}
+		for t := range ns.fdTypes {
+			put(keyFDType+t, float64(f.ByType[t]))
+		}
+	}
+	if p := smp.Process; p != nil && p.RSS > 0 {
+		put(keyRSS, float64(p.RSS))
+	}
+	if sk := smp.Sockets; sk != nil {
+		ns.sockMethod = sk.Method
+		for l := range sk.Layers {
+			ns.layers[l] = true
+		}
+		var est, idle int
+		for l := range ns.layers {
+			ls := sk.Layers[l] // nil when the layer has no socket this tick
+			e := ls.Established()
+			est += e
+			put(keyEst+l, float64(e))
+			var tw, cw, ic int
+			var imax, ip99 int64
+			if ls != nil {
+				tw, cw, ic = ls.ByState["TIME_WAIT"], ls.ByState["CLOSE_WAIT"], ls.IdleConns
+				if ls.Idle != nil {
+					imax, ip99 = ls.Idle.Max, ls.Idle.P99
+				}
+			}
+			idle += ic
+			put(keyTimeWait+l, float64(tw))
+			put(keyCloseWait+l, float64(cw))
+			put(keyIdleConns+l, float64(ic))
+			put(keyIdleMax+l, float64(imax)/1000)
+			put(keyIdleP99+l, float64(ip99)/1000)
+		}
+		put(keyEstAll, float64(est))
+		put(keyIdleAll, float64(idle))
+	}
+}
+
+// nodeNames returns the nodes seen in samples or meta, sorted.
+func (tl *timeline) nodeNames() []string {
+	var out []string
+	for n := range tl.nodes {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sortedKeys returns the keys of a set, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
