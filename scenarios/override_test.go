@@ -71,7 +71,8 @@ func TestOverrideErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ParseScenario("quick.yaml", out)
-	if got, want := fmt.Sprint(err), `quick.yaml:41:57: layers.client.idle_timeout: "4" is not a duration (e.g. 10s, 250ms, 1h30m)`; got != want {
+	line := 1 + strings.Count(string(data[:strings.Index(string(data), "  client:  {node: proxy")]), "\n")
+	if got, want := fmt.Sprint(err), fmt.Sprintf(`quick.yaml:%d:57: layers.client.idle_timeout: "4" is not a duration (e.g. 10s, 250ms, 1h30m)`, line); got != want {
 		t.Errorf("bad override value:\n got %s\nwant %s", got, want)
 	}
 	if _, err := Override("bad.yaml", []byte("a: [\n"), []string{"a=1"}); err == nil {
