@@ -127,7 +127,6 @@ func Compare(a, b string, opts CompareOptions) (*Comparison, error) {
 	if err := record.WriteFileAtomic(c.HTML, page); err != nil {
 		return c, fmt.Errorf("compare: %w", err)
 	}
-	_ = os.Chmod(c.HTML, 0o644)
 	return c, nil
 }
 

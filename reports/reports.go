@@ -70,9 +70,6 @@ func Build(dir string) (string, error) {
 	if err := record.WriteFileAtomic(out, html); err != nil {
 		return "", fmt.Errorf("build report: %w", err)
 	}
-	// The atomic writer creates 0600 files; reports are meant to be shared.
-	_ = os.Chmod(out, 0o644)
-	_ = os.Chmod(b.run.Path(record.SummaryJSON), 0o644)
 	return out, nil
 }
 
