@@ -39,8 +39,8 @@ Built-in scenario names are accepted too.`,
 					}
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %d nodes, %d layers, %d phases, %s planned)\n",
-					a, sc.Name, len(sc.Nodes), len(sc.Layers), len(sc.Phases), sc.Planned())
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %s, %s, %s, %s planned)\n", a, sc.Name,
+					plural(len(sc.Nodes), "node"), plural(len(sc.Layers), "layer"), plural(len(sc.Phases), "phase"), sc.Planned())
 			}
 			if bad > 0 {
 				return withCode(exitUsage, fmt.Errorf("%d of %d scenario files invalid", bad, len(args)))
@@ -50,4 +50,12 @@ Built-in scenario names are accepted too.`,
 	}
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override a field before validating, key=value (repeatable)")
 	return cmd
+}
+
+// plural says "1 node", "2 nodes".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
