@@ -42,14 +42,14 @@ func closeWait(d *runData, c *scenarios.CloseWaitCheck) record.CheckResult {
 			}
 			seen++
 			layers := make([]string, 0, len(s.Sockets.Layers))
-			for ln := range s.Sockets.Layers {
-				if c.Layer == "" || ln == c.Layer {
-					layers = append(layers, ln)
+			for _, l := range s.Sockets.Layers {
+				if c.Layer == "" || l.Name == c.Layer {
+					layers = append(layers, l.Name)
 				}
 			}
 			sort.Strings(layers)
 			for _, ln := range layers {
-				if age := s.Sockets.Layers[ln].CloseWaitMaxAgeMs; age > worst {
+				if age := s.Sockets.layer(ln).CloseWaitMaxAgeMs; age > worst {
 					worst = age
 					r.Node, r.Layer, r.At = n, ln, s.Time.Add(-time.Duration(age)*time.Millisecond)
 				}

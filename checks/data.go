@@ -15,15 +15,16 @@ import (
 type runData struct {
 	meta     record.Meta
 	sc       *scenarios.Scenario
-	samples  map[string][]record.Sample
+	samples  map[string][]sample
 	conns    []record.Conn
 	interval time.Duration
 }
 
 func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
-	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]record.Sample{}}
+	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]sample{}}
+	c := newCompactor()
 	err := run.EachSample(func(s record.Sample) error {
-		d.samples[s.Node] = append(d.samples[s.Node], s)
+		d.samples[s.Node] = append(d.samples[s.Node], c.compact(s))
 		return nil
 	})
 	if err != nil {
@@ -32,7 +33,17 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	for _, ss := range d.samples {
 		sort.SliceStable(ss, func(i, j int) bool { return ss[i].Time.Before(ss[j].Time) })
 	}
-	if d.conns, err = run.Conns(); err != nil {
+	// The checks read the ledgers' idle figures only (the kernel witness is
+	// in the samples): keep those, without addresses, to stay small.
+	err = run.EachConn(func(cn record.Conn) error {
+		if cn.Witness == record.WitnessKernel {
+			return nil
+		}
+		d.conns = append(d.conns, record.Conn{Witness: c.intern(cn.Witness), Source: c.intern(cn.Source), Layer: c.intern(cn.Layer),
+			Opened: cn.Opened, Closed: cn.Closed, MaxIdleMs: cn.MaxIdleMs, IdleBeforeCloseMs: cn.IdleBeforeCloseMs, ClosedBy: c.intern(cn.ClosedBy)})
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read connections: %w", err)
 	}
 	d.interval = time.Duration(run.Meta.IntervalMs) * time.Millisecond

@@ -106,7 +106,7 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s series, node string, r *
 }
 
 // growthPoints downsamples the series over the check's phases and says how.
-func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s series, samples []record.Sample) ([]time.Time, []float64, string) {
+func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s series, samples []sample) ([]time.Time, []float64, string) {
 	names := c.During
 	if len(names) == 0 {
 		for _, p := range d.meta.Phases {

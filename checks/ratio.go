@@ -65,7 +65,7 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 		r.Details = append(r.Details, fmt.Sprintf("%s above its value before load (%g)", c.Numerator, numBase))
 	}
 	var ratios []float64
-	var worst record.Sample
+	var worst sample
 	worstV := -1.0
 	for _, s := range samples {
 		nv, ok1 := num.value(s)

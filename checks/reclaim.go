@@ -141,7 +141,7 @@ func kernelIdle(d *runData, layer, node string) (witnessSeen, bool) {
 		if s.Sockets == nil {
 			continue
 		}
-		l := s.Sockets.Layers[layer]
+		l := s.Sockets.layer(layer)
 		if l == nil || l.Idle == nil {
 			continue
 		}

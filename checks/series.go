@@ -61,21 +61,21 @@ func (s series) unit() string {
 
 // value extracts the series from one sample; ok is false when the sample
 // has no such figure (a probe failed or the node is gone).
-func (s series) value(smp record.Sample) (v float64, ok bool) {
+func (s series) value(smp sample) (v float64, ok bool) {
 	switch s.kind {
 	case "goroutines":
 		if smp.Goroutines == nil {
 			return 0, false
 		}
 		if s.class != "" {
-			return float64(smp.Goroutines.ByClass[s.class]), smp.Goroutines.ByClass != nil
+			return float64(smp.Goroutines.class(s.class)), smp.Goroutines.hasClasses
 		}
 		return float64(smp.Goroutines.Total), true
 	case "fds":
 		if smp.FDs == nil {
 			return 0, false
 		}
-		return float64(smp.FDs.Total), true
+		return float64(*smp.FDs), true
 	case "rss":
 		if smp.Process == nil {
 			return 0, false
@@ -91,7 +91,7 @@ func (s series) value(smp record.Sample) (v float64, ok bool) {
 			return 0, false
 		}
 		// A layer with no socket this tick is absent from the map: zero.
-		l := smp.Sockets.Layers[s.layer]
+		l := smp.Sockets.layer(s.layer)
 		if l == nil {
 			return 0, true
 		}
@@ -101,7 +101,7 @@ func (s series) value(smp record.Sample) (v float64, ok bool) {
 		case "idle":
 			return float64(l.IdleConns), true
 		default:
-			return float64(l.ByState[strings.ToUpper(s.detail)]), true
+			return float64(l.state(strings.ToUpper(s.detail))), true
 		}
 	}
 	return 0, false
@@ -110,7 +110,7 @@ func (s series) value(smp record.Sample) (v float64, ok bool) {
 // notGo says why the series cannot be judged on this node: goroutines of a
 // process whose probe fell back to OS threads (not a Go program, or no
 // pprof/metrics endpoint).
-func (s series) notGo(samples []record.Sample) string {
+func (s series) notGo(samples []sample) string {
 	if s.kind != "goroutines" {
 		return ""
 	}
@@ -129,7 +129,7 @@ func (s series) notGo(samples []record.Sample) string {
 
 // points returns the series' values on samples within [from, to] (zero
 // times: unbounded).
-func (s series) points(samples []record.Sample, from, to time.Time) []point {
+func (s series) points(samples []sample, from, to time.Time) []point {
 	var out []point
 	for _, smp := range samples {
 		if (!from.IsZero() && smp.Time.Before(from)) || (!to.IsZero() && smp.Time.After(to)) {
