@@ -128,6 +128,14 @@ func (r *run) startNodes(ctx context.Context) error {
 	for _, name := range names {
 		n, p := r.sc.Nodes[name], r.procs[name]
 		ready := n.Ready
+		if ready == "" && n.Attach != nil {
+			// An attached process is already serving, and its address may
+			// not be reachable from here (a container's own network
+			// namespace): wait only on a ready URL the scenario gives.
+			r.event(record.EventNodeReady, name, "", map[string]string{"after_ms": "0", "attached": "true"})
+			go r.watchNode(name, p)
+			continue
+		}
 		if ready == "" {
 			ready = "tcp://" + r.data.Nodes[name].Addr
 		}

@@ -20,6 +20,10 @@ import (
 var soakBin string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(netnsHelperEnv) != "" {
+		netnsHelper() // the test binary as a server in a namespace of its own
+		return
+	}
 	dir, err := os.MkdirTemp("", "soak-e2e")
 	if err != nil {
 		panic(err)
