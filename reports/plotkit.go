@@ -203,13 +203,18 @@ func (ps *phaseShading) Plot(c draw.Canvas, p *plot.Plot) {
 	// Two rows of names; a name that fits in neither row is left out (the
 	// shading still shows the phase, and the report's phase table names it).
 	rowEnd := [2]vg.Length{-1e9, -1e9}
-	for i, ph := range ps.phases {
+	span := func(ph record.PhaseMeta) (x0, x1 vg.Length) {
 		s, e := ps.offset(ph.Start), ps.offset(ph.End)
 		if ph.End.IsZero() {
 			e = p.X.Max * ps.div
 		}
-		x0, x1 := trX(s/ps.div), trX(e/ps.div)
-		x0, x1 = max(x0, c.Min.X), min(x1, c.Max.X)
+		x0, x1 = trX(s/ps.div), trX(e/ps.div)
+		return max(x0, c.Min.X), min(x1, c.Max.X)
+	}
+	// Shading first, names second: a phase's shading must not cover the
+	// tail of the previous phase's name.
+	for i, ph := range ps.phases {
+		x0, x1 := span(ph)
 		if x1 <= x0 {
 			continue
 		}
@@ -218,6 +223,12 @@ func (ps *phaseShading) Plot(c draw.Canvas, p *plot.Plot) {
 				{X: x0, Y: c.Min.Y}, {X: x1, Y: c.Min.Y}, {X: x1, Y: c.Max.Y}, {X: x0, Y: c.Max.Y}}))
 		}
 		c.StrokeLine2(draw.LineStyle{Color: color.Gray{200}, Width: vg.Points(0.5)}, x0, c.Min.Y, x0, c.Max.Y)
+	}
+	for _, ph := range ps.phases {
+		x0, x1 := span(ph)
+		if x1 <= x0 {
+			continue
+		}
 		name := ph.Name
 		w := sty.Width(name)
 		for row := range rowEnd {
