@@ -219,7 +219,7 @@ func probeReuse(ctx context.Context, env Env, res *record.PhaseResult, tg *targe
 		go func() {
 			defer wg.Done()
 			for h := range jobs {
-				r := reuseOne(ctx, tg, h)
+				r, status, kind := reuseOne(ctx, tg, h)
 				mu.Lock()
 				switch r {
 				case "ok":
@@ -228,6 +228,12 @@ func probeReuse(ctx context.Context, env Env, res *record.PhaseResult, tg *targe
 					closed++
 				default:
 					failed++
+					countErr(env, res, kind)
+				}
+				// Requests that got an answer count in the status codes like
+				// the hold's first requests, so success is answered / sent.
+				if status != 0 {
+					res.StatusCodes[itoa(status)]++
 				}
 				mu.Unlock()
 			}
@@ -254,26 +260,26 @@ func probeReuse(ctx context.Context, env Env, res *record.PhaseResult, tg *targe
 	}
 }
 
-func reuseOne(ctx context.Context, tg *targeter, h *held) string {
+func reuseOne(ctx context.Context, tg *targeter, h *held) (outcome string, status int, kind string) {
 	method, url, err := tg.next()
 	if err != nil {
-		return "failed"
+		return "failed", 0, errKind(err.Error())
 	}
 	rq, err := parseRawTarget(method, url)
 	if err != nil {
-		return "failed"
+		return "failed", 0, errKind(err.Error())
 	}
 	stop := context.AfterFunc(ctx, func() { h.c.SetDeadline(time.Now()) })
-	_, err = roundTrip(h.c, rq.head(nil, true), method, h.c.l.timeout)
+	status, err = roundTrip(h.c, rq.head(nil, true), method, h.c.l.timeout)
 	stop()
 	switch {
 	case err == nil:
-		return "ok"
+		return "ok", status, ""
 	case serverClosed(err) || errors.Is(err, io.ErrUnexpectedEOF):
 		h.closedAt = time.Now()
 		h.c.markServerClosed(h.closedAt)
 		h.c.Close()
-		return "closed"
+		return "closed", 0, ""
 	}
-	return "failed"
+	return "failed", status, errKind(err.Error())
 }

@@ -54,6 +54,9 @@ func TestIdleHoldReuse(t *testing.T) {
 			if stats.OpenConns.Load() != 0 {
 				t.Errorf("open conns left: %d", stats.OpenConns.Load())
 			}
+			if got, want := res.StatusCodes["200"], n+int(tt.wantOK); got != want {
+				t.Errorf("status 200 counted %d times, want %d (first requests and answered reuses)", got, want)
+			}
 			if got, want := srv.hits.Load(), int64(n+int(tt.wantOK)); got != want {
 				t.Errorf("server saw %d requests, want %d", got, want)
 			}
