@@ -107,3 +107,19 @@ func TestPrerelease(t *testing.T) {
 		t.Errorf("prerelease without binaries: exit %d, want 2", code)
 	}
 }
+
+func TestFalseAlarms(t *testing.T) {
+	runs := t.TempDir()
+	code, out := script(t, "false-alarms", "--scenario", "testdata/tiny.yaml", "--count", "2", "--runs", runs)
+	if code != 0 || !strings.Contains(out, "false alarms: 0 of 2 runs") {
+		t.Fatalf("false-alarms on a healthy build: exit %d, want 0 and a tally\n%s", code, out)
+	}
+	// A leak is an alarm (a true one here): counted, named, exit 1.
+	code, out = script(t, "false-alarms", "--scenario", "testdata/tiny.yaml", "--count", "1", "--runs", runs, "--", "--set", "vars.leak=server-no-idle-timeout")
+	if code != 1 || !strings.Contains(out, "false alarms: 1 of 1 runs") || !strings.Contains(out, "reclaim/client") {
+		t.Errorf("false-alarms with a leak: exit %d, want 1, a tally and the failing check\n%s", code, out)
+	}
+	if code, _ := script(t, "false-alarms", "--count", "x"); code != 2 {
+		t.Errorf("false-alarms --count x: exit %d, want 2", code)
+	}
+}
