@@ -87,6 +87,24 @@ func runHelper(mode string) error {
 		}
 		go http.Serve(pl, mux)
 		fmt.Println("ADDR", ln.Addr(), pl.Addr())
+	case "selfdial":
+		// A server that, after DELAY, dials its own port K times: sockets of
+		// the SUT whose remote port is its listen port.
+		addr, err := helperServer()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ADDR", addr)
+		k, _ := strconv.Atoi(os.Getenv("K"))
+		delay, _ := time.ParseDuration(os.Getenv("DELAY"))
+		time.Sleep(delay)
+		for range k {
+			c, err := dialHTTP(addr)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+		}
 	case "closewait":
 		// Benchmarks hold many connections here.
 		raiseNoFile(200000)

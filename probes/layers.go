@@ -10,15 +10,19 @@ import (
 
 // layerSet classifies sockets by the target's rules; first match wins.
 type layerSet struct {
-	rules []LayerRule
-	local map[int]bool // every LocalPorts port of any rule
+	rules  []LayerRule
+	local  map[int]bool // every LocalPorts port of any rule
+	remote map[int]bool // every RemotePorts port of any rule
 }
 
 func newLayerSet(rules []LayerRule) layerSet {
-	ls := layerSet{rules: rules, local: map[int]bool{}}
+	ls := layerSet{rules: rules, local: map[int]bool{}, remote: map[int]bool{}}
 	for _, r := range rules {
 		for _, p := range r.LocalPorts {
 			ls.local[p] = true
+		}
+		for _, p := range r.RemotePorts {
+			ls.remote[p] = true
 		}
 	}
 	return ls

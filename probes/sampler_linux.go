@@ -21,9 +21,12 @@ type sysState struct {
 	started  uint64 // start time in clock ticks after boot: tells a reused pid apart
 	netns    string
 	otherNS  bool
-	diag     *diag  // nil with the proc method
-	fallback string // why the proc method is used, when it was not asked for
-	socks    []sock // reused dump buffer
+	fds      *fdReader
+	diag     *diag       // nil with the proc method
+	fallback string      // why the proc method is used, when it was not asked for
+	filter   *peerFilter // nil with the proc method
+	socks    []sock      // reused dump buffer
+	inodes   map[uint32]int32
 }
 
 func newSampler(t Target, opts ...Option) (*Sampler, error) {
@@ -49,7 +52,7 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 	if err != nil {
 		return nil, accessError(t.PID, "/proc/"+pid+"/stat", err)
 	}
-	sys := &sysState{proc: p, started: st.Starttime}
+	sys := &sysState{proc: p, started: st.Starttime, inodes: map[uint32]int32{}}
 	if sys.netns, err = netNS(pid); err != nil {
 		return nil, accessError(t.PID, "/proc/"+pid+"/ns/net", err)
 	}
@@ -62,20 +65,26 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 	if !s.forceProc {
 		d, err := openDiag(t.PID, sys.otherNS)
 		if err == nil {
-			_, _, err = d.dump(nil)
+			_, _, err = d.dump(nil, nil)
 			if err != nil {
 				d.close()
 			}
 		}
 		switch {
 		case err == nil:
-			sys.diag, s.method = d, record.MethodNetlink
+			sys.diag, sys.filter, s.method = d, newPeerFilter(), record.MethodNetlink
 		case sys.otherNS:
 			// /proc/PID/net/tcp would do, but without idle ages: say what to fix instead.
 			return nil, fmt.Errorf("probes: pid %d: %w", t.PID, err)
 		default:
 			sys.fallback = err.Error()
 		}
+	}
+	if sys.fds, err = openFDReader(t.PID); err != nil {
+		if sys.diag != nil {
+			sys.diag.close()
+		}
+		return nil, accessError(t.PID, "/proc/"+pid+"/fd", err)
 	}
 	s.sys = sys
 	s.layers = newLayerSet(t.Layers)
@@ -134,8 +143,9 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 	}
 	out.Process = proc
 
-	inodes := map[uint32]bool{}
-	fds, err := readFDs(s.sys.proc, inodes)
+	inodes := s.sys.inodes
+	clear(inodes)
+	fds, err := s.sys.fds.read(s.sys.proc, inodes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			<-gch
@@ -184,12 +194,23 @@ func (s *Sampler) markGone(out record.Sample) record.Sample {
 	return out
 }
 
-// dump lists the namespace's TCP sockets into s.sys.socks.
+// dump lists the namespace's TCP sockets into s.sys.socks: all of them, or
+// with the peer filter all but sockets that cannot be the SUT's. A filtered
+// dump that misses one of the SUT's TCP sockets is done again unfiltered.
 func (s *Sampler) dump() (partial bool, err error) {
-	if s.sys.diag != nil {
-		s.sys.socks, partial, err = s.sys.diag.dump(s.sys.socks)
-	} else {
-		s.sys.socks, err = readProcNet(s.target.PID, s.sys.socks)
+	sys := s.sys
+	if sys.diag == nil {
+		sys.socks, err = readProcNet(s.target.PID, sys.socks)
+		return false, err
+	}
+	bc := sys.filter.bytecode(s.layers, s.tracker)
+	sys.socks, partial, err = sys.diag.dump(sys.socks, bc)
+	if err != nil || sys.filter.update(s.target.PID, sys.socks, sys.inodes, partial) || bc == nil {
+		return partial, err
+	}
+	sys.socks, partial, err = sys.diag.dump(sys.socks, nil)
+	if err == nil {
+		sys.filter.update(s.target.PID, sys.socks, sys.inodes, partial)
 	}
 	return partial, err
 }
@@ -232,6 +253,7 @@ func (s *Sampler) goroutines(ctx context.Context) goroutineResult {
 
 func (s *Sampler) close() []record.Conn {
 	s.closed = true
+	s.sys.fds.close()
 	if s.sys.diag != nil {
 		s.sys.diag.close()
 		s.sys.diag = nil

@@ -17,14 +17,14 @@ type sock struct {
 }
 
 // socketView turns one dump into the node's sockets by layer, feeding the
-// tracker. fdInodes are the process's socket inodes; own are the prober's
+// tracker. fdInodes are the process's socket inodes (and their fd numbers); own are the prober's
 // own connection addresses, left out.
-func socketView(now time.Time, dump []sock, fdInodes map[uint32]bool, own map[netip.AddrPort]bool,
+func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own map[netip.AddrPort]bool,
 	ls layerSet, tr *tracker, method string, partial bool) (*record.Sockets, []record.Conn) {
 	out := &record.Sockets{Method: method, Layers: map[string]*record.LayerSockets{}, Partial: partial}
 	listen := map[uint16]bool{}
 	for i := range dump {
-		if dump[i].state == tcpListen && fdInodes[dump[i].inode] {
+		if _, ok := fdInodes[dump[i].inode]; ok && dump[i].state == tcpListen {
 			listen[dump[i].local.Port()] = true
 		}
 	}
@@ -38,8 +38,9 @@ func socketView(now time.Time, dump []sock, fdInodes map[uint32]bool, own map[ne
 		k := connKey{s.local, s.remote}
 		lport, rport := int(s.local.Port()), int(s.remote.Port())
 		var layer, side string
+		_, owned := fdInodes[s.inode]
 		switch {
-		case s.inode != 0 && fdInodes[s.inode]:
+		case s.inode != 0 && owned:
 			// Owned by the process through one of its fds.
 		case s.inode != 0:
 			continue // another process's socket
