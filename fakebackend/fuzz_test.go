@@ -12,17 +12,30 @@ import (
 
 // FuzzS3Request feeds raw bytes, parsed as an HTTP request, through the S3
 // backend's whole request path (middleware, signature check, caps,
-// gofakes3): it must answer, never panic. Seeds: testdata/fuzz/FuzzS3Request
-// plus the malformed requests of the tests.
+// gofakes3), path-style and virtual-hosted-style: it must answer, never
+// panic. Seeds: testdata/fuzz/FuzzS3Request, the malformed requests of the
+// tests and virtual-hosted requests.
 func FuzzS3Request(f *testing.F) {
 	for _, m := range malformedRequests {
 		f.Add([]byte(m.raw))
+	}
+	for _, raw := range []string{
+		"PUT /key HTTP/1.1\r\nHost: fuzz.localhost:9000\r\nContent-Length: 5\r\n\r\nhello",
+		"GET /gen/x HTTP/1.1\r\nHost: fuzz.s3.localhost\r\nRange: bytes=10-20\r\n\r\n",
+		"GET /?list-type=2&delimiter=/ HTTP/1.1\r\nHost: fuzz.127.0.0.1.nip.io:1\r\n\r\n",
+		"PUT / HTTP/1.1\r\nHost: new-bucket.localhost.\r\nContent-Length: 0\r\n\r\n",
+		"POST /obj?uploads HTTP/1.1\r\nHost: FUZZ.LOCALHOST\r\n\r\n",
+		"GET %2F..%2Fx HTTP/1.1\r\nHost: fuzz.localhost\r\n\r\n",
+		"GET * HTTP/1.1\r\nHost: fuzz.localhost\r\n\r\n",
+	} {
+		f.Add([]byte(raw))
 	}
 	objs := &scenarios.Objects{MaxBytes: 1 << 20, MaxCount: 1000, Synthetic: []*scenarios.Synthetic{{Prefix: "gen/", Size: 4096}}}
 	var handlers []http.Handler
 	for _, cfg := range []*scenarios.Backend{
 		{Kind: "s3", Buckets: []string{"fuzz"}, Objects: objs},
 		{Kind: "s3", Buckets: []string{"fuzz"}, VerifySignatures: true},
+		{Kind: "s3", Buckets: []string{"fuzz"}, Objects: objs, VirtualHostBases: []string{"127.0.0.1.nip.io"}},
 	} {
 		b, err := New("fuzz", cfg, nil)
 		if err != nil {

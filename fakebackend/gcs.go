@@ -3,7 +3,9 @@ package fakebackend
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"strings"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/soak-dev/soak/scenarios"
@@ -13,7 +15,9 @@ func init() { registerKind("gcs", newGCSProto) }
 
 // gcsPublicHost is the host fake-gcs-server answers XML-API-style object
 // paths (/bucket/object) on, as the Go client reads through a custom
-// endpoint. The JSON API (/storage/v1, /upload/storage/v1) answers on any host.
+// endpoint or STORAGE_EMULATOR_HOST. The JSON API (/storage/v1,
+// /upload/storage/v1) answers on any host; handler makes the XML API do so
+// too.
 const gcsPublicHost = "127.0.0.1"
 
 // gcsProto is the GCS JSON API on fake-gcs-server, served without its own
@@ -32,7 +36,43 @@ func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
 
 func (p *gcsProto) kind() string { return "gcs" }
 
-func (p *gcsProto) handler() http.Handler { return p.srv.HTTPHandler() }
+// handler serves fake-gcs-server. XML-API requests reach it with their
+// Host set to gcsPublicHost: fake-gcs-server routes /bucket/object on any
+// other host as a bucket named by the host, so a client given
+// STORAGE_EMULATOR_HOST=localhost:PORT could write but not read. JSON-API
+// requests keep their Host, which names the resumable-upload URL.
+func (p *gcsProto) handler() http.Handler {
+	h := p.srv.HTTPHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isGCSXMLPath(r.URL.Path) {
+			host, port, err := net.SplitHostPort(r.Host)
+			if err != nil {
+				host, port = r.Host, ""
+			}
+			if host != gcsPublicHost {
+				r2 := new(http.Request)
+				*r2 = *r
+				r2.Host = gcsPublicHost
+				if port != "" {
+					r2.Host = net.JoinHostPort(gcsPublicHost, port)
+				}
+				r = r2
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isGCSXMLPath reports whether p is an XML-API path (/bucket[/object])
+// rather than one of the JSON API's or fake-gcs-server's own.
+func isGCSXMLPath(p string) bool {
+	for _, prefix := range []string{"/storage/v1/", "/upload/", "/download/", "/batch/", "/_internal/"} {
+		if strings.HasPrefix(p, prefix) {
+			return false
+		}
+	}
+	return true
+}
 
 func (p *gcsProto) createBuckets(names []string) error {
 	for _, b := range names {

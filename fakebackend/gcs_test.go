@@ -1,9 +1,11 @@
 package fakebackend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -105,5 +107,110 @@ func TestGCSSDKOperations(t *testing.T) {
 	lines := sink.waitLines(t, 1, 3*time.Second)
 	if lines[0].ClosedBy != record.ClosedByClient || lines[0].Requests == 0 {
 		t.Errorf("GCS ledger line = %+v, want requests, closed by client", lines[0])
+	}
+}
+
+// TestGCSEmulatorHost drives cloud.google.com/go/storage the way a SUT
+// configured with STORAGE_EMULATOR_HOST does (no endpoint option, no
+// credentials), naming the backend by IP and by localhost: put (single-shot
+// and resumable in chunks), get, range get, list, delete. Not parallel:
+// t.Setenv changes the process environment.
+func TestGCSEmulatorHost(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		t.Run(host, func(t *testing.T) {
+			b, sink := startBackend(t, &scenarios.Backend{Kind: "gcs", Buckets: []string{"emu"}})
+			_, port, _ := net.SplitHostPort(strings.TrimPrefix(b.URL(), "http://"))
+			t.Setenv("STORAGE_EMULATOR_HOST", net.JoinHostPort(host, port))
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			ctx := context.Background()
+			c, err := storage.NewClient(ctx, option.WithHTTPClient(&http.Client{Transport: tr}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			exerciseGCSEmulator(t, c.Bucket("emu"))
+			tr.CloseIdleConnections()
+			lines := sink.waitLines(t, int(b.Live().Accepted), 3*time.Second)
+			var reqs int64
+			for _, l := range lines {
+				reqs += l.Requests
+			}
+			if reqs < 10 || reqs != b.Live().Requests {
+				t.Errorf("ledger counted %d requests, live %d: want >= 10 and equal (%+v)", reqs, b.Live().Requests, lines)
+			}
+		})
+	}
+}
+
+func exerciseGCSEmulator(t *testing.T, bkt *storage.BucketHandle) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := bkt.Attrs(ctx); err != nil {
+		t.Fatalf("bucket attrs: %v", err)
+	}
+	for _, k := range []string{"x/1", "x/2", "y/1"} {
+		w := bkt.Object(k).NewWriter(ctx)
+		if _, err := io.WriteString(w, "hello "+k); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
+	}
+	// A resumable upload in three chunks: the client follows the Location
+	// the backend answers, so it must name a host that reaches it.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB
+	w := bkt.Object("y/big").NewWriter(ctx)
+	w.ChunkSize = 256 << 10
+	if _, err := w.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("resumable put: %v", err)
+	}
+	r, err := bkt.Object("x/2").NewReader(ctx)
+	if err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	body, _ := io.ReadAll(r)
+	r.Close()
+	if string(body) != "hello x/2" {
+		t.Errorf("get = %q", body)
+	}
+	rr, err := bkt.Object("y/big").NewRangeReader(ctx, 100<<10, 16)
+	if err != nil {
+		t.Fatalf("range get: %v", err)
+	}
+	body, _ = io.ReadAll(rr)
+	rr.Close()
+	if want := big[100<<10 : 100<<10+16]; !bytes.Equal(body, want) {
+		t.Errorf("range get = %q, want %q", body, want)
+	}
+	var names, prefixes []string
+	it := bkt.Objects(ctx, &storage.Query{Delimiter: "/"})
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		if a.Prefix != "" {
+			prefixes = append(prefixes, a.Prefix)
+		} else {
+			names = append(names, a.Name)
+		}
+	}
+	sort.Strings(prefixes)
+	if len(names) != 0 || strings.Join(prefixes, ",") != "x/,y/" {
+		t.Errorf("list with delimiter = %v %v, want prefixes x/ y/", names, prefixes)
+	}
+	if err := bkt.Object("x/1").Delete(ctx); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := bkt.Object("x/1").NewReader(ctx); !errors.Is(err, storage.ErrObjectNotExist) {
+		t.Errorf("get after delete: %v, want ErrObjectNotExist", err)
 	}
 }

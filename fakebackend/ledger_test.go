@@ -15,11 +15,15 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
-// TestLedgerCloser drives one SDK client per case through a PUT and a GET
-// on one pooled connection, lets it sit idle, and checks who the ledger
-// says closed it and how long it sat idle first.
+// TestLedgerCloser drives one SDK client per case through a PUT, a pause
+// of interGap and a GET on one pooled connection, lets it sit idle, and
+// checks who the ledger says closed it, how long it sat idle first and the
+// longest idle gap: a client with IdleConnTimeout 1s closes it after ~1s;
+// a client that never closes idle connections meets the backend's
+// idle_timeout, or is still open (flagged "open") when the backend stops.
 func TestLedgerCloser(t *testing.T) {
 	t.Parallel()
+	const interGap = 400 * time.Millisecond
 	for _, tc := range []struct {
 		name           string
 		clientIdle     time.Duration // the client's IdleConnTimeout; 0: never
@@ -49,6 +53,7 @@ func TestLedgerCloser(t *testing.T) {
 			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("ledger"), Key: aws.String("k"), Body: strings.NewReader("v")}); err != nil {
 				t.Fatal(err)
 			}
+			time.Sleep(interGap)
 			out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("ledger"), Key: aws.String("k")})
 			if err != nil {
 				t.Fatal(err)
@@ -75,8 +80,11 @@ func TestLedgerCloser(t *testing.T) {
 			if idle < tc.minIdle || idle > tc.maxId {
 				t.Errorf("idle before close %v, want in [%v, %v]", idle, tc.minIdle, tc.maxId)
 			}
-			if l.MaxIdleMs < l.IdleBeforeCloseMs {
-				t.Errorf("max idle %d < idle before close %d", l.MaxIdleMs, l.IdleBeforeCloseMs)
+			if l.MaxIdleMs < l.IdleBeforeCloseMs || l.MaxIdleMs < (interGap-50*time.Millisecond).Milliseconds() {
+				t.Errorf("max idle %dms: want >= idle before close (%dms) and >= the %v gap between requests", l.MaxIdleMs, l.IdleBeforeCloseMs, interGap)
+			}
+			if got := time.Duration(l.IdleBeforeCloseMs) * time.Millisecond; tc.wantBy != record.OpenAtEnd && l.Closed.Sub(l.Opened) < got+interGap {
+				t.Errorf("opened %v closed %v: shorter than the idle time it reports", l.Opened, l.Closed)
 			}
 			if l.Requests != 2 || l.BytesIn == 0 || l.BytesOut == 0 || l.Witness != record.WitnessBackend || l.Source != "s3" || l.Side != "server" || l.Phase != "hold" {
 				t.Errorf("ledger line = %+v", l)

@@ -2,8 +2,12 @@ package fakebackend
 
 import (
 	"encoding/xml"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -30,16 +34,32 @@ func newGoFakeS3(store gofakes3.Backend) *gofakes3.GoFakeS3 {
 }
 
 // s3Proto is S3 on gofakes3 plus what gofakes3 lacks: caps answered before
-// the body is read, SigV4 verification, and S3 error bodies for faults.
+// the body is read, SigV4 verification, virtual-hosted-style addressing and
+// S3 error bodies for faults.
 type s3Proto struct {
 	store    *capStore
 	fake     http.Handler
 	verifier *sigV4Verifier // nil: signatures are not checked
+	// hostBases are the bases of virtual-hosted-style hosts, lower case:
+	// localhost, then scenarios.Backend.VirtualHostBases.
+	hostBases []string
 }
+
+// defaultHostBase is always a base of virtual-hosted-style hosts: names
+// under localhost are loopback names (RFC 6761), never a remote host a SUT
+// means to reach path-style.
+const defaultHostBase = "localhost"
 
 func newS3Proto(cfg *scenarios.Backend) (protocol, error) {
 	store := newCapStore(s3mem.New(), cfg.Objects)
-	p := &s3Proto{store: store, fake: newGoFakeS3(store).Server()}
+	p := &s3Proto{store: store, fake: newGoFakeS3(store).Server(), hostBases: []string{defaultHostBase}}
+	for _, b := range cfg.VirtualHostBases {
+		base := strings.Trim(strings.ToLower(b), ".")
+		if base == "" || strings.ContainsAny(base, ":/ ") {
+			return nil, fmt.Errorf("virtual_host_bases: %q is not a host name (give it without scheme or port)", b)
+		}
+		p.hostBases = append(p.hostBases, base)
+	}
 	if cfg.VerifySignatures {
 		ak, sk := Credentials(cfg)
 		p.verifier = &sigV4Verifier{accessKey: ak, secretKey: sk}
@@ -77,6 +97,20 @@ func (p *s3Proto) handler() http.Handler {
 				return
 			}
 		}
+		// After the signature check: the client signed the path it sent.
+		bucket, vhost := p.hostBucket(r.Host)
+		hasBody := r.Body != nil && r.Body != http.NoBody
+		if vhost || hasBody {
+			r2 := new(http.Request) // a copy: handlers must not modify r
+			*r2 = *r
+			if vhost {
+				r2.URL = urlWithBucket(r.URL, bucket)
+			}
+			if hasBody {
+				r2.Body = incompleteBody{r.Body}
+			}
+			r = r2
+		}
 		if r.Method == http.MethodPut {
 			// Refuse over-cap uploads before reading them: gofakes3 would
 			// answer the store's refusal as a 500 after the whole body.
@@ -89,6 +123,72 @@ func (p *s3Proto) handler() http.Handler {
 		}
 		p.fake.ServeHTTP(w, r)
 	})
+}
+
+// hostBucket returns the bucket a virtual-hosted-style request names in
+// its Host: BUCKET.BASE or BUCKET.NAME.BASE (any port) where BASE is
+// localhost or one of the configured bases and BUCKET, the first label, is
+// a valid bucket name. Anything else (an IP address, localhost itself,
+// s3.localhost, a bucket name with dots) is path-style.
+//
+// gofakes3 has WithHostBucket and WithHostBucketBase, but neither fits:
+// the first takes the first label of every host (127.0.0.1 would be bucket
+// "127", breaking path-style), the second compares the Host with its port
+// against the base (data.localhost:9000 never matches), and both rewrite
+// inside gofakes3, after the caps here have read the bucket from the path.
+func (p *s3Proto) hostBucket(host string) (string, bool) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	label, rest, ok := strings.Cut(host, ".")
+	if !ok || net.ParseIP(host) != nil {
+		return "", false
+	}
+	for _, base := range p.hostBases {
+		if rest == base || strings.HasSuffix(rest, "."+base) {
+			if gofakes3.ValidateBucketName(label) != nil {
+				return "", false
+			}
+			return label, true
+		}
+	}
+	return "", false
+}
+
+// urlWithBucket returns u addressed path-style: /bucket/key for a
+// virtual-hosted /key.
+func urlWithBucket(u *url.URL, bucket string) *url.URL {
+	u2 := *u
+	u2.Path = bucketPath(bucket, u.Path)
+	if u2.RawPath != "" {
+		u2.RawPath = bucketPath(bucket, u.RawPath)
+	}
+	return &u2
+}
+
+func bucketPath(bucket, p string) string {
+	switch {
+	case p == "" || p == "/":
+		return "/" + bucket
+	case !strings.HasPrefix(p, "/"):
+		return "/" + bucket + "/" + p
+	}
+	return "/" + bucket + p
+}
+
+// incompleteBody turns a body cut short (fewer bytes than its
+// Content-Length, a chunked body without its last chunk) into S3's 400
+// IncompleteBody: gofakes3 answers a read error it does not know, as when
+// it reads a CompleteMultipartUpload or multi-delete body, with a 500.
+type incompleteBody struct{ io.ReadCloser }
+
+func (b incompleteBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		err = gofakes3.ErrIncompleteBody
+	}
+	return n, err
 }
 
 // isNewObject reports whether a PUT creates an object (not a part of a

@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,11 +43,124 @@ func apiCode(err error) string {
 	return ""
 }
 
+// newVirtualHostS3Client is an SDK client that addresses buckets
+// virtual-hosted-style under endpoint (e.g. http://localhost:PORT), whose
+// transport dials the backend at addr whatever the host, so no DNS is
+// needed; hosts records the Host of every request sent.
+func newVirtualHostS3Client(endpoint, addr string, tr *http.Transport, hosts *hostLog) *s3.Client {
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}
+	return s3.New(s3.Options{
+		BaseEndpoint:     aws.String(endpoint),
+		UsePathStyle:     false,
+		Region:           DefaultRegion,
+		Credentials:      credentials.NewStaticCredentialsProvider(DefaultAccessKey, DefaultSecretKey, ""),
+		HTTPClient:       &http.Client{Transport: hosts.wrap(tr), Timeout: 10 * time.Second},
+		RetryMaxAttempts: 1,
+	})
+}
+
+// hostLog records the Host of each request a client sends.
+type hostLog struct {
+	mu    sync.Mutex
+	hosts map[string]int
+}
+
+func (h *hostLog) wrap(rt http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		h.mu.Lock()
+		if h.hosts == nil {
+			h.hosts = map[string]int{}
+		}
+		h.hosts[r.URL.Hostname()]++
+		h.mu.Unlock()
+		return rt.RoundTrip(r)
+	})
+}
+
+func (h *hostLog) count(host string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.hosts[host]
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestS3SDKOperations drives every operation soak relies on through
+// aws-sdk-go-v2, path-style and virtual-hosted-style, with signatures
+// checked; virtual-hosted objects are then read back path-style to prove
+// they landed in the bucket the host named.
 func TestS3SDKOperations(t *testing.T) {
-	b, _ := startBackend(t, &scenarios.Backend{Kind: "s3", Buckets: []string{"data"}, VerifySignatures: true})
-	tr := &http.Transport{}
-	defer tr.CloseIdleConnections()
-	c := newS3Client(b.URL(), tr, DefaultAccessKey, DefaultSecretKey)
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		// endpoint is the SDK's BaseEndpoint with PORT for the backend's
+		// port; "" is path-style on the backend's URL.
+		endpoint string
+		bases    []string
+		// bucketHost is the host the SDK must have sent object requests to.
+		bucketHost string
+	}{
+		{"path-style", "", nil, ""},
+		{"virtual-hosted localhost", "http://localhost:PORT", nil, "data.localhost"},
+		{"virtual-hosted s3.localhost", "http://s3.localhost:PORT", nil, "data.s3.localhost"},
+		{"virtual-hosted configured base", "http://127.0.0.1.nip.io:PORT", []string{"127.0.0.1.nip.io"}, "data.127.0.0.1.nip.io"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b, sink := startBackend(t, &scenarios.Backend{Kind: "s3", Buckets: []string{"data"}, VerifySignatures: true, VirtualHostBases: tc.bases})
+			tr := &http.Transport{}
+			defer tr.CloseIdleConnections()
+			hosts := &hostLog{}
+			c := newS3Client(b.URL(), tr, DefaultAccessKey, DefaultSecretKey)
+			if tc.endpoint != "" {
+				addr := strings.TrimPrefix(b.URL(), "http://")
+				_, port, _ := net.SplitHostPort(addr)
+				c = newVirtualHostS3Client(strings.Replace(tc.endpoint, "PORT", port, 1), addr, tr, hosts)
+			}
+			exerciseS3(t, b, c)
+			if tc.bucketHost != "" && hosts.count(tc.bucketHost) < 15 {
+				t.Errorf("requests to %s: %d, want every object request (%v)", tc.bucketHost, hosts.count(tc.bucketHost), hosts.hosts)
+			}
+			if tc.endpoint == "" {
+				return
+			}
+			// The objects are where a path-style client looks for them.
+			pc := newS3Client(b.URL(), tr, DefaultAccessKey, DefaultSecretKey)
+			out, err := pc.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String("data")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(out.Contents); got != 5 {
+				t.Errorf("path-style list after virtual-hosted writes: %d objects, want 5 (a/1 a/2 a/3 b/1 big)", got)
+			}
+			// The shared wrapper still sees every request: faults strike and
+			// the ledger counts.
+			b.SetFaults(&scenarios.Faults{ErrorRate: 1})
+			if _, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("data"), Key: aws.String("a/1")}); apiCode(err) != "SlowDown" {
+				t.Errorf("injected error through a virtual-hosted request: %v, want SlowDown", err)
+			}
+			b.SetFaults(nil)
+			tr.CloseIdleConnections()
+			var reqs int64
+			for _, l := range sink.waitLines(t, 1, 3*time.Second) {
+				reqs += l.Requests
+			}
+			if live := b.Live(); reqs != live.Requests || live.Errors < 2 {
+				t.Errorf("ledger requests %d, live %+v: want them equal and the errors counted", reqs, live)
+			}
+		})
+	}
+}
+
+// exerciseS3 runs put, get, range get, list (prefix, delimiter,
+// continuation), delete and multipart through c on bucket "data".
+func exerciseS3(t *testing.T, b Backend, c *s3.Client) {
+	t.Helper()
 	ctx := context.Background()
 
 	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("data")}); err != nil {
@@ -151,6 +267,24 @@ func TestS3SDKOperations(t *testing.T) {
 	if _, err := c.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String("data"), Key: aws.String("aborted"), UploadId: ab.UploadId}); err != nil {
 		t.Errorf("abort multipart: %v", err)
 	}
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("fresh")}); err != nil {
+		t.Errorf("create bucket: %v", err)
+	}
+	if _, err := c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("fresh")}); err != nil {
+		t.Errorf("head created bucket: %v", err)
+	}
+	lb, err := c.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatalf("list buckets: %v", err)
+	}
+	var names []string
+	for _, bk := range lb.Buckets {
+		names = append(names, aws.ToString(bk.Name))
+	}
+	sort.Strings(names) // s3mem lists in map order
+	if strings.Join(names, ",") != "data,fresh" {
+		t.Errorf("list buckets = %v, want data, fresh", names)
+	}
 	if b.Live().Requests < 15 {
 		t.Errorf("live requests = %d, want >= 15", b.Live().Requests)
 	}
@@ -251,5 +385,47 @@ func TestS3CapsAndSynthetic(t *testing.T) {
 	}
 	if _, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("cap"), Key: aws.String("other")}); apiCode(err) != "NoSuchKey" {
 		t.Errorf("non-synthetic missing key: %v", err)
+	}
+}
+
+// TestS3HostBucket pins the rule that tells virtual-hosted-style requests
+// from path-style ones.
+func TestS3HostBucket(t *testing.T) {
+	t.Parallel()
+	pr, err := newS3Proto(&scenarios.Backend{Kind: "s3", VirtualHostBases: []string{"127.0.0.1.nip.io", "S3.Example.Test."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pr.(*s3Proto)
+	for _, tc := range []struct {
+		host, want string
+	}{
+		{"data.localhost:9000", "data"},
+		{"data.localhost", "data"},
+		{"DATA.LOCALHOST.", "data"},
+		{"data.s3.localhost:9000", "data"},
+		{"data.s3.us-east-1.localhost", "data"},
+		{"data.127.0.0.1.nip.io:9000", "data"},
+		{"logs-2024.s3.example.test", "logs-2024"},
+		{"data.sub.s3.example.test", "data"},
+		// Path-style: the backend itself, by any name.
+		{"127.0.0.1:9000", ""},
+		{"[::1]:9000", ""},
+		{"localhost:9000", ""},
+		{"s3.localhost:9000", ""},     // "s3" is too short for a bucket
+		{"127.0.0.1.nip.io:9000", ""}, // the base itself
+		{"s3.example.test", ""},       // the base itself
+		{"my_bucket.localhost", ""},   // not a bucket name
+		{"data.s3.amazonaws.com", ""}, // not a base
+		{"fake-s3.soak.svc.cluster.local", ""},
+		{"", ""},
+	} {
+		got, ok := p.hostBucket(tc.host)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("hostBucket(%q) = %q, %v; want %q", tc.host, got, ok, tc.want)
+		}
+	}
+	if _, err := newS3Proto(&scenarios.Backend{Kind: "s3", VirtualHostBases: []string{"http://x:1"}}); err == nil {
+		t.Errorf("a base with scheme and port: no error")
 	}
 }

@@ -63,6 +63,12 @@ type Backend struct {
 	SecretKey string `yaml:"secret_key,omitempty" json:"secret_key,omitempty"`
 	// VerifySignatures rejects requests whose SigV4 signature does not match (S3).
 	VerifySignatures bool `yaml:"verify_signatures,omitempty" json:"verify_signatures,omitempty"`
+	// VirtualHostBases are host names (no port) under which S3 takes
+	// virtual-hosted-style requests: Host BUCKET.BASE[:port], or
+	// BUCKET.NAME.BASE, is served as bucket BUCKET. localhost is always a
+	// base. Give the host of the endpoint the SUT is configured with, e.g.
+	// 127.0.0.1.nip.io. Default: none besides localhost.
+	VirtualHostBases []string `yaml:"virtual_host_bases,omitempty" json:"virtual_host_bases,omitempty"`
 	// Objects configures object storage.
 	Objects *Objects `yaml:"objects,omitempty" json:"objects,omitempty"`
 	// Faults are injected from the start; phases may change them.

@@ -23,6 +23,7 @@ type backendOpts struct {
 	accessKey, secretKey       string
 	idleTimeout                time.Duration
 	buckets                    []string
+	hostBases                  []string
 	verify                     bool
 	latency                    time.Duration
 	errorRate                  float64
@@ -43,6 +44,7 @@ unless --listen says otherwise.`,
 		Example: `  soak backend --kind s3 --ledger conns.jsonl
   soak backend --kind s3 --listen 127.0.0.1:9000 --idle-timeout 30s --bucket data --bucket logs
   soak backend --kind s3 --verify-signatures --access-key AK --secret-key SK
+  soak backend --kind s3 --virtual-host-base 127.0.0.1.nip.io
   soak backend --kind s3 --latency 20ms --error-rate 0.01 --close-idle-after 5s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBackend(cmd, o) },
@@ -56,6 +58,7 @@ unless --listen says otherwise.`,
 	f.StringArrayVar(&o.buckets, "bucket", nil, "bucket (container) to create at start (repeatable)")
 	f.StringVar(&o.accessKey, "access-key", "", "access key (default "+fakebackend.DefaultAccessKey+")")
 	f.StringVar(&o.secretKey, "secret-key", "", "secret key (default "+fakebackend.DefaultSecretKey+")")
+	f.StringArrayVar(&o.hostBases, "virtual-host-base", nil, "S3: also take BUCKET.NAME as virtual-hosted-style, besides BUCKET.localhost (repeatable)")
 	f.BoolVar(&o.verify, "verify-signatures", false, "reject S3 requests without a valid SigV4 signature")
 	f.DurationVar(&o.latency, "latency", 0, "fault: delay before every response")
 	f.Float64Var(&o.errorRate, "error-rate", 0, "fault: share of requests answered 503 SlowDown (0..1)")
@@ -69,7 +72,7 @@ func runBackend(cmd *cobra.Command, o backendOpts) error {
 	}
 	cfg := scenarios.Backend{
 		Kind: o.kind, Listen: o.listen, IdleTimeout: scenarios.Duration(o.idleTimeout), Buckets: o.buckets,
-		AccessKey: o.accessKey, SecretKey: o.secretKey, VerifySignatures: o.verify,
+		AccessKey: o.accessKey, SecretKey: o.secretKey, VerifySignatures: o.verify, VirtualHostBases: o.hostBases,
 	}
 	if o.latency > 0 || o.errorRate > 0 || o.closeIdleAfter > 0 {
 		cfg.Faults = &scenarios.Faults{Latency: scenarios.Duration(o.latency), ErrorRate: o.errorRate,
