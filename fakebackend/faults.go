@@ -204,6 +204,11 @@ func (fw *faultWriter) slowWrite(b []byte) (int, error) {
 	written := 0
 	for len(b) > 0 {
 		c := b[:min(int64(len(b)), chunk)]
+		// Wait before each write, not after: the client then never sees
+		// more than rate bytes in any second, the last chunk included.
+		if !fw.fs.sleep(fw.r, time.Duration(float64(len(c))/float64(rate)*float64(time.Second))) {
+			return written, errInjected
+		}
 		n, err := fw.ResponseWriter.Write(c)
 		written += n
 		if err != nil {
@@ -211,9 +216,6 @@ func (fw *faultWriter) slowWrite(b []byte) (int, error) {
 		}
 		_ = http.NewResponseController(fw.ResponseWriter).Flush()
 		b = b[len(c):]
-		if !fw.fs.sleep(fw.r, time.Duration(float64(len(c))/float64(rate)*float64(time.Second))) {
-			return written, errInjected
-		}
 	}
 	return written, nil
 }
