@@ -219,3 +219,42 @@ func containsPrefix(ss []string, p string) bool {
 	}
 	return false
 }
+
+// A node whose pprof endpoint hangs is bounded by its fetch timeout, and
+// does not delay another node's sample taken meanwhile (samplers share no lock).
+func TestSlowNodeDoesNotDelayOthers(t *testing.T) {
+	t.Parallel()
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	const timeout = 2 * time.Second
+	slow := newTestSampler(t, Target{Node: "slow", PID: os.Getpid(), GoroutinesURL: srv.URL}, FetchTimeout(timeout))
+	fast := newTestSampler(t, Target{Node: "fast", PID: os.Getpid()})
+	start := time.Now()
+	done := make(chan record.Sample, 1)
+	go func() {
+		smp, _ := slow.Sample(context.Background(), time.Now())
+		done <- smp
+	}()
+	time.Sleep(100 * time.Millisecond)
+	fs := time.Now()
+	if smp, _ := fast.Sample(context.Background(), time.Now()); smp.Sockets == nil {
+		t.Errorf("fast node: no sockets: %v", smp.Errors)
+	}
+	if d := time.Since(fs); d > timeout/2 {
+		t.Errorf("fast node's sample took %v while the slow node hung", d)
+	}
+	smp := <-done
+	if d := time.Since(start); d < timeout || d > timeout+time.Second {
+		t.Errorf("slow node's sample took %v, want about the %v fetch timeout", d, timeout)
+	}
+	if !containsPrefix(smp.Errors, "goroutines: pprof:") || smp.Goroutines.Source != record.SourceThreads {
+		t.Errorf("slow node: errors %v, goroutines %+v", smp.Errors, smp.Goroutines)
+	}
+}

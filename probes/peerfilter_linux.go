@@ -29,7 +29,7 @@ import (
 type peerFilter struct {
 	listen    []uint16        // the SUT's listen ports in the last dump
 	accounted bool            // the last dump listed every TCP socket fd of the SUT
-	proto     map[uint32]bool // socket inode -> TCP, for the SUT's fds the dump did not list
+	proto     map[uint32]bool // the SUT's socket inodes known not to be TCP
 	seen      map[uint32]bool // scratch: the SUT's inodes in the dump
 	bc        []byte
 }
@@ -142,19 +142,20 @@ func (f *peerFilter) update(pid int, dump []sock, inodes map[uint32]int32, parti
 	}
 	// Socket fds the dump did not list: fine when they are not TCP (UNIX,
 	// UDP, netlink) or were closed meanwhile.
+	// Only non-TCP answers are kept: a SUT may hold any number of TCP
+	// sockets that no dump lists (reset, unconnected), and one is enough.
 	for ino, fd := range inodes {
-		if f.seen[ino] {
+		if f.seen[ino] || f.proto[ino] {
 			continue
 		}
-		tcp, ok := f.proto[ino]
-		if !ok {
-			tcp, ok = socketIsTCP(pid, fd)
-			if ok {
-				f.proto[ino] = tcp
-			}
+		tcp, known := socketIsTCP(pid, fd)
+		if known && !tcp {
+			f.proto[ino] = true
+			continue
 		}
 		if tcp {
 			f.accounted = false
+			break
 		}
 	}
 	return f.accounted

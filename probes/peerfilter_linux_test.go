@@ -138,7 +138,11 @@ func TestPeerFilterSameSample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	view, _ := socketView(filtered.Time, all, s.sys.inodes, nil, newLayerSet(rules), newTracker("x"), record.MethodNetlink, false)
+	inodes := map[uint32]int32{}
+	if _, err := s.sys.fds.read(s.sys.proc, inodes); err != nil {
+		t.Fatal(err)
+	}
+	view, _ := socketView(filtered.Time, all, inodes, nil, newLayerSet(rules), newTracker("x"), record.MethodNetlink, false)
 	for name, l := range view.Layers {
 		fl := filtered.Sockets.Layers[name]
 		if fl == nil || fl.Established() != l.Established() || len(fl.ByState) != len(l.ByState) {

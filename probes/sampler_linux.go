@@ -26,7 +26,7 @@ type sysState struct {
 	fallback string      // why the proc method is used, when it was not asked for
 	filter   *peerFilter // nil with the proc method
 	socks    []sock      // reused dump buffer
-	inodes   map[uint32]int32
+	sockFDs  int         // socket fds in the last sample: the next map's size
 }
 
 func newSampler(t Target, opts ...Option) (*Sampler, error) {
@@ -52,7 +52,7 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 	if err != nil {
 		return nil, accessError(t.PID, "/proc/"+pid+"/stat", err)
 	}
-	sys := &sysState{proc: p, started: st.Starttime, inodes: map[uint32]int32{}}
+	sys := &sysState{proc: p, started: st.Starttime}
 	if sys.netns, err = netNS(pid); err != nil {
 		return nil, accessError(t.PID, "/proc/"+pid+"/ns/net", err)
 	}
@@ -143,8 +143,8 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 	}
 	out.Process = proc
 
-	inodes := s.sys.inodes
-	clear(inodes)
+	// Not kept across ticks: a SUT leaking fds must not grow the prober's heap.
+	inodes := make(map[uint32]int32, s.sys.sockFDs)
 	fds, err := s.sys.fds.read(s.sys.proc, inodes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -158,7 +158,8 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 	dumped := false
 	var partial bool
 	if fds != nil && ctx.Err() == nil {
-		if partial, err = s.dump(); err != nil {
+		s.sys.sockFDs = len(inodes)
+		if partial, err = s.dump(inodes); err != nil {
 			out.Errors = append(out.Errors, "sockets: "+err.Error())
 		}
 		dumped = err == nil
@@ -197,7 +198,7 @@ func (s *Sampler) markGone(out record.Sample) record.Sample {
 // dump lists the namespace's TCP sockets into s.sys.socks: all of them, or
 // with the peer filter all but sockets that cannot be the SUT's. A filtered
 // dump that misses one of the SUT's TCP sockets is done again unfiltered.
-func (s *Sampler) dump() (partial bool, err error) {
+func (s *Sampler) dump(inodes map[uint32]int32) (partial bool, err error) {
 	sys := s.sys
 	if sys.diag == nil {
 		sys.socks, err = readProcNet(s.target.PID, sys.socks)
@@ -205,12 +206,12 @@ func (s *Sampler) dump() (partial bool, err error) {
 	}
 	bc := sys.filter.bytecode(s.layers, s.tracker)
 	sys.socks, partial, err = sys.diag.dump(sys.socks, bc)
-	if err != nil || sys.filter.update(s.target.PID, sys.socks, sys.inodes, partial) || bc == nil {
+	if err != nil || sys.filter.update(s.target.PID, sys.socks, inodes, partial) || bc == nil {
 		return partial, err
 	}
 	sys.socks, partial, err = sys.diag.dump(sys.socks, nil)
 	if err == nil {
-		sys.filter.update(s.target.PID, sys.socks, sys.inodes, partial)
+		sys.filter.update(s.target.PID, sys.socks, inodes, partial)
 	}
 	return partial, err
 }

@@ -158,6 +158,7 @@ func TestServerClosesIdle(t *testing.T) {
 	s := newTestSampler(t, Target{Node: "sut", PID: h.cmd.Process.Pid,
 		Layers: []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}})
 	conns := holdConns(t, h.addr, k)
+	lastUse := time.Now()
 	smp, _ := sampleNow(t, s)
 	if got := layer(smp, "client").Established(); got != k {
 		t.Fatalf("established = %d, want %d", got, k)
@@ -175,6 +176,10 @@ func TestServerClosesIdle(t *testing.T) {
 	}
 	if got := layer(smp, "client").Established(); got != 0 {
 		t.Fatalf("established = %d after the idle timeout, want 0", got)
+	}
+	// Seen within T + one tick (250 ms), plus slack for a loaded machine.
+	if d := time.Since(lastUse); d > 2*time.Second+250*time.Millisecond+time.Second {
+		t.Errorf("count dropped %v after the last request, want within the 2 s idle timeout plus a tick", d)
 	}
 	// A client closes on the server's FIN; the server's side then waits in TIME_WAIT.
 	for _, c := range conns {
