@@ -146,8 +146,12 @@ func TestS3SDKOperations(t *testing.T) {
 			}
 			b.SetFaults(nil)
 			tr.CloseIdleConnections()
+			// Every connection writes its line once the backend has seen it close.
+			for deadline := time.Now().Add(3 * time.Second); b.Live().Open > 0 && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
 			var reqs int64
-			for _, l := range sink.waitLines(t, 1, 3*time.Second) {
+			for _, l := range sink.waitLines(t, int(b.Live().Accepted), 3*time.Second) {
 				reqs += l.Requests
 			}
 			if live := b.Live(); reqs != live.Requests || live.Errors < 2 {
