@@ -212,6 +212,38 @@ func TestRunInterrupted(t *testing.T) {
 	assertNoOrphans(t, m)
 }
 
+// A second SIGINT skips the report but keeps the data: meta.json says
+// interrupted, samples are on disk, and soak report builds it later.
+func TestRunInterruptedTwice(t *testing.T) {
+	out := t.TempDir()
+	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
+	dir := runDir(t, out)
+	waitEvent(t, dir, record.EventPhaseStart, "load")
+	time.Sleep(time.Second)
+	cmd.Process.Signal(os.Interrupt)
+	time.Sleep(20 * time.Millisecond) // still tearing down: nodes get a grace period
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("exit = %v, want 130\n%s", err, output)
+	}
+	if !strings.Contains(output.String(), "report skipped") {
+		t.Errorf("no word of the skipped report:\n%s", output)
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); err == nil {
+		t.Error("report.html written after a second SIGINT")
+	}
+	m := readMeta(t, dir)
+	if m.Ended != record.EndedInterrupted {
+		t.Errorf("ended = %q, want interrupted", m.Ended)
+	}
+	assertNoOrphans(t, m)
+	if code, out := soak(t, "report", dir); code != 0 {
+		t.Errorf("soak report after a double interrupt: exit %d\n%s", code, out)
+	}
+}
+
 func TestRunNodeDies(t *testing.T) {
 	out := t.TempDir()
 	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
