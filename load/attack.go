@@ -60,17 +60,6 @@ func optsOf(r scenarios.Requests) requestOpts {
 	return o
 }
 
-// ctxTransport gives every request the phase's context, so a cancelled run
-// aborts requests in flight at once (vegeta's requests carry none).
-type ctxTransport struct {
-	ctx context.Context
-	rt  http.RoundTripper
-}
-
-func (t ctxTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	return t.rt.RoundTrip(r.WithContext(t.ctx))
-}
-
 // Run implements Phase.
 func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, error) {
 	o := optsOf(a.req)
@@ -93,7 +82,11 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		tr.Protocols = new(http.Protocols)
 		tr.Protocols.SetUnencryptedHTTP2(true)
 	}
-	client := &http.Client{Transport: ctxTransport{ctx: ctx, rt: tr}, Timeout: o.timeout}
+	// No per-request context: deriving every request from the phase's
+	// context made all workers contend on its lock (0.81x of plain vegeta
+	// at full speed; 0.99x without). A cancelled phase closes the
+	// connections instead, which ends in-flight requests at once.
+	client := &http.Client{Transport: tr, Timeout: o.timeout}
 
 	res := newResult(env, a.kind, time.Now())
 	var f *os.File
@@ -133,6 +126,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			select {
 			case <-ctx.Done():
 				atk.Stop()
+				led.closeAll()
 			case <-done:
 			}
 		}()
