@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"syscall"
@@ -36,7 +37,7 @@ func newLedger(env Env, timeout time.Duration, src *sources) *ledger {
 
 // DialContext dials addr and tracks the connection.
 func (l *ledger) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	d := net.Dialer{Timeout: l.timeout, KeepAlive: 30 * time.Second}
+	d := net.Dialer{Timeout: l.timeout, KeepAliveConfig: keepAliveConfig()}
 	if ip := l.sources.next(); ip != nil {
 		d.LocalAddr = &net.TCPAddr{IP: ip}
 	}
@@ -230,4 +231,14 @@ func addrString(a net.Addr) string {
 // serverClosed tells whether err means the peer closed the connection.
 func serverClosed(err error) bool {
 	return errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// keepAliveConfig spreads TCP keep-alive probes: connections opened in the
+// same second (an idle hold of 10,000) otherwise probe in the same second
+// every 30 s, and on loopback a burst above net.core.netdev_max_backlog is
+// dropped, until the kernel gives up on some healthy connections and the
+// client ledger blames the server. A random idle time of 30 to 45 s per
+// connection spreads the bursts out within a few periods.
+func keepAliveConfig() net.KeepAliveConfig {
+	return net.KeepAliveConfig{Enable: true, Idle: 30*time.Second + rand.N(15*time.Second), Interval: 15 * time.Second, Count: 9}
 }
