@@ -337,7 +337,14 @@ func (v *validator) phase(path string, p *Phase) {
 	switch {
 	case p.Steady != nil:
 		v.requests(k, &p.Steady.Requests)
-		v.positiveRate(k+".rate", p.Steady.Rate)
+		// rate: 0, written out, means as fast as the workers allow; left
+		// out, it is an error (an unbounded flood is never a default).
+		if _, given := v.pos[k+".rate"]; !given {
+			v.fail(k+".rate", "required: a rate, e.g. 200/s (0: as fast as the workers allow)")
+		}
+		if p.Steady.Rate.Freq == 0 && p.Steady.SineAmplitude.Freq > 0 {
+			v.fail(k+".sine_amplitude", "a sine needs a rate above 0 to swing around")
+		}
 		v.positiveDuration(k+".duration", p.Steady.Duration)
 		if p.Steady.SineAmplitude.Freq > 0 && p.Steady.SinePeriod <= 0 {
 			v.fail(k+".sine_period", "required with sine_amplitude")
