@@ -156,60 +156,57 @@ func (c *canvas) stacked(labels []string, series [][]point) int {
 // plotGoroutines is plot 3: goroutines stacked by class, one plot per node,
 // with the total as a line and its min/max band.
 func (b *builder) plotGoroutines() error {
-	nodes := b.tl.nodeNames()
-	if len(nodes) == 0 {
-		b.skip("goroutines", "Goroutines by class", "no data: the run has no samples")
-		return nil
-	}
-	for _, node := range nodes {
-		ns := b.tl.nodes[node]
-		name, title := "goroutines-"+fileSafe(node), "Goroutines by class: "+node
-		if ns.gorSource != "" && ns.gorSource != record.SourcePprof {
-			title += " (source: " + ns.gorSource + ", no classes)"
-		}
-		c := b.newTimePlot(title, "goroutines")
-		var labels []string
-		var series [][]point
-		for _, cl := range sortedKeys(ns.classes) {
-			if s := ns.get(keyGorClass + cl); s != nil && s.peak > 0 {
-				labels, series = append(labels, cl), append(series, b.tl.points(s))
+	return b.plotStackedPerNode(stackedPlot{name: "goroutines", title: "Goroutines by class", ylabel: "goroutines",
+		partKey: keyGorClass, totalKey: keyGorTotal, what: "goroutines",
+		parts: func(ns *nodeSeries) map[string]bool { return ns.classes },
+		note: func(ns *nodeSeries) string {
+			if ns.gorSource != "" && ns.gorSource != record.SourcePprof {
+				return " (source: " + ns.gorSource + ", no classes)"
 			}
-		}
-		c.stacked(labels, series)
-		c.line("total", b.tl.points(ns.get(keyGorTotal)), 1, false, color.RGBA{0, 0, 0, 255})
-		if c.series == 0 {
-			b.skip(name, title, "no data: no sample of "+node+" has goroutines")
-			continue
-		}
-		if err := b.saveCanvas(name, title, c); err != nil {
-			return err
-		}
-	}
-	return nil
+			return ""
+		}})
 }
 
 // plotFDs is plot 4a: file descriptors by type, one plot per node.
 func (b *builder) plotFDs() error {
+	return b.plotStackedPerNode(stackedPlot{name: "fds", title: "File descriptors by type", ylabel: "open FDs",
+		partKey: keyFDType, totalKey: keyFDTotal, what: "FD counts",
+		parts: func(ns *nodeSeries) map[string]bool { return ns.fdTypes }})
+}
+
+// stackedPlot is a per-node plot of parts stacked under their total.
+type stackedPlot struct {
+	name, title, ylabel string
+	partKey, totalKey   string // series keys: partKey+part, totalKey
+	what                string // for "no sample of NODE has WHAT"
+	parts               func(*nodeSeries) map[string]bool
+	note                func(*nodeSeries) string // added to the title; may be nil
+}
+
+func (b *builder) plotStackedPerNode(sp stackedPlot) error {
 	nodes := b.tl.nodeNames()
 	if len(nodes) == 0 {
-		b.skip("fds", "File descriptors by type", "no data: the run has no samples")
+		b.skip(sp.name, sp.title, "no data: the run has no samples")
 		return nil
 	}
 	for _, node := range nodes {
 		ns := b.tl.nodes[node]
-		name, title := "fds-"+fileSafe(node), "File descriptors by type: "+node
-		c := b.newTimePlot(title, "open FDs")
+		name, title := sp.name+"-"+fileSafe(node), sp.title+": "+node
+		if sp.note != nil {
+			title += sp.note(ns)
+		}
+		c := b.newTimePlot(title, sp.ylabel)
 		var labels []string
 		var series [][]point
-		for _, t := range sortedKeys(ns.fdTypes) {
-			if s := ns.get(keyFDType + t); s != nil && s.peak > 0 {
-				labels, series = append(labels, t), append(series, b.tl.points(s))
+		for _, part := range sortedKeys(sp.parts(ns)) {
+			if s := ns.get(sp.partKey + part); s != nil && s.peak > 0 {
+				labels, series = append(labels, part), append(series, b.tl.points(s))
 			}
 		}
 		c.stacked(labels, series)
-		c.line("total", b.tl.points(ns.get(keyFDTotal)), 1, false, color.RGBA{0, 0, 0, 255})
+		c.line("total", b.tl.points(ns.get(sp.totalKey)), 1, false, color.RGBA{0, 0, 0, 255})
 		if c.series == 0 {
-			b.skip(name, title, "no data: no sample of "+node+" has FD counts")
+			b.skip(name, title, "no data: no sample of "+node+" has "+sp.what)
 			continue
 		}
 		if err := b.saveCanvas(name, title, c); err != nil {
