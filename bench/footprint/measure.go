@@ -9,12 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/soak-dev/soak/checks"
 	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -123,8 +125,33 @@ func run(o options, text []byte) (string, error) {
 	rssMean, rssSlope, rssSE := fitLine(fit, func(p point) float64 { return p.rss })
 	gMean, gSlope, gSE := fitLine(fit, func(p point) float64 { return p.goroutines })
 	_, bSlope, _ := fitLine(fit, func(p point) float64 { return p.dirBytes })
-	return fmt.Sprintf("footprint conns=%d hold_s=%.0f points=%d rss_mib_mean=%.1f rss_slope_mib_h=%.2f rss_se_mib_h=%.2f goroutines_mean=%.1f goroutines_slope_h=%.2f goroutines_se_h=%.2f written_mib_h=%.2f lost=%.0f exit=%d run=%s",
-		o.conns, o.duration.Seconds(), len(fit), rssMean/(1<<20), rssSlope*h/(1<<20), rssSE*h/(1<<20), gMean, gSlope*h, gSE*h, bSlope*h/(1<<20), hold.Extra["closed_by_server"], res.ExitCode, res.Dir), nil
+	// RSS is judged as soak's no_growth check judges a series: 5 s points
+	// of a GC sawtooth are autocorrelated, so take 1-minute medians, then
+	// the Theil-Sen slope and the Mann-Kendall p of an upward trend.
+	mx, my := minuteMedians(fit, func(p point) float64 { return p.rss })
+	tsSlope, mkP := checks.Trend(mx, my)
+	return fmt.Sprintf("footprint conns=%d hold_s=%.0f points=%d rss_mib_mean=%.1f rss_slope_mib_h=%.2f rss_se_mib_h=%.2f rss_minutes=%d rss_ts_mib_h=%.2f rss_mk_p=%.3g goroutines_mean=%.1f goroutines_slope_h=%.2f goroutines_se_h=%.2f written_mib_h=%.2f lost=%.0f exit=%d run=%s",
+		o.conns, o.duration.Seconds(), len(fit), rssMean/(1<<20), rssSlope*h/(1<<20), rssSE*h/(1<<20), len(my), tsSlope*h/(1<<20), mkP, gMean, gSlope*h, gSE*h, bSlope*h/(1<<20), hold.Extra["closed_by_server"], res.ExitCode, res.Dir), nil
+}
+
+// minuteMedians returns the median of f over each whole minute of ps, at
+// the minute's middle (seconds).
+func minuteMedians(ps []point, f func(point) float64) (xs, ys []float64) {
+	byMin := map[int][]float64{}
+	var mins []int
+	for _, p := range ps {
+		m := int(p.at / time.Minute)
+		if byMin[m] == nil {
+			mins = append(mins, m)
+		}
+		byMin[m] = append(byMin[m], f(p))
+	}
+	for _, m := range mins {
+		v := byMin[m]
+		sort.Float64s(v)
+		xs, ys = append(xs, float64(m)*60+30), append(ys, v[len(v)/2])
+	}
+	return xs, ys
 }
 
 // fitLine returns the mean of f, its least-squares slope per second and
