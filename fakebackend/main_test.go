@@ -2,7 +2,6 @@ package fakebackend
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,25 +17,9 @@ func TestMain(m *testing.M) {
 }
 
 // memSink keeps ledger lines in memory.
-type memSink struct {
-	mu    sync.Mutex
-	conns []record.Conn
-}
+type memSink struct{ record.MemSink }
 
-func (s *memSink) Sample(record.Sample) error { return nil }
-func (s *memSink) Event(record.Event) error   { return nil }
-func (s *memSink) Conn(c record.Conn) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns = append(s.conns, c)
-	return nil
-}
-
-func (s *memSink) lines() []record.Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]record.Conn(nil), s.conns...)
-}
+func (s *memSink) lines() []record.Conn { return s.Conns() }
 
 // waitLines waits (bounded) until the sink holds at least n lines.
 func (s *memSink) waitLines(t *testing.T, n int, within time.Duration) []record.Conn {

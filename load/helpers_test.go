@@ -24,25 +24,9 @@ func TestMain(m *testing.M) {
 }
 
 // memSink keeps what a phase writes.
-type memSink struct {
-	mu    sync.Mutex
-	conns []record.Conn
-}
+type memSink struct{ record.MemSink }
 
-func (s *memSink) Sample(record.Sample) error { return nil }
-func (s *memSink) Event(record.Event) error   { return nil }
-func (s *memSink) Conn(c record.Conn) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.conns = append(s.conns, c)
-	return nil
-}
-
-func (s *memSink) all() []record.Conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]record.Conn(nil), s.conns...)
-}
+func (s *memSink) all() []record.Conn { return s.Conns() }
 
 // server is a loopback HTTP server counting requests and paths.
 type server struct {
