@@ -114,7 +114,9 @@ func (p *s3Proto) handler() http.Handler {
 		if r.Method == http.MethodPut {
 			// Refuse over-cap uploads before reading them: gofakes3 would
 			// answer the store's refusal as a 500 after the whole body.
-			if size := uploadSize(r); size > 0 {
+			// Admitting it as a new object is the stricter test; only when
+			// that fails is it worth a lookup of whether it overwrites one.
+			if size := uploadSize(r); size > 0 && p.store.admit(size, true) != nil {
 				if err := p.store.admit(size, p.isNewObject(r)); err != nil {
 					writeS3Error(w, r, http.StatusBadRequest, string(codeEntityTooLarge), err.(*gofakes3.ErrorResponse).Message)
 					return
