@@ -41,15 +41,7 @@ func TestGCSSDKOperations(t *testing.T) {
 	if _, err := bkt.Attrs(ctx); err != nil {
 		t.Fatalf("bucket attrs: %v", err)
 	}
-	for _, k := range []string{"a/1", "a/2", "b/1"} {
-		w := bkt.Object(k).NewWriter(ctx)
-		if _, err := io.WriteString(w, "hello "+k); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("put %s: %v", k, err)
-		}
-	}
+	putGCSObjects(t, bkt, "a/1", "a/2", "b/1")
 	r, err := bkt.Object("a/2").NewReader(ctx)
 	if err != nil {
 		t.Fatalf("get: %v", err)
@@ -149,15 +141,7 @@ func exerciseGCSEmulator(t *testing.T, bkt *storage.BucketHandle) {
 	if _, err := bkt.Attrs(ctx); err != nil {
 		t.Fatalf("bucket attrs: %v", err)
 	}
-	for _, k := range []string{"x/1", "x/2", "y/1"} {
-		w := bkt.Object(k).NewWriter(ctx)
-		if _, err := io.WriteString(w, "hello "+k); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatalf("put %s: %v", k, err)
-		}
-	}
+	putGCSObjects(t, bkt, "x/1", "x/2", "y/1")
 	// A resumable upload in three chunks: the client follows the Location
 	// the backend answers, so it must name a host that reaches it.
 	big := bytes.Repeat([]byte("0123456789abcdef"), 40<<10) // 640 KiB
@@ -212,5 +196,19 @@ func exerciseGCSEmulator(t *testing.T, bkt *storage.BucketHandle) {
 	}
 	if _, err := bkt.Object("x/1").NewReader(ctx); !errors.Is(err, storage.ErrObjectNotExist) {
 		t.Errorf("get after delete: %v, want ErrObjectNotExist", err)
+	}
+}
+
+// putGCSObjects writes "hello KEY" under each key through the real client.
+func putGCSObjects(t *testing.T, bkt *storage.BucketHandle, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		w := bkt.Object(k).NewWriter(context.Background())
+		if _, err := io.WriteString(w, "hello "+k); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("put %s: %v", k, err)
+		}
 	}
 }
