@@ -32,6 +32,19 @@ func openFDReader(pid int) (*fdReader, error) {
 	return &fdReader{pid: pid, dir: dir, ents: make([]byte, 64<<10), link: make([]byte, 256)}, nil
 }
 
+// fdLister lists a process's file descriptors: fdReader through
+// /proc/PID/fd, bpfFDReader through a BPF iterator.
+type fdLister interface {
+	// read counts the fds by type and adds socket inodes, with their fd
+	// numbers, to inodes; fs.ErrNotExist once the process is gone.
+	read(p procfs.Proc, inodes map[uint32]int32) (*record.FDs, error)
+	source() string
+	close()
+}
+
+// source names the method in samples and meta.json.
+func (r *fdReader) source() string { return record.FDSourceProc }
+
 func (r *fdReader) close() {
 	if r.dir >= 0 {
 		unix.Close(r.dir)
@@ -45,7 +58,7 @@ func (r *fdReader) read(p procfs.Proc, inodes map[uint32]int32) (*record.FDs, er
 	if _, err := unix.Seek(r.dir, 0, 0); err != nil {
 		return nil, fmt.Errorf("read /proc/%d/fd: %w", r.pid, err)
 	}
-	fds := &record.FDs{ByType: map[string]int{}}
+	fds := &record.FDs{ByType: map[string]int{}, Source: record.FDSourceProc}
 	for {
 		n, err := unix.Getdents(r.dir, r.ents)
 		if errors.Is(err, unix.EINTR) {

@@ -157,6 +157,12 @@ func runHelper(mode string) error {
 		}
 		go http.Serve(ln, mux)
 		fmt.Println("ADDR", ln.Addr())
+	case "fdzoo":
+		// One fd of each kind a server may hold, for the fd listers to agree on.
+		if err := openFDZoo(os.Getenv("DIR")); err != nil {
+			return err
+		}
+		fmt.Println("ADDR -")
 	case "probe-as":
 		pid, _ := strconv.Atoi(os.Getenv("PID"))
 		_, err := NewSampler(Target{PID: pid})

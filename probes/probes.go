@@ -70,7 +70,8 @@ func FetchTimeout(d time.Duration) Option {
 }
 
 // ForceProc makes the sampler read /proc/PID/net/tcp{,6} instead of the
-// sock_diag netlink dump (the fallback, with estimated idle ages).
+// sock_diag netlink dump (the fallback, with estimated idle ages), and
+// /proc/PID/fd instead of the BPF fd iterator.
 func ForceProc() Option { return func(s *Sampler) { s.forceProc = true } }
 
 // TopStacks sets how many "other" goroutine stacks a sample keeps; 0 keeps none.

@@ -21,7 +21,8 @@ type sysState struct {
 	started  uint64 // start time in clock ticks after boot: tells a reused pid apart
 	netns    string
 	otherNS  bool
-	fds      *fdReader
+	fds      fdLister
+	fdsWhy   string      // why /proc/PID/fd is read, when BPF was tried and failed
 	diag     *diag       // nil with the proc method
 	fallback string      // why the proc method is used, when it was not asked for
 	filter   *peerFilter // nil with the proc method
@@ -80,7 +81,7 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 			sys.fallback = err.Error()
 		}
 	}
-	if sys.fds, err = openFDReader(t.PID); err != nil {
+	if sys.fds, sys.fdsWhy, err = openFDLister(t.PID, st.Starttime, s.forceProc); err != nil {
 		if sys.diag != nil {
 			sys.diag.close()
 		}
@@ -93,6 +94,24 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 		s.fetch = newFetcher(s.fetchTimeout)
 	}
 	return s, nil
+}
+
+// openFDLister prefers the BPF iterator, which costs a fraction of
+// /proc/PID/fd, and falls back to /proc/PID/fd, saying why.
+func openFDLister(pid int, started uint64, forceProc bool) (fdLister, string, error) {
+	why := "asked for /proc"
+	if !forceProc {
+		r, err := openBPFFDReader(pid, started)
+		if err == nil {
+			return r, "", nil
+		}
+		why = err.Error()
+	}
+	r, err := openFDReader(pid)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, why, nil
 }
 
 // accessError explains a /proc entry the prober may not read.
@@ -268,3 +287,11 @@ func (s *Sampler) close() []record.Conn {
 // Fallback says why the sampler uses the proc method although netlink was
 // not turned off, or "" when it does not.
 func (s *Sampler) Fallback() string { return s.sys.fallback }
+
+// FDMethod says how file descriptors are listed: record.FDSourceBPF or
+// record.FDSourceProc.
+func (s *Sampler) FDMethod() string { return s.sys.fds.source() }
+
+// FDFallback says why /proc/PID/fd is read instead of the BPF iterator, or
+// "" when it is not.
+func (s *Sampler) FDFallback() string { return s.sys.fdsWhy }

@@ -26,3 +26,9 @@ func (s *Sampler) close() []record.Conn { return nil }
 
 // Fallback says why the sampler uses the proc method; always "" here.
 func (s *Sampler) Fallback() string { return "" }
+
+// FDMethod says how file descriptors are listed; always "" here.
+func (s *Sampler) FDMethod() string { return "" }
+
+// FDFallback says why /proc/PID/fd is read; always "" here.
+func (s *Sampler) FDFallback() string { return "" }

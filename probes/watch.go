@@ -113,6 +113,9 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 		for _, t := range sortedKeys(f.ByType) {
 			fmt.Fprintf(&b, "  %s=%d", t, f.ByType[t])
 		}
+		if f.Source != "" {
+			fmt.Fprintf(&b, "  (via %s)", f.Source)
+		}
 		b.WriteString("\n")
 	}
 	if p := s.Process; p != nil {

@@ -65,7 +65,14 @@ type FDs struct {
 	Total  int            `json:"total"`
 	Limit  uint64         `json:"limit,omitempty"` // soft RLIMIT_NOFILE
 	ByType map[string]int `json:"by_type,omitempty"`
+	Source string         `json:"source,omitempty"` // FDSourceBPF or FDSourceProc
 }
+
+// How the file descriptors were listed.
+const (
+	FDSourceBPF  = "bpf"  // a BPF task_file iterator: type from the inode
+	FDSourceProc = "proc" // /proc/PID/fd: type from the link text
+)
 
 // Socket methods.
 const (

@@ -229,6 +229,7 @@ func (r *run) startProbes() error {
 			return setupErr("probe node %s: %v", name, err)
 		}
 		r.meta.ProbeMethods["sockets/"+name] = s.Method()
+		r.meta.ProbeMethods["fds/"+name] = s.FDMethod()
 		r.samplers[name] = startSampler(name, s, r.sc.Interval.D(), r.w, r.warn)
 	}
 	return r.writeMeta()

@@ -61,7 +61,7 @@ sockets are shown as "other".`,
 	f.BoolVar(&o.once, "once", false, "take one sample and exit")
 	f.BoolVar(&o.json, "json", false, "print samples as JSON lines (the samples.jsonl format)")
 	f.IntVar(&o.count, "count", 0, "take N samples and exit (0: until interrupted or the process exits)")
-	f.BoolVar(&o.proc, "proc", false, "read /proc/PID/net/tcp instead of sock_diag (idle ages estimated)")
+	f.BoolVar(&o.proc, "proc", false, "read /proc only: /proc/PID/net/tcp instead of sock_diag (idle ages estimated), /proc/PID/fd instead of the BPF fd iterator")
 	return cmd
 }
 
