@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/soak-dev/soak/record"
 )
 
 // BenchmarkSample measures one full sample (process, FDs, sockets by
@@ -40,6 +42,9 @@ func BenchmarkSample(b *testing.B) {
 			defer s.Close()
 			ctx := context.Background()
 			smp, _ := s.Sample(ctx, time.Now())
+			if smp.Sockets == nil {
+				b.Fatalf("no sockets in the sample: %v", smp.Errors)
+			}
 			if got := smp.Sockets.Layers["client"].Established(); got != n {
 				b.Fatalf("established = %d, want %d", got, n)
 			}
@@ -55,6 +60,8 @@ func BenchmarkSample(b *testing.B) {
 			b.ReportMetric(perOp(u1-u0+s1-s0), "cpu-ms/op")
 			b.ReportMetric(perOp(u1-u0), "user-ms/op")
 			b.ReportMetric(perOp(s1-s0), "sys-ms/op")
+			// 1 when fds were listed by the BPF iterator, 0 for /proc/PID/fd.
+			b.ReportMetric(map[bool]float64{true: 1}[s.FDMethod() == record.FDSourceBPF], "fds-via-bpf")
 			for _, args := range [][]string{{"-tin"}, {"-tinp"}} {
 				if d, err := commandCPU("ss", args...); err == nil {
 					b.ReportMetric(float64(d.Microseconds())/1000, "ss"+args[0]+"-cpu-ms")

@@ -28,7 +28,6 @@ import (
 type bpfFDReader struct {
 	pid     int
 	started uint64 // start time in clock ticks: a record of another process is refused
-	prog    *ebpf.Program
 	link    int
 	buf     []byte
 }
@@ -45,36 +44,68 @@ const (
 )
 
 func openBPFFDReader(pid int, started uint64) (*bpfFDReader, error) {
-	off, err := kernelOffsets()
+	prog, err := fdIteratorProgram()
 	if err != nil {
 		return nil, err
-	}
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Name:       "soak_fds",
-		Type:       ebpf.Tracing,
-		AttachType: ebpf.AttachTraceIter,
-		AttachTo:   "task_file",
-		// bpf_seq_write is GPL-only: the kernel wants a GPL-compatible license.
-		License:      "Dual MIT/GPL",
-		Instructions: fdProgram(off, pid),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load BPF fd iterator: %w", err)
 	}
 	link, err := linkTaskIter(prog, pid)
 	if err != nil {
-		prog.Close()
 		return nil, err
 	}
-	return &bpfFDReader{pid: pid, started: started, prog: prog, link: link, buf: make([]byte, 64<<10)}, nil
+	r := &bpfFDReader{pid: pid, started: started, link: link, buf: make([]byte, 64<<10)}
+	// One read now: a kernel whose records do not match /proc's start time
+	// (a time namespace, say) is left for /proc/PID/fd rather than read as
+	// the process being gone at every tick.
+	data, err := r.iterate()
+	if err == nil && len(data) >= fdRecordLen && binary.NativeEndian.Uint64(data[16:])/1e7 != started {
+		err = fmt.Errorf("BPF fd iterator: start time of pid %d is %d ticks, /proc says %d",
+			pid, binary.NativeEndian.Uint64(data[16:])/1e7, started)
+	}
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	return r, nil
 }
 
 func (r *bpfFDReader) close() {
 	if r.link >= 0 {
 		unix.Close(r.link)
 		r.link = -1
-		r.prog.Close()
 	}
+}
+
+var (
+	fdProgOnce sync.Once
+	fdProg     *ebpf.Program
+	fdProgErr  error
+)
+
+// fdIteratorProgram loads the program once for all samplers of the
+// process (it does not depend on the pid: each sampler's link names one);
+// it stays loaded for the process's life.
+func fdIteratorProgram() (*ebpf.Program, error) {
+	fdProgOnce.Do(func() {
+		off, err := kernelOffsets()
+		if err != nil {
+			fdProgErr = err
+			return
+		}
+		fdProg, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+			Name:       "soak_fds",
+			Type:       ebpf.Tracing,
+			AttachType: ebpf.AttachTraceIter,
+			AttachTo:   "task_file",
+			// bpf_seq_write is GPL-only: the kernel wants a GPL-compatible license.
+			License:      "Dual MIT/GPL",
+			Instructions: fdProgram(off),
+		})
+		if err != nil {
+			fdProgErr = fmt.Errorf("load BPF fd iterator: %w", err)
+		}
+		runtime.GC() // let the parsed kernel BTF go now, not at the next cycle
+	})
+	return fdProg, fdProgErr
 }
 
 // source names the method in samples and meta.json.
@@ -180,47 +211,46 @@ func fdTypeOf(mode uint32, magic uint64) string {
 // fieldOffsets are the byte offsets the program reads, taken from the
 // running kernel's BTF: the role CO-RE relocations play for compiled
 // programs. The program is assembled here because the machines that build
-// soak have Go and no clang; it is 27 instructions.
+// soak have Go and no clang; it is 28 instructions.
 type fieldOffsets struct {
-	fileInode, inodeIno, inodeMode, inodeSb, sbMagic, taskStart, taskTgid int16
+	fileInode, inodeIno, inodeMode, inodeSb, sbMagic, taskStart, taskPid, taskTgid int16
 }
 
-var (
-	offsetsOnce sync.Once
-	offsets     fieldOffsets
-	offsetsErr  error
-)
-
-// kernelOffsets reads the kernel's BTF once; the parsed types are dropped
-// after (tens of MiB the prober should not keep).
+// kernelOffsets reads the kernel's BTF (called once, by
+// fdIteratorProgram; the parsed types, tens of MiB, are not kept).
 func kernelOffsets() (fieldOffsets, error) {
-	offsetsOnce.Do(func() {
-		spec, err := btf.LoadKernelSpec()
-		if err != nil {
-			offsetsErr = fmt.Errorf("read kernel BTF: %w", err)
-			return
+	var o fieldOffsets
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return o, fmt.Errorf("read kernel BTF: %w", err)
+	}
+	for _, f := range []struct {
+		dst        *int16
+		typ, field string
+	}{
+		{&o.fileInode, "file", "f_inode"},
+		{&o.inodeIno, "inode", "i_ino"},
+		{&o.inodeMode, "inode", "i_mode"},
+		{&o.inodeSb, "inode", "i_sb"},
+		{&o.sbMagic, "super_block", "s_magic"},
+		{&o.taskStart, "task_struct", "start_boottime"},
+		{&o.taskPid, "task_struct", "pid"},
+		{&o.taskTgid, "task_struct", "tgid"},
+	} {
+		if *f.dst, err = memberOffset(spec, f.typ, f.field); err != nil {
+			return o, err
 		}
-		o := &offsets
-		for _, f := range []struct {
-			dst        *int16
-			typ, field string
-		}{
-			{&o.fileInode, "file", "f_inode"},
-			{&o.inodeIno, "inode", "i_ino"},
-			{&o.inodeMode, "inode", "i_mode"},
-			{&o.inodeSb, "inode", "i_sb"},
-			{&o.sbMagic, "super_block", "s_magic"},
-			{&o.taskStart, "task_struct", "start_boottime"},
-			{&o.taskTgid, "task_struct", "tgid"},
-		} {
-			if *f.dst, err = memberOffset(spec, f.typ, f.field); err != nil {
-				offsetsErr = err
-				return
-			}
-		}
-		runtime.GC() // let the parsed BTF go now, not at the next cycle
-	})
-	return offsets, offsetsErr
+	}
+	// Before Linux 6.1 the link's pid filter does not exist and is
+	// ignored: the iterator would walk every process's files.
+	var info *btf.Union
+	if err := spec.TypeByName("bpf_iter_link_info", &info); err != nil {
+		return o, fmt.Errorf("kernel BTF: union bpf_iter_link_info: %w", err)
+	}
+	if _, ok := findMember(info.Members, "task", 0); !ok {
+		return o, errors.New("kernel without the BPF task iterator's pid filter (Linux 6.1+)")
+	}
+	return o, nil
 }
 
 // memberOffset finds a member of a struct, also inside anonymous members.
@@ -258,19 +288,21 @@ func findMember(members []btf.Member, field string, base uint32) (uint32, bool) 
 	return 0, false
 }
 
-// fdProgram writes one record per fd of process pid. The context is
-// struct bpf_iter__task_file: meta at 0, task at 8, fd at 16, file at 24.
-// The pid test is also made here so that a kernel without the link's pid
-// filter (before 6.1) still reports only this process.
-func fdProgram(o fieldOffsets, pid int) asm.Instructions {
+// fdProgram writes one record per fd of the process the link names. The
+// context is struct bpf_iter__task_file: meta at 0, task at 8, fd at 16,
+// file at 24. Only the thread group leader's files are written: they are
+// what /proc/PID/fd shows, and some kernels (6.1) also visit threads that
+// share them.
+func fdProgram(o fieldOffsets) asm.Instructions {
 	return asm.Instructions{
 		asm.Mov.Reg(asm.R6, asm.R1),
 		asm.LoadMem(asm.R7, asm.R6, 24, asm.DWord), // file
 		asm.JEq.Imm(asm.R7, 0, "out"),
 		asm.LoadMem(asm.R8, asm.R6, 8, asm.DWord), // task
 		asm.JEq.Imm(asm.R8, 0, "out"),
-		asm.LoadMem(asm.R2, asm.R8, o.taskTgid, asm.Word),
-		asm.JNE.Imm(asm.R2, int32(pid), "out"),
+		asm.LoadMem(asm.R2, asm.R8, o.taskPid, asm.Word),
+		asm.LoadMem(asm.R3, asm.R8, o.taskTgid, asm.Word),
+		asm.JNE.Reg(asm.R2, asm.R3, "out"),
 		asm.LoadMem(asm.R2, asm.R8, o.taskStart, asm.DWord),
 		asm.StoreMem(asm.RFP, -16, asm.R2, asm.DWord),
 		asm.LoadMem(asm.R2, asm.R6, 16, asm.DWord), // fd
