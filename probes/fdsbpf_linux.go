@@ -291,7 +291,7 @@ func findMember(members []btf.Member, field string, base uint32) (uint32, bool) 
 // fdProgram writes one record per fd of the process the link names. The
 // context is struct bpf_iter__task_file: meta at 0, task at 8, fd at 16,
 // file at 24. Only the thread group leader's files are written: they are
-// what /proc/PID/fd shows, and some kernels (6.1) also visit threads that
+// what /proc/PID/fd shows, and an iterator may also visit threads that
 // share them.
 func fdProgram(o fieldOffsets) asm.Instructions {
 	return asm.Instructions{
