@@ -19,7 +19,9 @@ bench/out/bin, from the Go module proxy).
 
 Environment:
   BENCH_PARTS          parts to run (default: all):
-                       probes load s3 report idle footprint
+                       probes load s3 report idle footprint vm
+                       (vm: the probes benchmark up to 50,000 sockets in a
+                       qemu VM, bench/vm/run.sh; needs /dev/kvm)
   BENCH_FOOTPRINT      idle hold of the footprint run (default 10m; 1m rehearses)
   BENCH_LOAD_DURATION  length of each whole-process load run (default 10s)
   BENCH_LOAD_ROUNDS    rounds of soak / vegeta / vegeta -rate 0 (default 5)
@@ -37,7 +39,7 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")/.."
-PARTS=" ${BENCH_PARTS:-probes load s3 report idle footprint} "
+PARTS=" ${BENCH_PARTS:-probes load s3 report idle footprint vm} "
 FOOTPRINT=${BENCH_FOOTPRINT:-10m}
 LOAD_DURATION=${BENCH_LOAD_DURATION:-10s}
 LOAD_ROUNDS=${BENCH_LOAD_ROUNDS:-5}
@@ -138,6 +140,12 @@ if want report; then
 fi
 if want idle; then
 	SOAK_LONG=1 gotest idle 180 -run TestIdleRSS -v -count 1 -timeout 3m ./load/ || true
+fi
+
+if want vm; then
+	# Last: the VM takes both cores for a few minutes.
+	log "vm: bench/vm/run.sh (BenchmarkSample up to 50,000 sockets in a VM)"
+	timeout 1800 bench/vm/run.sh >"$OUT/vm.log" 2>&1 || log "vm: failed (see $OUT/vm.log)"
 fi
 
 if want footprint; then

@@ -52,14 +52,14 @@ func render(in string) string {
 	}
 	parts := fs["parts"]
 	if parts == "" {
-		parts = "probes load s3 report idle footprint"
+		parts = "probes load s3 report idle footprint vm"
 	}
 	var rows []row
-	var probeTable []string
+	var probeTables []string
 	has := func(p string) bool { return strings.Contains(" "+parts+" ", " "+p+" ") }
 	if has("probes") {
 		var r []row
-		r, probeTable = probeRows(in, fs["fd hard limit"])
+		r, probeTables = probeRows(in, fs["fd hard limit"], has("vm"))
 		rows = append(rows, r...)
 	}
 	if has("load") {
@@ -90,9 +90,8 @@ func render(in string) string {
 	if len(missed) > 0 {
 		b.WriteString("\n## Missed or not measured\n\n" + strings.Join(missed, "\n") + "\n")
 	}
-	if len(probeTable) > 0 {
-		b.WriteString("\n## Probe cost by size\n\nCPU time of one full sample of a process holding N established loopback sockets (the namespace holds 2N: both ends), medians; `ss` and gopsutil list the same sockets.\n\n")
-		b.WriteString(strings.Join(probeTable, "\n") + "\n")
+	if len(probeTables) > 0 {
+		b.WriteString("\n## Probe cost by size\n\n" + strings.Join(probeTables, "\n\n") + "\n")
 	}
 	return b.String()
 }

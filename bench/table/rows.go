@@ -5,9 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -27,83 +25,6 @@ func yes(ok bool) string {
 }
 
 func x(r float64) string { return fmt.Sprintf("%.2fx", r) }
-
-// probeRows: issue 11 item 1, from BenchmarkSample and BenchmarkGopsutil.
-// It also returns the by-size table.
-func probeRows(in, fdLimit string) ([]row, []string) {
-	path := filepath.Join(in, "probes.txt")
-	runs, sk := benchRuns(path), skips(path)
-	var sizes []int
-	for name := range runs {
-		if n, ok := strings.CutPrefix(name, "BenchmarkSample/sockets="); ok {
-			v, _ := strconv.Atoi(n)
-			sizes = append(sizes, v)
-		}
-	}
-	sort.Ints(sizes)
-	if len(sizes) == 0 {
-		return []row{noData("Probe: one full sample vs `ss -tin`", "probes.txt")}, nil
-	}
-	type cost struct{ soak, ss, ssp, gops float64 }
-	by := map[int]cost{}
-	table := []string{"| SUT sockets | soak cpu-ms/sample | `ss -tin` cpu-ms | `ss -tinp` cpu-ms | gopsutil cpu-ms | soak / ss -tin | soak / gopsutil |", "|---|---|---|---|---|---|---|"}
-	var xs, ys, yss []float64
-	for _, n := range sizes {
-		s := fmt.Sprintf("sockets=%d", n)
-		var c cost
-		c.soak, _ = medianOf(runs["BenchmarkSample/"+s], "cpu-ms/op")
-		c.ss, _ = medianOf(runs["BenchmarkSample/"+s], "ss-tin-cpu-ms")
-		c.ssp, _ = medianOf(runs["BenchmarkSample/"+s], "ss-tinp-cpu-ms")
-		c.gops, _ = medianOf(runs["BenchmarkGopsutil/"+s], "cpu-ms/op")
-		by[n] = c
-		xs, ys, yss = append(xs, float64(n)), append(ys, c.soak), append(yss, c.ss)
-		table = append(table, fmt.Sprintf("| %s | %.1f | %.1f | %.1f | %.1f | %s | %s |", comma(n), c.soak, c.ss, c.ssp, c.gops, x(c.soak/c.ss), x(c.soak/c.gops)))
-	}
-	for name, why := range sk {
-		if n, ok := strings.CutPrefix(name, "BenchmarkSample/sockets="); ok {
-			v, _ := strconv.Atoi(n)
-			table = append(table, fmt.Sprintf("| %s | skipped: %s | | | | | |", comma(v), why))
-		}
-	}
-	var rows []row
-	if c, ok := by[10000]; ok {
-		r := c.soak / c.ss
-		rows = append(rows,
-			row{what: "Probe: one full sample at 10,000 sockets vs `ss -tin` (CPU ms)", soak: f1(c.soak), ref: f1(c.ss), ratio: x(r), target: "≤ 1.0x", met: yes(r <= 1),
-				note: fmt.Sprintf("%.0f%% over `ss -tin`. The sample does more than `ss -tin`: it maps every socket to the SUT's fds (readlink of each /proc/PID/fd entry, what `ss -tinp` does at %.1fx the cost of `ss -tin`) and counts fds by type and goroutines by class. Fix: read /proc/PID/fd less often than the socket dump (fds change slowly) and filter the dump in the kernel (below).", (r-1)*100, c.ssp/c.ss)},
-			row{what: "Probe: one full sample at 10,000 sockets vs gopsutil `net.ConnectionsPid` (CPU ms)", soak: f1(c.soak), ref: f1(c.gops), ratio: x(c.soak / c.gops), target: "—", met: "—"},
-			row{what: "Probe at 1 Hz with 10,000 sockets (% of one core)", soak: fmt.Sprintf("%.1f%%", c.soak/10), ref: fmt.Sprintf("%.1f%% (`ss -tin`)", c.ss/10), target: "< 2%", met: yes(c.soak/10 < 2),
-				note: fmt.Sprintf("%.1fx over. What remains is kernel work that exact attribution needs every tick: the kernel filling tcp_info for each of the SUT's sockets (the dump is already filtered to the SUT's side in the kernel; about half of a sample) and one readlinkat per fd of /proc/PID/fd plus getdents (about a quarter); the Go side is a few percent. `ss -tin` itself costs %.1f%% here. Ways to 2%%: an eBPF task/file iterator (needs CAP_BPF), reading /proc/PID/fd every Nth tick with the staleness stated in the sample (not exact), or a 2 s interval.", c.soak/10/2, c.ss/10)},
-		)
-	} else {
-		rows = append(rows, noData("Probe: one full sample at 10,000 sockets vs `ss -tin`", "probes.txt"))
-	}
-	if len(xs) >= 3 {
-		slope, r2 := linfit(xs, ys)
-		sslope, _ := linfit(xs, yss)
-		rows = append(rows, row{what: fmt.Sprintf("Probe cost growth, %s to %s sockets (µs per SUT socket, least squares)", comma(sizes[0]), comma(sizes[len(sizes)-1])),
-			soak: fmt.Sprintf("%.1f (R² %.3f)", slope*1000, r2), ref: fmt.Sprintf("%.1f (`ss -tin`)", sslope*1000), ratio: x(slope / sslope), target: "linear (R² ≥ 0.98)", met: yes(r2 >= 0.98),
-			note: "Points off the line are noise from other work on the machine (CPU time still grows with cache misses when the machine is busy); rerun with a quieter machine."})
-	}
-	// Without -v go test does not print skips: a missing 50k size is the fd
-	// limit's doing (BenchmarkSample needs 51,500 descriptors for it).
-	why, skipped := sk["BenchmarkSample/sockets=50000"]
-	if _, ran := by[50000]; !ran && !skipped {
-		skipped, why = true, "fd hard limit "+fdLimit+" (50,000 sockets need 51,500 descriptors; raising the hard limit needs CAP_SYS_RESOURCE)"
-	}
-	if skipped {
-		big := sizes[len(sizes)-1]
-		est := ""
-		if len(xs) >= 2 {
-			slope, _ := linfit(xs, ys)
-			icpt := (sum(ys) - slope*sum(xs)) / float64(len(xs))
-			est = fmt.Sprintf("; linear extrapolation: %.0f cpu-ms", icpt+slope*50000)
-		}
-		rows = append(rows, row{what: "Probe at 50,000 sockets", soak: "not measured", ref: "", target: "≤ 1.0x `ss -tin`", met: "n/a",
-			note: fmt.Sprintf("Skipped: %s. The largest size measured is %s%s.", why, comma(big), est)})
-	}
-	return rows, table
-}
 
 // loadRows: issue 11 item 2.
 func loadRows(in string) []row {
