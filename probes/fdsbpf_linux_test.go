@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -168,5 +169,37 @@ func TestSamplerSaysFDMethod(t *testing.T) {
 		if tc.want == record.FDSourceProc && s.FDFallback() == "" {
 			t.Error("FDFallback empty with ForceProc")
 		}
+	}
+}
+
+// TestSamplerFallsBackWhenBPFFails: an iterator that stops working mid-run
+// (here its link is closed under it) gives way to /proc/PID/fd: the sample
+// keeps its fds and sockets, says why once, and later samples are clean.
+func TestSamplerFallsBackWhenBPFFails(t *testing.T) {
+	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
+	pid := h.cmd.Process.Pid
+	bpfOrSkip(t, pid)
+	s, err := NewSampler(Target{Node: "n", PID: pid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b, ok := s.sys.fds.(*bpfFDReader)
+	if !ok {
+		t.Fatalf("lister %T, want the BPF one", s.sys.fds)
+	}
+	b.close()
+	smp, _ := s.Sample(t.Context(), time.Now())
+	if smp.FDs == nil || smp.FDs.Source != record.FDSourceProc || smp.FDs.ByType[record.FDSocket] < 6 || smp.Sockets == nil {
+		t.Fatalf("after the iterator failed: fds %+v, sockets %v", smp.FDs, smp.Sockets != nil)
+	}
+	if len(smp.Errors) != 1 || !strings.Contains(smp.Errors[0], "BPF iterator failed") {
+		t.Errorf("errors %q, want one saying the iterator failed", smp.Errors)
+	}
+	if s.FDMethod() != record.FDSourceProc || s.FDFallback() == "" {
+		t.Errorf("method %q, fallback %q", s.FDMethod(), s.FDFallback())
+	}
+	if smp, _ = s.Sample(t.Context(), time.Now()); len(smp.Errors) != 0 {
+		t.Errorf("next sample: errors %q", smp.Errors)
 	}
 }

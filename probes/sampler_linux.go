@@ -165,6 +165,16 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 	// Not kept across ticks: a SUT leaking fds must not grow the prober's heap.
 	inodes := make(map[uint32]int32, s.sys.sockFDs)
 	fds, err := s.sys.fds.read(s.sys.proc, inodes)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && s.sys.fds.source() == record.FDSourceBPF {
+		// The iterator failed where /proc may not: use /proc from now on.
+		if r, oerr := openFDReader(s.target.PID); oerr == nil {
+			out.Errors = append(out.Errors, "fds: BPF iterator failed, reading /proc/PID/fd from now on: "+err.Error())
+			s.sys.fds.close()
+			s.sys.fds, s.sys.fdsWhy = r, err.Error()
+			clear(inodes)
+			fds, err = r.read(s.sys.proc, inodes)
+		}
+	}
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			<-gch
