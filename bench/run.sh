@@ -91,18 +91,6 @@ cp bin/soak "$BIN/soak.new" && mv "$BIN/soak.new" "$BIN/soak"
 go build -o "$BIN/footprint" ./bench/footprint
 go build -o "$BIN/table" ./bench/table
 
-# The footprint run is long and mostly idle; it runs in its own network
-# namespace (so its sockets do not enter the other parts' socket dumps)
-# while the other parts run here.
-if want footprint; then
-	log "footprint: $FOOTPRINT idle hold of 10,000 connections, in the background"
-	secs=$("$BIN/table" -seconds "$FOOTPRINT")
-	timeout $((secs + 300)) "$BIN/footprint" -soak "$BIN/soak" -duration "$FOOTPRINT" -out "$OUT/footprint" \
-		>"$OUT/footprint.txt" 2>"$OUT/footprint.log" &
-	footprint_pid=$!
-	pids+=("$footprint_pid")
-fi
-
 # gotest NAME TIMEOUT ARGS...: one go test run, its output kept in NAME.txt;
 # a failure is reported and the table shows the row as missing.
 gotest() {
@@ -120,6 +108,21 @@ if want probes; then
 	SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ ||
 		SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ || true
 fi
+# The footprint run is long and mostly idle; it runs in its own network
+# namespace (its sockets stay out of the other parts' socket lists) while
+# the other parts run here. It starts after the probes part: while it runs
+# a 10,000-socket sample costs about twice as much (the kernel's sock_diag
+# dump walks the TCP sockets of every namespace, and the two share the CPU
+# caches; docs/probes.md).
+if want footprint; then
+	log "footprint: $FOOTPRINT idle hold of 10,000 connections, in the background"
+	secs=$("$BIN/table" -seconds "$FOOTPRINT")
+	timeout $((secs + 300)) "$BIN/footprint" -soak "$BIN/soak" -duration "$FOOTPRINT" -out "$OUT/footprint" \
+		>"$OUT/footprint.txt" 2>"$OUT/footprint.log" &
+	footprint_pid=$!
+	pids+=("$footprint_pid")
+fi
+
 if want load; then
 	SOAK_BENCH_DURATION=4s gotest steady 180 -run '^$' -bench SteadyVsVegeta -benchtime 4x -timeout 3m ./load/ || true
 	bench/load.sh "$LOAD_DURATION" "$LOAD_ROUNDS" >"$OUT/load.txt" 2>"$OUT/load.log" || log "load: failed (see $OUT/load.log)"

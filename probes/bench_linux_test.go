@@ -6,6 +6,8 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -17,7 +19,8 @@ import (
 // netlink, tracker; no HTTP) of a process holding N established sockets,
 // and, for comparison, the CPU time of `ss -tin` and `ss -tinp` listing the
 // same namespace. Metrics: cpu-ms/op of the prober (whole test process;
-// also split into user-ms/op and sys-ms/op) and of each ss run. 5k, 18k and 50k sockets run with SOAK_LONG=1.
+// also split into user-ms/op and sys-ms/op) and of each ss run. 5k, 18k and 50k sockets run with SOAK_LONG=1;
+// SOAK_PROBE_SIZES=N,N,... runs those sizes instead.
 //
 //	go test -run '^$' -bench Sample -benchtime 20x ./probes/
 func BenchmarkSample(b *testing.B) {
@@ -25,6 +28,16 @@ func BenchmarkSample(b *testing.B) {
 	if os.Getenv("SOAK_LONG") == "1" {
 		// 50k needs an fd limit above 51k, which the process may not be able to raise.
 		sizes = append(sizes, 5000, 18000, 50000)
+	}
+	if v := os.Getenv("SOAK_PROBE_SIZES"); v != "" { // e.g. 10000,14000,18000
+		sizes = sizes[:0]
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("SOAK_PROBE_SIZES: bad size %q", f)
+			}
+			sizes = append(sizes, n)
+		}
 	}
 	for _, n := range sizes {
 		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
