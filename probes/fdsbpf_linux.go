@@ -100,7 +100,10 @@ func fdIteratorProgram() (*ebpf.Program, error) {
 			License:      "Dual MIT/GPL",
 			Instructions: fdProgram(off),
 		})
-		if err != nil {
+		switch {
+		case errors.Is(err, unix.EPERM):
+			fdProgErr = fmt.Errorf("load BPF fd iterator: %w: needs CAP_BPF and CAP_PERFMON (or root)", unix.EPERM)
+		case err != nil:
 			fdProgErr = fmt.Errorf("load BPF fd iterator: %w", err)
 		}
 		runtime.GC() // let the parsed kernel BTF go now, not at the next cycle

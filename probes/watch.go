@@ -40,6 +40,9 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 		return err
 	}
 	defer s.Close()
+	if why := s.FDFallback(); why != "" && !o.JSON && !s.forceProc {
+		fmt.Fprintf(w, "note: fds read from /proc/PID/fd: %s\n\n", why)
+	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	enc := json.NewEncoder(w)
