@@ -40,7 +40,8 @@ type Meta struct {
 	// Isolated is set when the run had a network namespace of its own; NetNS names it.
 	Isolated bool   `json:"isolated,omitempty"`
 	NetNS    string `json:"netns,omitempty"`
-	// ProbeMethods says which method each probe used, e.g. {"sockets": "netlink"}.
+	// ProbeMethods says which method each probe used per node, e.g.
+	// {"sockets/proxy": "netlink", "fds/proxy": "bpf"}.
 	ProbeMethods map[string]string `json:"probe_methods,omitempty"`
 }
 
