@@ -20,7 +20,8 @@ import (
 // and, for comparison, the CPU time of `ss -tin` and `ss -tinp` listing the
 // same namespace. Metrics: cpu-ms/op of the prober (whole test process;
 // also split into user-ms/op and sys-ms/op) and of each ss run. 5k, 18k and 50k sockets run with SOAK_LONG=1;
-// SOAK_PROBE_SIZES=N,N,... runs those sizes instead.
+// SOAK_PROBE_SIZES=N,N,... runs those sizes instead; SOAK_PROBE_FDS=proc lists fds
+// from /proc/PID/fd instead of the BPF iterator.
 //
 //	go test -run '^$' -bench Sample -benchtime 20x ./probes/
 func BenchmarkSample(b *testing.B) {
@@ -53,6 +54,14 @@ func BenchmarkSample(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer s.Close()
+			if os.Getenv("SOAK_PROBE_FDS") == "proc" { // the fd lister before BPF, for comparison
+				r, err := openFDReader(h.cmd.Process.Pid)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.sys.fds.close()
+				s.sys.fds = r
+			}
 			ctx := context.Background()
 			smp, _ := s.Sample(ctx, time.Now())
 			if smp.Sockets == nil {
