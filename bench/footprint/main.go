@@ -52,7 +52,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "footprint:", err)
 		os.Exit(3)
 	}
-	text := strings.NewReplacer("@CONNS@", strconv.Itoa(o.conns), "@DURATION@", o.duration.String()).Replace(scenarioText)
+	// Idle timeouts outlast the hold, so the SUT keeps every connection.
+	idle := (2*o.duration + 10*time.Minute).String()
+	text := strings.NewReplacer("@CONNS@", strconv.Itoa(o.conns), "@DURATION@", o.duration.String(), "@IDLE@", idle).Replace(scenarioText)
 	res, err := run(o, []byte(text))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "footprint:", err)
