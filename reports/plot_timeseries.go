@@ -44,27 +44,34 @@ func (b *builder) layerOnNode(layer string, ns *nodeSeries) bool {
 	return s != nil && s.peak > 0 || len(b.tl.nodes) == 1 && s != nil
 }
 
+// nodeLayers calls fn for each node and each layer that belongs on its
+// plots, in a stable order.
+func (b *builder) nodeLayers(fn func(node, layer string, ns *nodeSeries)) {
+	for _, node := range b.tl.nodeNames() {
+		ns := b.tl.nodes[node]
+		for _, l := range sortedKeys(ns.layers) {
+			if b.layerOnNode(l, ns) {
+				fn(node, l, ns)
+			}
+		}
+	}
+}
+
 // plotConnections is plot 1: ESTABLISHED sockets per layer, plus TIME_WAIT
 // and CLOSE_WAIT where there were any.
 func (b *builder) plotConnections() error {
 	const name, title = "connections", "Established connections per layer"
 	c := b.newTimePlot(title, "sockets")
-	for _, node := range b.tl.nodeNames() {
-		ns := b.tl.nodes[node]
-		for _, l := range sortedKeys(ns.layers) {
-			if !b.layerOnNode(l, ns) {
-				continue
-			}
-			col := c.next()
-			c.line(b.label(node, l+" established"), b.tl.points(ns.get(keyEst+l)), 1, false, col)
-			if s := ns.get(keyTimeWait + l); s != nil && s.peak > 0 {
-				c.line(b.label(node, l+" TIME_WAIT"), b.tl.points(s), 1, true, fade(col, 160))
-			}
-			if s := ns.get(keyCloseWait + l); s != nil && s.peak > 0 {
-				c.line(b.label(node, l+" CLOSE_WAIT"), b.tl.points(s), 1, true, color.RGBA{200, 0, 0, 255})
-			}
+	b.nodeLayers(func(node, l string, ns *nodeSeries) {
+		col := c.next()
+		c.line(b.label(node, l+" established"), b.tl.points(ns.get(keyEst+l)), 1, false, col)
+		if s := ns.get(keyTimeWait + l); s != nil && s.peak > 0 {
+			c.line(b.label(node, l+" TIME_WAIT"), b.tl.points(s), 1, true, fade(col, 160))
 		}
-	}
+		if s := ns.get(keyCloseWait + l); s != nil && s.peak > 0 {
+			c.line(b.label(node, l+" CLOSE_WAIT"), b.tl.points(s), 1, true, color.RGBA{200, 0, 0, 255})
+		}
+	})
 	if c.series == 0 {
 		b.skip(name, title, "no data: no sample has socket counts")
 		return nil
@@ -78,23 +85,16 @@ func (b *builder) plotConnections() error {
 func (b *builder) plotIdleAges() error {
 	const name, title = "idle-age", "Idle age per layer: max (solid), p99 (dotted), idle timeout (dashed)"
 	c := b.newTimePlot(title, "idle age (s)")
-	for _, node := range b.tl.nodeNames() {
-		ns := b.tl.nodes[node]
-		for _, l := range sortedKeys(ns.layers) {
-			if !b.layerOnNode(l, ns) {
-				continue
-			}
-			col := c.next()
-			c.line(b.label(node, l+" max"), b.tl.points(ns.get(keyIdleMax+l)), 1, false, col)
-			if p := ns.get(keyIdleP99 + l); p != nil && p.peak > 0 {
-				pts := b.tl.points(p)
-				c.line(b.label(node, l+" p99"), pts, 1, true, fade(col, 170))
-			}
-			if lm, ok := b.run.Meta.Layers[l]; ok && lm.IdleTimeoutMs > 0 {
-				c.hline(fmt.Sprintf("%s timeout %gs", l, float64(lm.IdleTimeoutMs)/1000), float64(lm.IdleTimeoutMs)/1000, col)
-			}
+	b.nodeLayers(func(node, l string, ns *nodeSeries) {
+		col := c.next()
+		c.line(b.label(node, l+" max"), b.tl.points(ns.get(keyIdleMax+l)), 1, false, col)
+		if p := ns.get(keyIdleP99 + l); p != nil && p.peak > 0 {
+			c.line(b.label(node, l+" p99"), b.tl.points(p), 1, true, fade(col, 170))
 		}
-	}
+		if lm, ok := b.run.Meta.Layers[l]; ok && lm.IdleTimeoutMs > 0 {
+			c.hline(fmt.Sprintf("%s timeout %gs", l, float64(lm.IdleTimeoutMs)/1000), float64(lm.IdleTimeoutMs)/1000, col)
+		}
+	})
 	if c.series == 0 {
 		b.skip(name, title, "no data: no sample has idle ages")
 		return nil
