@@ -256,6 +256,21 @@ func (h *helper) stop() {
 	}
 }
 
+// dialPeers opens k plain TCP connections to addr.
+func dialPeers(t testing.TB, addr string, k int) []net.Conn {
+	t.Helper()
+	var peers []net.Conn
+	for range k {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			resetAll(peers)
+			t.Fatal(err)
+		}
+		peers = append(peers, c)
+	}
+	return peers
+}
+
 // httpConn is one raw keep-alive HTTP/1.1 client connection.
 type httpConn struct {
 	net.Conn

@@ -108,14 +108,7 @@ func TestPeerFilterSameSample(t *testing.T) {
 	t.Parallel()
 	const k = 20
 	h := startHelper(t, "closewait", nil)
-	var peers []net.Conn
-	for range k {
-		c, err := net.Dial("tcp", h.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, c)
-	}
+	peers := dialPeers(t, h.addr, k)
 	defer resetAll(peers)
 	rules := []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}
 	s := newTestSampler(t, Target{Node: "sut", PID: h.cmd.Process.Pid, Layers: rules})

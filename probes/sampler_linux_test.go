@@ -212,14 +212,7 @@ func TestCloseWait(t *testing.T) {
 	t.Parallel()
 	const k = 3
 	h := startHelper(t, "closewait", nil)
-	var peers []net.Conn
-	for range k {
-		c, err := net.Dial("tcp", h.addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, c)
-	}
+	peers := dialPeers(t, h.addr, k)
 	s := newTestSampler(t, Target{Node: "sut", PID: h.cmd.Process.Pid,
 		Layers: []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}})
 	waitFor(t, s, func(smp record.Sample) bool { return layer(smp, "client").Established() == k })
