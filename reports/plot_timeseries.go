@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"fmt"
 	"image/color"
 
@@ -12,11 +13,14 @@ import (
 
 // renderPlots draws every plot of the report, skipping with a note those
 // that have no data.
-func (b *builder) renderPlots() error {
+func (b *builder) renderPlots(ctx context.Context) error {
 	for _, f := range []func() error{
 		b.plotConnections, b.plotIdleAges, b.plotGoroutines, b.plotFDs, b.plotRSS,
 		b.plotLifetimes, b.plotScatter, b.plotLoad,
 	} {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("build report: %w", err)
+		}
 		if err := f(); err != nil {
 			return err
 		}

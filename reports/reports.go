@@ -9,6 +9,7 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -49,6 +50,13 @@ type plotFile struct {
 // Build (re)builds report.html, summary.json and plots/ of the run in dir
 // and returns the path of report.html.
 func Build(dir string) (string, error) {
+	return BuildContext(context.Background(), dir)
+}
+
+// BuildContext is Build that gives up when ctx ends (a second Ctrl-C), between
+// plots and before report.html is written, so an abandoned build leaves no
+// report.html behind. It then returns an error wrapping ctx.Err().
+func BuildContext(ctx context.Context, dir string) (string, error) {
 	b, err := load(dir)
 	if err != nil {
 		return "", err
@@ -56,7 +64,7 @@ func Build(dir string) (string, error) {
 	if err := os.MkdirAll(b.run.Path(record.PlotsDir), 0o755); err != nil {
 		return "", fmt.Errorf("build report: %w", err)
 	}
-	if err := b.renderPlots(); err != nil {
+	if err := b.renderPlots(ctx); err != nil {
 		return "", err
 	}
 	if err := record.WriteJSONAtomic(b.run.Path(record.SummaryJSON), b.sum); err != nil {
@@ -65,6 +73,9 @@ func Build(dir string) (string, error) {
 	html, err := b.renderHTML()
 	if err != nil {
 		return "", err
+	}
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("build report: %w", err)
 	}
 	out := b.run.Path(record.ReportHTML)
 	if err := record.WriteFileAtomic(out, html); err != nil {

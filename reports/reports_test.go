@@ -2,7 +2,9 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -243,5 +245,23 @@ func TestBuildNotARun(t *testing.T) {
 	t.Parallel()
 	if _, err := Build(t.TempDir()); err == nil {
 		t.Fatal("Build of an empty directory succeeded")
+	}
+}
+
+// A build abandoned by its context (a second Ctrl-C) leaves no report.html,
+// and the same run still builds afterwards.
+func TestBuildContextCancelled(t *testing.T) {
+	t.Parallel()
+	dir := defaultSynth().write(t, filepath.Join(t.TempDir(), "run"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := BuildContext(ctx, dir); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("report.html after a cancelled build: %v", err)
+	}
+	if _, err := Build(dir); err != nil {
+		t.Fatalf("build after a cancelled one: %v", err)
 	}
 }

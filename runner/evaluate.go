@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"context"
+	"errors"
 	"fmt"
 
 	"github.com/soak-dev/soak/checks"
@@ -29,13 +31,30 @@ func (r *run) evaluate(res *Result) (code int, v record.Verdict, report string) 
 			code = ExitCheckFailed
 		}
 	}
-	if r.opts.SkipReport != nil && r.opts.SkipReport.Load() {
+	ctx, stop := r.reportContext()
+	defer stop()
+	report, err = reports.BuildContext(ctx, run.Dir)
+	switch {
+	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(r.log, "soak: report skipped (interrupted twice); build it with: soak report", run.Dir)
-		return code, v, ""
-	}
-	report, err = reports.Build(run.Dir)
-	if err != nil {
+	case err != nil:
 		fmt.Fprintln(r.log, "soak: report:", err)
 	}
 	return code, v, report
+}
+
+// reportContext ends when SkipReport is closed, before or during the build.
+func (r *run) reportContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	if r.opts.SkipReport == nil {
+		return ctx, cancel
+	}
+	go func() {
+		select {
+		case <-r.opts.SkipReport:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }

@@ -5,7 +5,6 @@ package runner
 
 import (
 	"io"
-	"sync/atomic"
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
@@ -48,8 +47,9 @@ type Options struct {
 	Args []string
 	// InconclusiveFails makes an inconclusive check fail the run.
 	InconclusiveFails bool
-	// SkipReport, when set (e.g. by a second SIGINT), skips building the report.
-	SkipReport *atomic.Bool
+	// SkipReport, once closed (e.g. by a second SIGINT), skips the report, or
+	// abandons it if it is being built. The data and verdict are kept.
+	SkipReport <-chan struct{}
 	// Log receives one-line notices (run directory, warnings); nil for none.
 	Log io.Writer
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -100,7 +99,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 		return withCode(exitEnvironment, fmt.Errorf("find soak's own path: %w", err))
 	}
 	runner.Version = soakVersion()
-	var skipReport atomic.Bool
+	skipReport := make(chan struct{})
 	ctx, cancel := context.WithCancel(cmd.Context())
 	defer cancel()
 	sigs := make(chan os.Signal, 2)
@@ -113,9 +112,9 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 			if n == 1 {
 				fmt.Fprintln(os.Stderr, "\nsoak: interrupted: stopping load, keeping data, writing the report (Ctrl-C again to skip the report)")
 				cancel()
-			} else {
-				fmt.Fprintln(os.Stderr, "\nsoak: skipping the report; data is flushed")
-				skipReport.Store(true)
+			} else if n == 2 {
+				fmt.Fprintln(os.Stderr, "\nsoak: interrupted again: skipping the report; the data is kept")
+				close(skipReport)
 			}
 		}
 	}()
@@ -130,7 +129,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	res, err := runner.Run(ctx, runner.Options{
 		Scenario: sc, ScenarioYAML: data, ScenarioPath: which, OutDir: o.out, Name: o.name,
 		DurationScale: o.durationScale, SoakBinary: self, Progress: progress, ProgressMode: mode,
-		Args: os.Args, InconclusiveFails: o.inconclusiveFails, SkipReport: &skipReport, Log: os.Stderr,
+		Args: os.Args, InconclusiveFails: o.inconclusiveFails, SkipReport: skipReport, Log: os.Stderr,
 	})
 	if err != nil {
 		return withCode(exitEnvironment, err)
