@@ -186,12 +186,20 @@ func TestRunHealthyMini(t *testing.T) {
 	assertNoOrphans(t, m)
 }
 
-func TestRunInterrupted(t *testing.T) {
+// startLoading starts a run of mini.yaml with a 60 s load phase and returns
+// one second into that phase.
+func startLoading(t *testing.T) (*exec.Cmd, *liveOutput, string) {
+	t.Helper()
 	out := t.TempDir()
 	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
 	dir := runDir(t, out)
 	waitEvent(t, dir, record.EventPhaseStart, "load")
 	time.Sleep(time.Second)
+	return cmd, output, dir
+}
+
+func TestRunInterrupted(t *testing.T) {
+	cmd, output, dir := startLoading(t)
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt)
 	err := cmd.Wait()
@@ -215,11 +223,7 @@ func TestRunInterrupted(t *testing.T) {
 // A second SIGINT skips the report but keeps the data: meta.json says
 // interrupted, samples are on disk, and soak report builds it later.
 func TestRunInterruptedTwice(t *testing.T) {
-	out := t.TempDir()
-	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
-	dir := runDir(t, out)
-	waitEvent(t, dir, record.EventPhaseStart, "load")
-	time.Sleep(time.Second)
+	cmd, output, dir := startLoading(t)
 	cmd.Process.Signal(os.Interrupt)
 	// The second signal goes once the first was handled (Go folds a signal
 	// that arrives while the same one is pending), while soak still tears
@@ -250,11 +254,7 @@ func TestRunInterruptedTwice(t *testing.T) {
 }
 
 func TestRunNodeDies(t *testing.T) {
-	out := t.TempDir()
-	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
-	dir := runDir(t, out)
-	waitEvent(t, dir, record.EventPhaseStart, "load")
-	time.Sleep(time.Second)
+	cmd, output, dir := startLoading(t)
 	m := readMeta(t, dir)
 	target := m.Nodes["target"].PID
 	if target == 0 {
@@ -277,11 +277,8 @@ func TestRunNodeDies(t *testing.T) {
 }
 
 func TestKilledRunIsReportable(t *testing.T) {
-	out := t.TempDir()
-	cmd, _ := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
-	dir := runDir(t, out)
-	waitEvent(t, dir, record.EventPhaseStart, "load")
-	time.Sleep(2 * time.Second)
+	cmd, _, dir := startLoading(t)
+	time.Sleep(time.Second)
 	cmd.Process.Kill()
 	cmd.Wait()
 	m := readMeta(t, dir)
