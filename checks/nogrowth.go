@@ -70,7 +70,7 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s series, node string, r *
 	x, y, how := d.growthPoints(c, s, samples)
 	r.Details = append(r.Details, how)
 	if len(x) < GrowthMinPoints {
-		inconclusive("only %d points after downsampling (need %d); run longer or repeat the phase more times", len(x), GrowthMinPoints)
+		inconclusive("%s after downsampling (need %d); run longer or repeat the phase more times", pointsOnly(len(x)), GrowthMinPoints)
 		return
 	}
 	hours := make([]float64, len(x))
@@ -195,4 +195,15 @@ func short(v float64) string {
 		return fmt.Sprintf("%.0f", v)
 	}
 	return fmt.Sprintf("%.3g", v)
+}
+
+// pointsOnly says how few points there are, in English.
+func pointsOnly(n int) string {
+	switch n {
+	case 0:
+		return "no points"
+	case 1:
+		return "only 1 point"
+	}
+	return fmt.Sprintf("only %d points", n)
 }
