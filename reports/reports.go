@@ -57,6 +57,9 @@ func Build(dir string) (string, error) {
 // plots and before report.html is written, so an abandoned build leaves no
 // report.html behind. It then returns an error wrapping ctx.Err().
 func BuildContext(ctx context.Context, dir string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", fmt.Errorf("build report: %w", err)
+	}
 	b, err := load(dir)
 	if err != nil {
 		return "", err

@@ -49,6 +49,12 @@ func (r *run) reportContext() (context.Context, context.CancelFunc) {
 	if r.opts.SkipReport == nil {
 		return ctx, cancel
 	}
+	select {
+	case <-r.opts.SkipReport: // already: do not even read the run back
+		cancel()
+		return ctx, cancel
+	default:
+	}
 	go func() {
 		select {
 		case <-r.opts.SkipReport:
