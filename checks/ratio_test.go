@@ -84,3 +84,43 @@ func TestMaxAndBaseline(t *testing.T) {
 		})
 	}
 }
+
+// Goroutines and sockets of one sample are read a moment apart. Connections
+// that close (or open) in between leave goroutines without sockets in that
+// sample; the ratio must not call a healthy server's 1 per connection a
+// leak for it, and must still fail a real 2 per connection.
+func TestRatioReadSkew(t *testing.T) {
+	type point struct{ sockets, goroutines int }
+	for _, tc := range []struct {
+		name   string
+		points []point // after a sample of 15 goroutines and no sockets before load
+		want   string
+		value  float64
+	}{
+		// The failure CI saw: 10 goroutines read, then 4 of 10 connections closed before the dump.
+		{"closing between reads", []point{{10, 25}, {6, 25}, {0, 15}}, record.StatusPass, 1},
+		{"opening between reads", []point{{0, 15}, {6, 25}, {10, 25}, {0, 15}}, record.StatusPass, 1},
+		{"2 per connection, steady", []point{{10, 35}, {10, 35}, {6, 35}, {0, 15}}, record.StatusFail, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.meta.Nodes["proxy"] = record.NodeMeta{Engine: "net/http"}
+			f.phase("hold", "hold", "idle", 2, 20)
+			f.sample("proxy", 1, func(s *record.Sample) {
+				s.Goroutines = &record.Goroutines{Total: 15, Source: record.SourcePprof}
+				s.Sockets = layerSockets("client", 0, 0)
+			})
+			for i, p := range tc.points {
+				f.sample("proxy", 3+float64(i), func(s *record.Sample) {
+					s.Goroutines = &record.Goroutines{Total: p.goroutines, Source: record.SourcePprof}
+					s.Sockets = layerSockets("client", p.sockets, 500)
+				})
+			}
+			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Ratio: &scenarios.RatioCheck{
+				Numerator: "goroutines", Denominator: "sockets.client", Node: "proxy", Max: 1.5, MinDenominator: 5}}))
+			if c.Status != tc.want || c.Value != tc.value {
+				t.Fatalf("got %s %.2f, want %s %.2f: %s %v", c.Status, c.Value, tc.want, tc.value, c.Message, c.Details)
+			}
+		})
+	}
+}

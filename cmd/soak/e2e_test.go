@@ -83,21 +83,24 @@ func runDir(t *testing.T, out string) string {
 // waitEvent waits until events.jsonl of dir holds an event of kind named name.
 func waitEvent(t *testing.T, dir, kind, name string) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() bool {
-		f, err := os.Open(filepath.Join(dir, record.EventsFile))
-		if err != nil {
-			return false
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			var e record.Event
-			if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == kind && e.Name == name {
-				return true
-			}
-		}
+	waitFor(t, 60*time.Second, func() bool { return hasEvent(dir, kind, name) })
+}
+
+// hasEvent says whether events.jsonl of dir holds an event of kind named name.
+func hasEvent(dir, kind, name string) bool {
+	f, err := os.Open(filepath.Join(dir, record.EventsFile))
+	if err != nil {
 		return false
-	})
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var e record.Event
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Kind == kind && e.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func readMeta(t *testing.T, dir string) record.Meta {
@@ -193,7 +196,14 @@ func startLoading(t *testing.T) (*exec.Cmd, *liveOutput, string) {
 	out := t.TempDir()
 	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
 	dir := runDir(t, out)
-	waitEvent(t, dir, record.EventPhaseStart, "load")
+	// Fail at once, with soak's own words, if the run ends before its load.
+	waitFor(t, 60*time.Second, func() bool {
+		return hasEvent(dir, record.EventPhaseStart, "load") || !alive(cmd.Process.Pid)
+	})
+	if !alive(cmd.Process.Pid) {
+		cmd.Wait()
+		t.Fatalf("soak ended before its load phase: %v\n%s", cmd.ProcessState, output)
+	}
 	time.Sleep(time.Second)
 	return cmd, output, dir
 }
