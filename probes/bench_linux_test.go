@@ -25,29 +25,9 @@ import (
 //
 //	go test -run '^$' -bench Sample -benchtime 20x ./probes/
 func BenchmarkSample(b *testing.B) {
-	sizes := []int{1000, 10000}
-	if os.Getenv("SOAK_LONG") == "1" {
-		// 50k needs an fd limit above 51k, which the process may not be able to raise.
-		sizes = append(sizes, 5000, 18000, 50000)
-	}
-	if v := os.Getenv("SOAK_PROBE_SIZES"); v != "" { // e.g. 10000,14000,18000
-		sizes = sizes[:0]
-		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n <= 0 {
-				b.Fatalf("SOAK_PROBE_SIZES: bad size %q", f)
-			}
-			sizes = append(sizes, n)
-		}
-	}
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
-			if !raiseNoFile(uint64(n) + 1500) {
-				b.Skipf("fd limit too low for %d sockets and not raisable here", n)
-			}
-			h := startHelper(b, "closewait", nil)
-			conns := dialMany(b, h.addr, n)
-			defer resetAll(conns)
+			h := holdSockets(b, n)
 			s, err := NewSampler(Target{Node: "bench", PID: h.cmd.Process.Pid,
 				Layers: []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}})
 			if err != nil {
@@ -96,6 +76,39 @@ func BenchmarkSample(b *testing.B) {
 // dialMany opens n connections to addr from source addresses 127.0.0.2+
 // (20k each), so the benchmark neither runs out of ephemeral ports nor
 // takes those of 127.0.0.1 from other tests on the machine.
+// benchSizes are the socket counts the probe benchmarks run: 1k and 10k;
+// 5k, 18k and 50k too with SOAK_LONG=1; SOAK_PROBE_SIZES=N,N,... instead.
+func benchSizes(b *testing.B) []int {
+	sizes := []int{1000, 10000}
+	if os.Getenv("SOAK_LONG") == "1" {
+		// 50k needs an fd limit above 51k, which the process may not be able to raise.
+		sizes = append(sizes, 5000, 18000, 50000)
+	}
+	if v := os.Getenv("SOAK_PROBE_SIZES"); v != "" { // e.g. 10000,14000,18000
+		sizes = sizes[:0]
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("SOAK_PROBE_SIZES: bad size %q", f)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	return sizes
+}
+
+// holdSockets starts a helper holding n established loopback sockets, and
+// skips when the fd limit cannot take them. The sockets are reset at cleanup.
+func holdSockets(b *testing.B, n int) *helper {
+	if !raiseNoFile(uint64(n) + 1500) {
+		b.Skipf("fd limit too low for %d sockets and not raisable here", n)
+	}
+	h := startHelper(b, "closewait", nil)
+	conns := dialMany(b, h.addr, n)
+	b.Cleanup(func() { resetAll(conns) })
+	return h
+}
+
 func dialMany(b *testing.B, addr string, n int) []net.Conn {
 	conns := make([]net.Conn, 0, n)
 	for i := range n {

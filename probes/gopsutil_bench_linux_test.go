@@ -2,7 +2,6 @@ package probes
 
 import (
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
@@ -17,18 +16,9 @@ import (
 //
 //	go test -run '^$' -bench Gopsutil -benchtime 5x ./probes/
 func BenchmarkGopsutil(b *testing.B) {
-	sizes := []int{1000, 10000}
-	if os.Getenv("SOAK_LONG") == "1" {
-		sizes = append(sizes, 5000, 18000, 50000)
-	}
-	for _, n := range sizes {
+	for _, n := range benchSizes(b) {
 		b.Run(fmt.Sprintf("sockets=%d", n), func(b *testing.B) {
-			if !raiseNoFile(uint64(n) + 1500) {
-				b.Skipf("fd limit too low for %d sockets and not raisable here", n)
-			}
-			h := startHelper(b, "closewait", nil)
-			conns := dialMany(b, h.addr, n)
-			defer resetAll(conns)
+			h := holdSockets(b, n)
 			pid := int32(h.cmd.Process.Pid)
 			// Wait (bounded) until the helper has accepted all n: a socket
 			// still in the accept queue has no fd, so gopsutil cannot see it.
