@@ -83,4 +83,9 @@ type PhaseMeta struct {
 	End   time.Time `json:"end,omitempty"`
 	// Planned is the phase's planned duration in ms.
 	PlannedMs int64 `json:"planned_ms"`
+	// Cycle is the 1-based cycle (scenario `cycles:`) this run of the phase
+	// belongs to, and Rep its 1-based repetition (`repeat:`) within the
+	// cycle. 0 in runs recorded before they were written.
+	Cycle int `json:"cycle,omitempty"`
+	Rep   int `json:"rep,omitempty"`
 }

@@ -61,10 +61,12 @@ type Row struct {
 	Percent    float64 `json:"percent,omitempty"`
 	HasPercent bool    `json:"has_percent,omitempty"`
 	// Noise is the larger cycle-to-cycle spread of the figure in the two
-	// runs, when both repeated cycles; a change within it is not a regression.
+	// runs, when both ran 2 cycles or more; a change within it is not a
+	// regression. NoNoise says why there is no estimate otherwise.
 	Noise       float64 `json:"noise,omitempty"`
 	HasNoise    bool    `json:"has_noise,omitempty"`
 	WithinNoise bool    `json:"within_noise,omitempty"`
+	NoNoise     string  `json:"no_noise,omitempty"`
 }
 
 // CheckRow is one check's status in both runs ("" when a run lacks it).
@@ -199,7 +201,6 @@ func compareRows(a, b *Summary) []Row {
 	}
 	names := sortedKeys(figs)
 	sort.SliceStable(names, func(i, j int) bool { return figureOrder(names[i]) < figureOrder(names[j]) })
-	noisy := a.Cycles >= 2 && b.Cycles >= 2
 	var rows []Row
 	for _, f := range names {
 		r := Row{Figure: f, A: a.Figures[f], B: b.Figures[f]}
@@ -207,12 +208,7 @@ func compareRows(a, b *Summary) []Row {
 		if r.A != 0 {
 			r.Percent, r.HasPercent = r.Change/math.Abs(r.A)*100, true
 		}
-		if sa, okA := a.Spread[f]; noisy && okA {
-			if sb, okB := b.Spread[f]; okB {
-				r.Noise, r.HasNoise = math.Max(sa, sb), true
-				r.WithinNoise = math.Abs(r.Change) <= r.Noise
-			}
-		}
+		noiseOf(&r, a, b)
 		rows = append(rows, r)
 	}
 	return rows

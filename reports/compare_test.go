@@ -188,9 +188,9 @@ func TestAligner(t *testing.T) {
 	al := newAligner(record.Meta{Start: ra.Start, Phases: ra.Phases}, record.Meta{Start: rb.Start, Phases: rb.Phases})
 	for _, tc := range []struct{ bx, want float64 }{
 		{0, 0},   // warm starts together
-		{60, 30}, // hold starts at 60 s in B, 30 s in A
-		{65, 35},
-		{100, 70}, // hold#2
+		{30, 15}, // hold starts at 30 s in B, 15 s in A
+		{35, 20},
+		{40, 25}, // hold#2
 	} {
 		if got := al.x(tc.bx); got != tc.want {
 			t.Errorf("x(%v) = %v, want %v", tc.bx, got, tc.want)

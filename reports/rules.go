@@ -137,6 +137,11 @@ func evalRule(r Rule, c *Comparison) (RuleResult, error) {
 	default:
 		res.Tripped = true
 		res.Message = fmt.Sprintf("%s %s from %s to %s (limit %s)", r.Figure, what, formatNum(row.A), formatNum(row.B), limitText(r))
+		if row.NoNoise != "" {
+			res.Message += "; " + row.NoNoise + ", judged as written"
+		} else if row.HasNoise {
+			res.Message += fmt.Sprintf(", beyond the cycle-to-cycle spread (%s)", formatNum(row.Noise))
+		}
 	}
 	return res, nil
 }

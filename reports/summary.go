@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
@@ -38,8 +37,9 @@ type Summary struct {
 	// Figures is every headline figure under a flat name (see docs/reports.md),
 	// the names --fail-on rules use: "goroutines.peak", "backend.max_idle"...
 	Figures map[string]float64 `json:"figures"`
-	// Cycles is how many times the repeated phases ran (0 when none repeat);
-	// Spread holds, per figure, the range (max-min) of that figure across cycles.
+	// Cycles is how many cycles (scenario `cycles:`) the run went through;
+	// Spread holds, per figure, the range (max-min) of that figure's
+	// per-cycle values, when there were 2 cycles or more (see noise.go).
 	Cycles int                `json:"cycles,omitempty"`
 	Spread map[string]float64 `json:"spread,omitempty"`
 	// Notes says what could not be computed and why.
@@ -301,57 +301,6 @@ func summarizeLoad(prs []record.PhaseResult) LoadSummary {
 		}
 	}
 	return ls
-}
-
-// cycleSpread returns the number of repetition cycles and, per figure, the
-// range of its per-cycle peaks: the run-to-run noise Compare weighs a
-// difference against.
-func cycleSpread(tl *timeline) (int, map[string]float64) {
-	perCycle := map[string]map[int]float64{} // figure -> cycle -> value summed over nodes
-	addAll := func(fig string, s *series, useMax bool) {
-		if s == nil {
-			return
-		}
-		m := perCycle[fig]
-		if m == nil {
-			m = map[int]float64{}
-			perCycle[fig] = m
-		}
-		for c, v := range s.cycles {
-			if useMax {
-				m[c] = math.Max(m[c], v)
-			} else {
-				m[c] += v
-			}
-		}
-	}
-	for _, ns := range tl.nodes {
-		addAll("goroutines.peak", ns.get(keyGorTotal), false)
-		addAll("fd.peak", ns.get(keyFDTotal), false)
-		addAll("rss.peak", ns.get(keyRSS), false)
-		for l := range ns.layers {
-			addAll(l+".peak", ns.get(keyEst+l), false)
-			addAll(l+".max_idle", ns.get(keyIdleMax+l), true)
-		}
-	}
-	cycles := 0
-	spread := map[string]float64{}
-	for fig, m := range perCycle {
-		if len(m) < 2 {
-			continue
-		}
-		cycles = max(cycles, len(m))
-		vals := make([]float64, 0, len(m))
-		for _, v := range m {
-			vals = append(vals, v)
-		}
-		sort.Float64s(vals)
-		spread[fig] = vals[len(vals)-1] - vals[0]
-	}
-	if cycles == 0 {
-		return 0, nil
-	}
-	return cycles, spread
 }
 
 // phaseSuccess returns the phase's success ratio. Phases that leave Success

@@ -34,6 +34,20 @@ type synth struct {
 	scenario string
 	// conns is the number of finished connections written (default 50).
 	conns int
+	// cycles runs the phase list this many times (default 1), like the
+	// scenario's `cycles:`; wobble adds goroutines in every other cycle,
+	// the cycle-to-cycle noise of a healthy run (odd cycles, from the first).
+	cycles int
+	wobble int
+}
+
+// cycleSecs is the length of one cycle of the phase list.
+func (sy synth) cycleSecs() float64 {
+	var d time.Duration
+	for _, p := range sy.phases {
+		d += time.Duration(max(p.repeat, 1)) * p.dur
+	}
+	return d.Seconds()
 }
 
 type synthPhase struct {
@@ -54,10 +68,12 @@ func defaultSynth() synth {
 			"backend": {Node: "proxy", Peer: "s3", IdleTimeoutMs: 2000},
 		},
 		phases: []synthPhase{
-			{name: "warm", kind: "steady", dur: 30 * time.Second, rate: 200},
-			{name: "hold", kind: "idle", dur: 20 * time.Second, repeat: 2},
-			{name: "rest", kind: "quiet", dur: 15 * time.Second},
+			{name: "warm", kind: "steady", dur: 15 * time.Second, rate: 200},
+			{name: "hold", kind: "idle", dur: 10 * time.Second, repeat: 2},
+			{name: "rest", kind: "quiet", dur: 8 * time.Second},
 		},
+		cycles:   2,
+		wobble:   4,
 		interval: time.Second,
 		logLines: []string{"listening on 127.0.0.1:8080", "GET /obj <script>alert(1)</script>"},
 	}
@@ -94,24 +110,28 @@ func (sy synth) writeErr(dir string) error {
 		}
 	}
 	at := synthStart
-	for _, p := range sy.phases {
-		for i := 1; i <= max(p.repeat, 1); i++ {
-			name := p.name
-			if i > 1 {
-				name = fmt.Sprintf("%s#%d", p.name, i)
-			}
-			pm := record.PhaseMeta{Name: name, Base: p.name, Kind: p.kind, Start: at, End: at.Add(p.dur), PlannedMs: p.dur.Milliseconds()}
-			m.Phases = append(m.Phases, pm)
-			if p.rate > 0 {
-				n := uint64(p.rate * p.dur.Seconds())
-				pr := record.PhaseResult{Phase: name, Kind: p.kind, Start: pm.Start, End: pm.End, Requests: n,
-					Rate: p.rate, Throughput: p.rate * 0.99, Success: 0.99, LatencyP50: 2, LatencyP90: 4, LatencyP99: 9,
-					LatencyMax: 30, Errors: map[string]int{"reset": int(n / 100)}}
-				if err := record.WriteJSONAtomic(filepath.Join(dir, record.LoadDir, name+".json"), pr); err != nil {
-					return err
+	runs := map[string]int{}
+	for cycle := 1; cycle <= max(sy.cycles, 1); cycle++ {
+		for _, p := range sy.phases {
+			for i := 1; i <= max(p.repeat, 1); i++ {
+				name := p.name
+				if runs[p.name]++; runs[p.name] > 1 {
+					name = fmt.Sprintf("%s#%d", p.name, runs[p.name])
 				}
+				pm := record.PhaseMeta{Name: name, Base: p.name, Kind: p.kind, Start: at, End: at.Add(p.dur), PlannedMs: p.dur.Milliseconds(),
+					Cycle: cycle, Rep: i}
+				m.Phases = append(m.Phases, pm)
+				if p.rate > 0 {
+					n := uint64(p.rate * p.dur.Seconds())
+					pr := record.PhaseResult{Phase: name, Kind: p.kind, Start: pm.Start, End: pm.End, Requests: n,
+						Rate: p.rate, Throughput: p.rate * 0.99, Success: 0.99, LatencyP50: 2, LatencyP90: 4, LatencyP99: 9,
+						LatencyMax: 30, Errors: map[string]int{"reset": int(n / 100)}}
+					if err := record.WriteJSONAtomic(filepath.Join(dir, record.LoadDir, name+".json"), pr); err != nil {
+						return err
+					}
+				}
+				at = pm.End
 			}
-			at = pm.End
 		}
 	}
 	end := at
@@ -196,6 +216,9 @@ func (sy synth) sample(node string, ni int, el float64, ts time.Time) record.Sam
 		}
 	}
 	gor := 12 + 2*est + sy.extraGor
+	if cs := sy.cycleSecs(); cs > 0 && int(el/cs)%2 == 0 {
+		gor += sy.wobble
+	}
 	if sy.leak {
 		gor += int(el) // a goroutine per second that never ends
 	}

@@ -3,7 +3,6 @@ package reports
 import (
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -58,7 +57,7 @@ type series struct {
 	last float64 // value in the node's last sample that had this series
 	peak float64
 	seen bool
-	// cycles holds the peak within each repetition cycle (phases run more than once).
+	// cycles holds the peak within each cycle of the scenario (see noise.go).
 	cycles map[int]float64
 }
 
@@ -105,9 +104,11 @@ type timeline struct {
 	width time.Duration
 	nb    int
 	nodes map[string]*nodeSeries
-	// phases sorted by start; cycle per phase index (0 when the phase is not repeated).
+	// phases sorted by start; cycle per phase index (0 when the run has
+	// fewer than 2 cycles, see noise.go); cycles is the number of cycles.
 	phases     []record.PhaseMeta
 	cycle      []int
+	cycles     int
 	metaLayers []string
 }
 
@@ -129,42 +130,16 @@ func newTimeline(m record.Meta) *timeline {
 	tl := &timeline{start: m.Start, width: width, nb: int(span/width) + 2, nodes: map[string]*nodeSeries{}}
 	tl.phases = append(tl.phases, m.Phases...)
 	sort.SliceStable(tl.phases, func(i, j int) bool { return tl.phases[i].Start.Before(tl.phases[j].Start) })
-	bases := map[string]int{}
-	for _, p := range tl.phases {
-		bases[phaseBase(p)]++
-	}
-	for _, p := range tl.phases {
-		c := 0
-		if bases[phaseBase(p)] > 1 {
-			c = phaseCycle(p.Name)
-		}
-		tl.cycle = append(tl.cycle, c)
+	tl.cycle, tl.cycles = phaseCycles(tl.phases)
+	if tl.cycles < 2 {
+		// One cycle: no per-cycle values to keep.
+		clear(tl.cycle)
 	}
 	for l := range m.Layers {
 		tl.metaLayers = append(tl.metaLayers, l)
 	}
 	sort.Strings(tl.metaLayers)
 	return tl
-}
-
-func phaseBase(p record.PhaseMeta) string {
-	if p.Base != "" {
-		return p.Base
-	}
-	if i := strings.LastIndexByte(p.Name, '#'); i > 0 {
-		return p.Name[:i]
-	}
-	return p.Name
-}
-
-// phaseCycle returns N of "name#N", 1 for a plain name.
-func phaseCycle(name string) int {
-	if i := strings.LastIndexByte(name, '#'); i >= 0 {
-		if n, err := strconv.Atoi(name[i+1:]); err == nil && n > 0 {
-			return n
-		}
-	}
-	return 1
 }
 
 // phaseAt returns the index of the phase running at t, or -1.

@@ -67,7 +67,7 @@ func (r *run) runPhases(ctx context.Context) error {
 				if n := runs[p.Name]; n > 1 {
 					name = p.Name + "#" + strconv.Itoa(n)
 				}
-				if err := r.runPhase(ctx, p, name, index, total); err != nil {
+				if err := r.runPhase(ctx, p, name, cycle+1, rep, index, total); err != nil {
 					return err
 				}
 				if err := r.stopped(ctx); err != nil {
@@ -89,7 +89,7 @@ func (r *run) stopped(ctx context.Context) error {
 	return ctx.Err()
 }
 
-func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, index, total int) error {
+func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cycle, rep, index, total int) error {
 	for _, b := range sortedKeys(p.Faults) {
 		r.backends[b].SetFaults(p.Faults[b])
 		r.event(record.EventFaults, b, "faults changed by phase "+name, nil)
@@ -98,7 +98,8 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, ind
 	if err != nil {
 		return fmt.Errorf("phase %s: %w", name, err)
 	}
-	pm := record.PhaseMeta{Name: name, Base: p.Name, Kind: p.Kind(), Start: time.Now(), PlannedMs: p.Planned().Milliseconds()}
+	pm := record.PhaseMeta{Name: name, Base: p.Name, Kind: p.Kind(), Start: time.Now(), PlannedMs: p.Planned().Milliseconds(),
+		Cycle: cycle, Rep: rep}
 	r.metaM.Lock()
 	r.meta.Phases = append(r.meta.Phases, pm)
 	i := len(r.meta.Phases) - 1

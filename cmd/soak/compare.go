@@ -40,8 +40,9 @@ latest run of B's scenario is used).
   FIGURE:+1s     for time figures (*.max_idle in s, load.p50/p99 in ms)
   FIGURE:-N%     the figure may drop by at most N percent (e.g. load.rate)
   any-check-regressed   a check that did not fail in A fails in B
-Where both runs repeated cycles, a change within the cycle-to-cycle spread
-is noise and trips no rule. Figures are named in summary.json "figures".
+Where both runs ran 2 or more cycles (scenario cycles:), a change within the
+cycle-to-cycle spread is noise and trips no rule; otherwise there is no noise
+estimate and a rule is judged as written. Figures are named in summary.json "figures".
 
 Exit codes: 0 no rule tripped, 1 a rule tripped, 2 usage error or the runs
 are not comparable (different scenarios; --force compares anyway).`,
