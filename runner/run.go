@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/soak-dev/soak/fakebackend"
 	"github.com/soak-dev/soak/load"
@@ -73,12 +75,9 @@ func (r *run) create() error {
 		name = r.sc.Name
 	}
 	start := time.Now()
-	dir := filepath.Join(out, start.Format("20060102-150405")+"_"+sanitize(name))
-	for i := 2; ; i++ {
-		if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
-			break
-		}
-		dir = filepath.Join(out, fmt.Sprintf("%s_%s-%d", start.Format("20060102-150405"), sanitize(name), i))
+	dir, err := makeRunDir(out, start.Format("20060102-150405")+"_"+sanitize(name))
+	if err != nil {
+		return err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -190,11 +189,49 @@ func netNS() string {
 	return s
 }
 
+// maxRunDirTries bounds the "-2", "-3", ... suffixes tried when runs of
+// the same name start in the same second.
+const maxRunDirTries = 1000
+
+// makeRunDir makes a new directory base (or base-2, base-3, ...) under out
+// and returns its path. Mkdir, not a Stat loop: only "exists" moves on to
+// the next name, every other error (out is a file, name too long, no
+// permission) ends here, and two soaks starting in the same second cannot
+// both take the same directory.
+func makeRunDir(out, base string) (string, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return "", fmt.Errorf("create run directory under %s: %w", out, err)
+	}
+	dir := filepath.Join(out, base)
+	for i := 2; i <= maxRunDirTries+1; i++ {
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("create run directory: %w", err)
+		}
+		dir = filepath.Join(out, fmt.Sprintf("%s-%d", base, i))
+	}
+	return "", fmt.Errorf("create run directory: %s and %d more of that name exist already", filepath.Join(out, base), maxRunDirTries)
+}
+
+// sanitize makes a run name safe as one path element: separators, spaces,
+// colons and control characters (NUL included) become '-', and it is cut
+// to scenarios.MaxNameBytes on a rune boundary. --name reaches here unvalidated.
 func sanitize(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ' ' || r == ':' {
+	s = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ' ' || r == ':' || unicode.IsControl(r) || r == utf8.RuneError {
 			return '-'
 		}
 		return r
 	}, s)
+	if len(s) > scenarios.MaxNameBytes {
+		cut := scenarios.MaxNameBytes
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
 }

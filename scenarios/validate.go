@@ -9,7 +9,13 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode"
+	"unicode/utf8"
 )
+
+// MaxNameBytes bounds a scenario name, which names the run directory: far
+// below the 255-byte limit of one file name, with room for the timestamp.
+const MaxNameBytes = 128
 
 // validator checks what the schema cannot: required fields, ranges, and
 // references between sections. Every error names the field path and,
@@ -61,6 +67,12 @@ func (v *validator) scenario(sc *Scenario) {
 		v.fail("name", "required: a name for the scenario")
 	} else if strings.ContainsAny(sc.Name, `/\`) {
 		v.fail("name", "%q must not contain / or \\ (it names the run directory)", sc.Name)
+	} else if len(sc.Name) > MaxNameBytes {
+		v.fail("name", "is %d bytes long; at most %d (it names the run directory)", len(sc.Name), MaxNameBytes)
+	} else if i := strings.IndexFunc(sc.Name, unicode.IsControl); i >= 0 {
+		v.fail("name", "%q has a control character at byte %d (it names the run directory)", sc.Name, i)
+	} else if !utf8.ValidString(sc.Name) {
+		v.fail("name", "%q is not valid UTF-8 (it names the run directory)", sc.Name)
 	}
 	if sc.Interval != 0 && sc.Interval.D().Milliseconds() < 100 {
 		v.fail("interval", "%s is too short; at least 100ms", sc.Interval)
