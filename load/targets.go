@@ -18,7 +18,7 @@ import (
 // Request n always gets the same URL: the render is serialised so {{seq}}
 // and {{rand N}} depend only on n and the fixed seed.
 type targeter struct {
-	tmpls  []*template.Template
+	tmpls  []*scenarios.Template
 	data   any
 	base   string
 	body   []byte

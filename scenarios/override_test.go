@@ -58,6 +58,10 @@ func TestOverrideErrors(t *testing.T) {
 		{"no-equals-sign", `want key=value`},
 		{"=4s", `want key=value`},
 		{"[=1", `bad key`},
+		// issue 21: a recursive path with an empty value panicked in go-yaml.
+		{".rate=", `bad key: starts with a separator`},
+		{"phases..rate=1/s", `bad key: empty name`},
+		{"phases[*].name=x", `bad key`},
 	} {
 		_, err := Override("quick.yaml", data, []string{tc.set})
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -74,6 +78,12 @@ func TestOverrideErrors(t *testing.T) {
 	line := 1 + strings.Count(string(data[:strings.Index(string(data), "  client:  {node: proxy")]), "\n")
 	if got, want := fmt.Sprint(err), fmt.Sprintf(`quick.yaml:%d:57: layers.client.idle_timeout: "4" is not a duration (e.g. 10s, 250ms, 1h30m)`, line); got != want {
 		t.Errorf("bad override value:\n got %s\nwant %s", got, want)
+	}
+	// An empty value for a mapping becomes null (go-yaml panicked on it).
+	if out, err := Override("quick.yaml", data, []string{"phases[0].steady="}); err != nil {
+		t.Errorf("empty mapping value: %v", err)
+	} else if _, err := ParseScenario("quick.yaml", out); err == nil {
+		t.Error("a phase with a null steady: parsed")
 	}
 	if _, err := Override("bad.yaml", []byte("a: [\n"), []string{"a=1"}); err == nil {
 		t.Error("override of a broken file succeeded")

@@ -154,28 +154,68 @@ func Override(file string, data []byte, sets []string) ([]byte, error) {
 		if !ok || key == "" {
 			return nil, fmt.Errorf("--set %q: want key=value, e.g. layers.client.idle_timeout=4s", s)
 		}
-		f, err := parser.ParseBytes(data, parser.ParseComments)
-		if err != nil {
-			return nil, Errors{syntaxError(file, err)}
-		}
-		p, err := yaml.PathString("$." + key)
-		if err != nil {
+		if err := checkSetKey(key); err != nil {
 			return nil, fmt.Errorf("--set %q: bad key: %w", s, err)
 		}
-		n, err := p.FilterFile(f)
-		if err != nil || n == nil {
-			return nil, fmt.Errorf("--set %q: %s has no field %s (only fields present in the file can be set)", s, file, key)
-		}
-		if out, ok := spliceScalar(data, n, val); ok {
-			data = out
-			continue
-		}
-		if err := p.ReplaceWithReader(f, strings.NewReader(val)); err != nil {
+		out, err := override(file, data, key, val)
+		if err != nil {
 			return nil, fmt.Errorf("--set %q: %w", s, err)
 		}
-		data = []byte(f.String() + "\n")
+		data = out
 	}
 	return data, nil
+}
+
+// override sets one field. go-yaml's path code has panicked on odd paths
+// and empty values; a panic left is reported as an error, never a crash.
+func override(file string, data []byte, key, val string) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%s (please report it with the --set): %v", internalError, r)
+		}
+	}()
+	f, err := parser.ParseBytes(data, parser.ParseComments)
+	if err != nil {
+		return nil, Errors{syntaxError(file, err)}
+	}
+	p, err := yaml.PathString("$." + key)
+	if err != nil {
+		return nil, fmt.Errorf("bad key: %w", err)
+	}
+	n, err := p.FilterFile(f)
+	if err != nil || n == nil {
+		return nil, fmt.Errorf("%s has no field %s (only fields present in the file can be set)", file, key)
+	}
+	if out, ok := spliceScalar(data, n, val); ok {
+		return out, nil
+	}
+	if strings.TrimSpace(val) == "" {
+		val = "null" // as the in-place edit of a scalar leaves it; go-yaml panics on no node at all
+	}
+	if err := p.ReplaceWithReader(f, strings.NewReader(val)); err != nil {
+		return nil, err
+	}
+	return []byte(f.String() + "\n"), nil
+}
+
+// checkSetKey accepts a plain field path: names joined by dots, each maybe
+// indexed ("phases[0].steady.rate"). go-yaml's path syntax also has
+// recursive descent (".rate" becomes "$..rate") and wildcards, which would
+// set many fields at once, or none with a panic.
+func checkSetKey(key string) error {
+	if strings.HasPrefix(key, ".") || strings.HasPrefix(key, "[") {
+		return errors.New("starts with a separator; write the full path from the top, e.g. phases[0].steady.rate")
+	}
+	for _, seg := range strings.Split(key, ".") {
+		name, _, _ := strings.Cut(seg, "[")
+		if name == "" {
+			return fmt.Errorf("empty name in %q", key)
+		}
+		if strings.ContainsAny(seg, "*'\"") {
+			return fmt.Errorf("%q: wildcards and quotes are not supported", seg)
+		}
+	}
+	return nil
 }
 
 // spliceScalar replaces the text of the one-line scalar n in data with val,

@@ -51,6 +51,25 @@ type RunInfo struct {
 	Name string
 }
 
+// MaxTemplateOutput bounds what one template renders, and what each
+// function call inside it may return: scenario values are URLs, commands
+// and small config files, and a hostile printf width must not cost GBs.
+const MaxTemplateOutput = 1 << 20
+
+// templateWork bounds the bytes all function calls of one execution may
+// produce, so chained calls ({{$x := printf "%s%s" $x $x}} repeated) stay
+// bounded in time as well as in memory.
+const templateWork = 8 * MaxTemplateOutput
+
+// Template is a parsed scenario template. Not safe for concurrent use.
+type Template struct {
+	t      *template.Template
+	budget *int // bytes the growing functions may still produce in this execution
+}
+
+// Name returns the template's name.
+func (t *Template) Name() string { return t.t.Name() }
+
 // Render executes tmpl (a text/template) with data and extra functions.
 // Missing keys are errors, so "{{.Nodes.prxy.Addr}}" fails loudly.
 func Render(name, tmpl string, data any, funcs template.FuncMap) (string, error) {
@@ -61,20 +80,54 @@ func Render(name, tmpl string, data any, funcs template.FuncMap) (string, error)
 	return Execute(t, data)
 }
 
-// Parse parses tmpl for repeated execution (see Execute).
-func Parse(name, tmpl string, funcs template.FuncMap) (*template.Template, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).Parse(tmpl)
+// Parse parses tmpl for repeated execution (see Execute). Only templates
+// that render in one pass are accepted: no {{range}} (range 1000000000
+// spins), no {{template}}, {{define}} or {{block}} (recursion), so every
+// template validate accepts runs in time linear in its text.
+func Parse(name, tmpl string, funcs template.FuncMap) (*Template, error) {
+	budget := new(int)
+	fm := boundedFuncs(budget)
+	for k, f := range funcs {
+		fm[k] = f
+	}
+	t, err := template.New(name).Option("missingkey=error").Funcs(fm).Parse(tmpl)
 	if err != nil {
 		return nil, fmt.Errorf("template %s: %w", name, err)
 	}
-	return t, nil
+	if what := notStraight(t); what != "" {
+		return nil, fmt.Errorf("template %s: %s is not supported (a scenario value renders in one pass)", name, what)
+	}
+	return &Template{t: t, budget: budget}, nil
 }
 
-// Execute runs a parsed template.
-func Execute(t *template.Template, data any) (string, error) {
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("template %s: %w", t.Name(), err)
+// Execute runs a parsed template; its output is at most MaxTemplateOutput bytes.
+func Execute(t *Template, data any) (string, error) {
+	*t.budget = templateWork
+	b := limitedBuffer{max: MaxTemplateOutput}
+	if err := t.t.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("template %s: %w", t.Name(), clipErr(err))
 	}
 	return b.String(), nil
+}
+
+// limitedBuffer fails a write past max bytes.
+type limitedBuffer struct {
+	bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.max {
+		return 0, fmt.Errorf("output over %d bytes", b.max)
+	}
+	return b.Buffer.Write(p)
+}
+
+// clipErr shortens an execution error: text/template quotes the values it
+// failed on, which may be megabytes long.
+func clipErr(err error) error {
+	if msg := err.Error(); len(msg) > 300 {
+		return fmt.Errorf("%s ... (%d bytes more)", msg[:300], len(msg)-300)
+	}
+	return err
 }

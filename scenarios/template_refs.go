@@ -3,33 +3,28 @@ package scenarios
 import (
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 	"text/template"
-	"text/template/parse"
 )
 
 // checkRefs executes t on stand-in data that has exactly the scenario's
 // nodes, ports, backends and vars, so a reference to one that does not
 // exist ({{.Nodes.prxy.Addr}}, {{.Nodes.proxy.Ports.admin}}) is a
 // validation error with a position, not a failure after backends started.
-func (v *validator) checkRefs(t *template.Template) error {
-	if !straightLine(t) {
-		return nil // see straightLine; Render still checks it at run time
-	}
+func (v *validator) checkRefs(t *Template) error {
 	if v.stub == nil {
 		v.stub = stubData(v.sc)
 	}
-	err := t.Execute(io.Discard, v.stub)
+	_, err := Execute(t, v.stub)
 	if err == nil {
 		return nil
 	}
 	var ee template.ExecError
 	if !errors.As(err, &ee) {
-		return nil // not a reference problem; Render reports it at run time
+		return err // the output bound
 	}
-	msg := ee.Error()
+	msg := clipErr(ee).Error()
 	ref := ""
 	if m := atRef.FindStringSubmatch(msg); m != nil {
 		ref = m[1]
@@ -75,38 +70,4 @@ func stubData(sc *Scenario) *TemplateData {
 		d.Backends[name] = a
 	}
 	return d
-}
-
-// straightLine tells whether t runs in time linear in its text: no range
-// (range 1000000000 would spin) and no template calls or definitions
-// (recursion). Only such templates are executed during validation.
-func straightLine(t *template.Template) bool {
-	if len(t.Templates()) > 1 || t.Tree == nil {
-		return false
-	}
-	var ok func(parse.Node) bool
-	ok = func(n parse.Node) bool {
-		switch n := n.(type) {
-		case nil:
-			return true
-		case *parse.ListNode:
-			if n == nil {
-				return true
-			}
-			for _, c := range n.Nodes {
-				if !ok(c) {
-					return false
-				}
-			}
-			return true
-		case *parse.IfNode:
-			return ok(n.List) && ok(n.ElseList)
-		case *parse.WithNode:
-			return ok(n.List) && ok(n.ElseList)
-		case *parse.RangeNode, *parse.TemplateNode:
-			return false
-		}
-		return true
-	}
-	return ok(t.Tree.Root)
 }

@@ -131,18 +131,26 @@ func (v *validator) template(path, s string) {
 	if s == "" {
 		return
 	}
-	t, err := template.New(path).Option("missingkey=error").Funcs(templateFuncStubs).Parse(s)
+	t, err := Parse(path, s, templateFuncStubs)
 	if err != nil {
-		msg := err.Error()
+		msg := clipErr(err).Error()
 		if i := strings.LastIndex(msg, ": "); i >= 0 {
 			msg = msg[i+2:]
 		}
-		v.fail(path, "bad template %q: %s", s, msg)
+		v.fail(path, "bad template %s: %s", clipQuote(s), msg)
 		return
 	}
 	if err := v.checkRefs(t); err != nil {
-		v.fail(path, "bad template %q: %v", s, err)
+		v.fail(path, "bad template %s: %v", clipQuote(s), err)
 	}
+}
+
+// clipQuote quotes s for an error, shortened: a template may be megabytes long.
+func clipQuote(s string) string {
+	if len(s) > 120 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:100], len(s))
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // templateFuncStubs lets validation parse templates that use the load's
