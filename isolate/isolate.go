@@ -26,8 +26,10 @@ func Inside() bool { return os.Getenv(EnvInside) == "1" }
 var ErrUnsupported = errors.New("network namespaces are not available")
 
 // Reexec runs this executable again with args inside a new network
-// namespace, forwards SIGTERM to it (SIGINT reaches it from the terminal
-// directly), waits, and returns its exit code.
+// namespace, forwards SIGINT and SIGTERM to it, waits, and returns its exit
+// code. The child runs in its own process group, so a Ctrl-C from the
+// terminal reaches only this process and the child gets it once, from
+// here: the same as a kill -INT of this process, which it used to miss.
 func Reexec(args []string) (int, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -37,15 +39,14 @@ func Reexec(args []string) (int, error) {
 	cmd.Env = append(os.Environ(), EnvInside+"=1")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = namespaceAttr()
-	// The child gets SIGINT from the terminal itself; the parent only waits.
-	signal.Ignore(os.Interrupt)
-	defer signal.Reset(os.Interrupt)
+	cmd.SysProcAttr.Setpgid = true
+	// Notify before Start, so no signal between the two is lost.
+	term := make(chan os.Signal, 2)
+	signal.Notify(term, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(term)
 	if err := cmd.Start(); err != nil {
 		return 0, explain(err)
 	}
-	term := make(chan os.Signal, 1)
-	signal.Notify(term, syscall.SIGTERM)
-	defer signal.Stop(term)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	for {
