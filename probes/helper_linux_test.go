@@ -105,6 +105,8 @@ func runHelper(mode string) error {
 			}
 			defer c.Close()
 		}
+	case "kevents-nocap":
+		return runNoCapWitness()
 	case "closewait":
 		// Benchmarks hold many connections here.
 		raiseNoFile(200000)

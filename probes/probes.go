@@ -22,6 +22,10 @@ const (
 	DefaultTopStacks = 5
 )
 
+// EventsPolling names the method of a sampler without the kernel event
+// witness: connections' lives come from consecutive samples.
+const EventsPolling = "polling"
+
 // Target is the process one Sampler watches.
 type Target struct {
 	Node string
@@ -48,6 +52,7 @@ type Sampler struct {
 	fetchTimeout time.Duration
 	topStacks    int
 	forceProc    bool
+	events       time.Duration // >0: run the kernel event witness; the sample interval
 	method       string
 	layers       layerSet
 	tracker      *tracker
@@ -73,6 +78,16 @@ func FetchTimeout(d time.Duration) Option {
 // sock_diag netlink dump (the fallback, with estimated idle ages), and
 // /proc/PID/fd instead of the BPF fd iterator.
 func ForceProc() Option { return func(s *Sampler) { s.forceProc = true } }
+
+// KernelEvents turns on the kernel event witness (inet_sock_set_state
+// through BPF): one exact record.Conn per connection of the target's
+// layers, with witness record.WitnessKernelEvents. interval is the sample
+// interval: connections that live less are counted as short. Without
+// CAP_BPF/CAP_PERFMON, kernel BTF or the tracepoint the sampler polls
+// only, and EventsFallback says why.
+func KernelEvents(interval time.Duration) Option {
+	return func(s *Sampler) { s.events = interval }
+}
 
 // TopStacks sets how many "other" goroutine stacks a sample keeps; 0 keeps none.
 func TopStacks(n int) Option { return func(s *Sampler) { s.topStacks = n } }

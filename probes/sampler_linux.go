@@ -22,12 +22,15 @@ type sysState struct {
 	netns    string
 	otherNS  bool
 	fds      fdLister
-	fdsWhy   string      // why /proc/PID/fd is read, when BPF was tried and failed
-	diag     *diag       // nil with the proc method
-	fallback string      // why the proc method is used, when it was not asked for
-	filter   *peerFilter // nil with the proc method
-	socks    []sock      // reused dump buffer
-	sockFDs  int         // socket fds in the last sample: the next map's size
+	fdsWhy   string        // why /proc/PID/fd is read, when BPF was tried and failed
+	diag     *diag         // nil with the proc method
+	fallback string        // why the proc method is used, when it was not asked for
+	filter   *peerFilter   // nil with the proc method
+	socks    []sock        // reused dump buffer
+	sockFDs  int           // socket fds in the last sample: the next map's size
+	kev      *kernelEvents // nil when polling only
+	kevWhy   string        // why the kernel event witness does not run, when asked for
+	kevLost  int64         // lost events already reported
 }
 
 func newSampler(t Target, opts ...Option) (*Sampler, error) {
@@ -87,6 +90,9 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 		}
 		return nil, accessError(t.PID, "/proc/"+pid+"/fd", err)
 	}
+	if s.events > 0 {
+		sys.kev, sys.kevWhy = openEventWitness(t, sys.netns, s.events, s.forceProc)
+	}
 	s.sys = sys
 	s.layers = newLayerSet(t.Layers)
 	s.tracker = newTracker(t.Node)
@@ -112,6 +118,21 @@ func openFDLister(pid int, started uint64, forceProc bool) (fdLister, string, er
 		return nil, "", err
 	}
 	return r, why, nil
+}
+
+// openEventWitness starts the kernel event witness, or says why not.
+func openEventWitness(t Target, netns string, interval time.Duration, forceProc bool) (*kernelEvents, string) {
+	if forceProc {
+		return nil, "asked for polling only"
+	}
+	ino, err := netnsInode(netns)
+	if err == nil {
+		var k *kernelEvents
+		if k, err = openKernelEvents(t.Node, ino, t.Layers, interval, DefaultEventRing); err == nil {
+			return k, ""
+		}
+	}
+	return nil, err.Error()
 }
 
 // accessError explains a /proc entry the prober may not read.
@@ -212,6 +233,16 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 		out.Sockets, ended = socketView(now, s.sys.socks, inodes, own, s.layers, s.tracker, s.method, partial)
 		out.Sockets.NetNS = s.sys.netns
 	}
+	if s.sys.kev != nil {
+		conns, st := s.sys.kev.take()
+		ended = append(ended, conns...)
+		out.Events = &st
+		if st.Lost > s.sys.kevLost {
+			out.Errors = append(out.Errors, fmt.Sprintf("events: %d kernel events lost (ring buffer full), %d in all",
+				st.Lost-s.sys.kevLost, st.Lost))
+			s.sys.kevLost = st.Lost
+		}
+	}
 	if ctx.Err() != nil {
 		out.Errors = append(out.Errors, "sample: "+ctx.Err().Error())
 	}
@@ -291,7 +322,12 @@ func (s *Sampler) close() []record.Conn {
 	if s.fetch != nil {
 		s.fetch.close()
 	}
-	return s.tracker.openAtEnd()
+	open := s.tracker.openAtEnd()
+	if s.sys.kev != nil {
+		open = append(open, s.sys.kev.close()...)
+		s.sys.kev = nil
+	}
+	return open
 }
 
 // Fallback says why the sampler uses the proc method although netlink was
@@ -305,3 +341,16 @@ func (s *Sampler) FDMethod() string { return s.sys.fds.source() }
 // FDFallback says why /proc/PID/fd is read instead of the BPF iterator, or
 // "" when it is not.
 func (s *Sampler) FDFallback() string { return s.sys.fdsWhy }
+
+// EventsMethod says which witness records connections' lives:
+// record.WitnessKernelEvents, or "polling" (the tracker's samples only).
+func (s *Sampler) EventsMethod() string {
+	if s.sys.kev != nil {
+		return record.WitnessKernelEvents
+	}
+	return EventsPolling
+}
+
+// EventsFallback says why the kernel event witness does not run although
+// KernelEvents asked for it, or "".
+func (s *Sampler) EventsFallback() string { return s.sys.kevWhy }

@@ -32,3 +32,9 @@ func (s *Sampler) FDMethod() string { return "" }
 
 // FDFallback says why /proc/PID/fd is read; always "" here.
 func (s *Sampler) FDFallback() string { return "" }
+
+// EventsMethod says which witness records connections' lives; always polling here.
+func (s *Sampler) EventsMethod() string { return EventsPolling }
+
+// EventsFallback says why the kernel event witness does not run; always "" here.
+func (s *Sampler) EventsFallback() string { return "" }

@@ -4,9 +4,13 @@ import "time"
 
 // Witnesses of a connection.
 const (
-	WitnessKernel  = "kernel"  // the probes, from consecutive socket dumps
-	WitnessBackend = "backend" // a fake backend's ledger
-	WitnessClient  = "client"  // the load clients' ledger
+	WitnessKernel = "kernel" // the probes, from consecutive socket dumps
+	// WitnessKernelEvents is the kernel's own account of each connection
+	// (inet_sock_set_state through BPF): exact open and close times,
+	// closer, idle before close and bytes, one line per connection.
+	WitnessKernelEvents = "kernel-events"
+	WitnessBackend      = "backend" // a fake backend's ledger
+	WitnessClient       = "client"  // the load clients' ledger
 )
 
 // Closers of a connection, as a witness saw it.
@@ -17,6 +21,12 @@ const (
 	ClosedByFault   = "fault"   // fault injection closed it
 	ClosedByUnknown = "unknown"
 	OpenAtEnd       = "open" // still open when the run ended
+)
+
+// Sides of a connection, as the witness's socket sees it.
+const (
+	SideClient = "client" // it dialled
+	SideServer = "server" // it accepted
 )
 
 // Conn is one connection whose life ended (or that was still open at the

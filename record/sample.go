@@ -13,6 +13,9 @@ type Sample struct {
 	FDs        *FDs        `json:"fds,omitempty"`
 	Sockets    *Sockets    `json:"sockets,omitempty"`
 	Process    *Process    `json:"proc,omitempty"`
+	// Events counts what the kernel event witness saw so far (cumulative);
+	// nil when the node is watched by polling only.
+	Events *EventStats `json:"events,omitempty"`
 	// Errors holds one "probe: reason" entry per probe that failed this tick.
 	Errors []string `json:"errors,omitempty"`
 	// Gone is set when the process no longer exists; sampling of the node stops.
@@ -138,4 +141,21 @@ type Process struct {
 	RSS        uint64  `json:"rss"`
 	CPUSeconds float64 `json:"cpu_s"`
 	Threads    int     `json:"threads"`
+}
+
+// EventStats are the kernel event witness's counts since it started.
+type EventStats struct {
+	Witness string `json:"witness"` // WitnessKernelEvents
+	Opened  int64  `json:"opened"`  // connections seen established
+	Closed  int64  `json:"closed"`  // connections seen closed (a conns.jsonl line each)
+	// Short counts closed connections that lived less than one sample
+	// interval: polling may never have seen them.
+	Short int64 `json:"short"`
+	// Lost counts events the kernel dropped because the ring buffer was full.
+	Lost int64 `json:"lost"`
+	// Unseen counts closes of connections whose open was not seen (opened
+	// before the witness started, or its event lost).
+	Unseen int64 `json:"unseen,omitempty"`
+	// Error says why the witness stopped reading, if it did.
+	Error string `json:"error,omitempty"`
 }

@@ -224,12 +224,17 @@ func (r *run) startProbes() error {
 		if t.MetricsURL, err = scenarios.Render("nodes."+name+".metrics", n.Metrics, r.data, nil); err != nil {
 			return setupErr("%v", err)
 		}
-		s, err := probes.NewSampler(t)
+		s, err := probes.NewSampler(t, probes.KernelEvents(r.sc.Interval.D()))
 		if err != nil {
 			return setupErr("probe node %s: %v", name, err)
 		}
 		r.meta.ProbeMethods["sockets/"+name] = s.Method()
 		r.meta.ProbeMethods["fds/"+name] = s.FDMethod()
+		r.meta.ProbeMethods["events/"+name] = s.EventsMethod()
+		if why := s.EventsFallback(); why != "" {
+			r.warn(fmt.Sprintf("node %s: connections' lives from polling only (1 per %s), not kernel events: %s",
+				name, r.sc.Interval.D(), why))
+		}
 		r.samplers[name] = startSampler(name, s, r.sc.Interval.D(), r.w, r.warn)
 	}
 	return r.writeMeta()

@@ -1,0 +1,363 @@
+package probes
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/soak-dev/soak/record"
+	"golang.org/x/sys/unix"
+)
+
+// DefaultEventRing is the size of the kernel event witness's ring buffer:
+// 4 MiB holds 52,000 events, a quarter of a second at 100,000 connections
+// a second (three events each), should soak's reader fall behind that long.
+const DefaultEventRing = 4 << 20
+
+// kernelEvents is the kernel event witness: a BPF program on
+// inet_sock_set_state sends the opens, first FINs and closes of the
+// layers' sockets in the SUT's network namespace through a ring buffer,
+// and a goroutine turns them into one exact record.Conn per connection
+// (witness kernel-events). Safe for concurrent use.
+type kernelEvents struct {
+	node     string
+	interval time.Duration // a connection shorter than this is counted as short
+	layers   layerSet
+	msPerJ   int64     // milliseconds per jiffy
+	wall     time.Time // the wall clock at mono 0 (boot), for event times
+	ports    map[uint32]bool
+
+	prog             *ebpf.Program
+	events, pm, lost *ebpf.Map
+	seen             *ebpf.Map // socket storage: the sockets followed
+	link             link.Link
+	rd               *ringbuf.Reader
+	done             chan struct{}
+
+	mu     sync.Mutex
+	open   map[uint64]*kconn // by the kernel's socket address
+	ended  []record.Conn
+	stats  record.EventStats
+	err    string // why the reader stopped, if it did
+	closed bool
+}
+
+// kconn is what the witness keeps of one open connection.
+type kconn struct {
+	layer, side   string
+	local, remote netip.AddrPort
+	opened        time.Time
+	finAt         time.Time // the first FIN, either side
+	closer        string
+	idleMs        int64 // at the first FIN
+}
+
+// kevent is one decoded ring buffer record.
+type kevent struct {
+	sk                 uint64
+	mono               time.Duration
+	bytesIn, bytesOut  uint64
+	idleSndJ, idleRcvJ uint32
+	local, remote      netip.AddrPort
+	oldState, newState uint8
+	peerFIN            bool // the peer's FIN arrived
+}
+
+// openKernelEvents loads and attaches the witness for a process in network
+// namespace netns (its inode) with these layer rules. A nil error means
+// events flow; the error says why not (permissions, BTF, tracepoint).
+func openKernelEvents(node string, netns uint32, rules []LayerRule, interval time.Duration, ringSize int) (*kernelEvents, error) {
+	k := &kernelEvents{node: node, interval: interval, layers: newLayerSet(rules),
+		ports: map[uint32]bool{}, open: map[uint64]*kconn{}, done: make(chan struct{})}
+	for _, r := range rules {
+		for _, p := range r.LocalPorts {
+			k.ports[uint32(p)] = true
+		}
+		for _, p := range r.RemotePorts {
+			k.ports[uint32(p)|kevRemoteKey] = true
+		}
+	}
+	if len(k.ports) == 0 {
+		return nil, errors.New("kernel events: no layer ports to filter on")
+	}
+	off, hz, err := keventOffsets()
+	if err != nil {
+		return nil, fmt.Errorf("kernel events: %w", err)
+	}
+	k.msPerJ = int64(1000 / hz)
+	if err := k.load(off, netns, ringSize); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel events: %w", err)
+	}
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel events: read the monotonic clock: %w", err)
+	}
+	k.wall = time.Now().Add(-time.Duration(ts.Nano()))
+	k.stats.Witness = record.WitnessKernelEvents
+	go k.read()
+	return k, nil
+}
+
+func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
+	var err error
+	if k.events, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_ring", Type: ebpf.RingBuf, MaxEntries: uint32(ringSize)}); err != nil {
+		return bpfLoadError("ring buffer", err)
+	}
+	if k.pm, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_ports", Type: ebpf.Hash, KeySize: 4, ValueSize: 1, MaxEntries: uint32(len(k.ports))}); err != nil {
+		return bpfLoadError("port map", err)
+	}
+	for p := range k.ports {
+		if err := k.pm.Put(p, uint8(1)); err != nil {
+			return fmt.Errorf("fill port map: %w", err)
+		}
+	}
+	// Socket storage lives and dies with each socket: no table to size,
+	// nothing left behind by a close whose event was lost.
+	if k.seen, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_seen", Type: ebpf.SkStorage, KeySize: 4, ValueSize: 1,
+		Flags: unix.BPF_F_NO_PREALLOC, Key: &btf.Int{Size: 4}, Value: &btf.Int{Size: 1}}); err != nil {
+		return bpfLoadError("socket storage", err)
+	}
+	if k.lost, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_lost", Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}); err != nil {
+		return bpfLoadError("lost counter", err)
+	}
+	k.prog, err = ebpf.NewProgram(&ebpf.ProgramSpec{
+		Name:       "soak_kevents",
+		Type:       ebpf.Tracing,
+		AttachType: ebpf.AttachTraceRawTp,
+		AttachTo:   "inet_sock_set_state",
+		// bpf_skc_to_tcp_sock and the ring buffer want a GPL-compatible license.
+		License:      "Dual MIT/GPL",
+		Instructions: keventProgram(off, netns, k.events, k.pm, k.seen, k.lost),
+	})
+	if err != nil {
+		return bpfLoadError("tracepoint program", err)
+	}
+	if k.link, err = link.AttachTracing(link.TracingOptions{Program: k.prog, AttachType: ebpf.AttachTraceRawTp}); err != nil {
+		return fmt.Errorf("attach tp_btf/inet_sock_set_state: %w", err)
+	}
+	if k.rd, err = ringbuf.NewReader(k.events); err != nil {
+		return fmt.Errorf("read ring buffer: %w", err)
+	}
+	return nil
+}
+
+func (k *kernelEvents) release() {
+	for _, c := range []interface{ Close() error }{k.link, k.prog, k.pm, k.seen, k.lost, k.events} {
+		switch v := c.(type) {
+		case link.Link:
+			if v != nil {
+				v.Close()
+			}
+		case *ebpf.Program:
+			if v != nil {
+				v.Close()
+			}
+		case *ebpf.Map:
+			if v != nil {
+				v.Close()
+			}
+		}
+	}
+}
+
+// read turns records into connections until the reader is closed.
+func (k *kernelEvents) read() {
+	defer close(k.done)
+	var rec ringbuf.Record
+	for {
+		if err := k.rd.ReadInto(&rec); err != nil {
+			if !errors.Is(err, os.ErrClosed) {
+				k.mu.Lock()
+				k.err = "read ring buffer: " + err.Error()
+				k.mu.Unlock()
+			}
+			return
+		}
+		ev, ok := decodeKevent(rec.RawSample)
+		if !ok {
+			continue
+		}
+		k.mu.Lock()
+		k.apply(ev)
+		k.mu.Unlock()
+	}
+}
+
+// decodeKevent reads a record written by keventProgram.
+func decodeKevent(b []byte) (kevent, bool) {
+	if len(b) < keventLen {
+		return kevent{}, false
+	}
+	le := binary.NativeEndian
+	ev := kevent{sk: le.Uint64(b), mono: time.Duration(le.Uint64(b[8:])),
+		bytesIn: le.Uint64(b[16:]), bytesOut: le.Uint64(b[24:]),
+		idleSndJ: le.Uint32(b[32:]), idleRcvJ: le.Uint32(b[36:]),
+		oldState: b[46], newState: b[47], peerFIN: b[45] != 0}
+	lport, rport := le.Uint16(b[40:]), binary.BigEndian.Uint16(b[42:])
+	var la, ra netip.Addr
+	switch b[44] {
+	case unix.AF_INET:
+		la, ra = netip.AddrFrom4([4]byte(b[48:52])), netip.AddrFrom4([4]byte(b[64:68]))
+	case unix.AF_INET6:
+		la, ra = netip.AddrFrom16([16]byte(b[48:64])).Unmap(), netip.AddrFrom16([16]byte(b[64:80])).Unmap()
+	default:
+		return kevent{}, false
+	}
+	ev.local, ev.remote = netip.AddrPortFrom(la, lport), netip.AddrPortFrom(ra, rport)
+	return ev, true
+}
+
+// apply updates the table with one event; k.mu is held.
+func (k *kernelEvents) apply(ev kevent) {
+	at := k.wall.Add(ev.mono)
+	c := k.open[ev.sk]
+	switch ev.newState {
+	case tcpEstablished:
+		if c != nil {
+			// The socket's close was lost (a full ring): it ended unseen.
+			k.stats.Unseen++
+		}
+		side := record.SideServer
+		if ev.oldState == tcpSynSent {
+			side = record.SideClient
+		}
+		k.open[ev.sk] = &kconn{layer: k.layers.match(int(ev.local.Port()), int(ev.remote.Port())),
+			side: side, local: ev.local, remote: ev.remote, opened: at}
+		k.stats.Opened++
+	case tcpFinWait1, tcpCloseWait:
+		if c == nil || !c.finAt.IsZero() {
+			return
+		}
+		c.finAt, c.idleMs = at, k.idleMs(ev)
+		c.closer = c.side
+		if ev.newState == tcpCloseWait {
+			c.closer = otherSide(c.side)
+		}
+	case tcpClose:
+		if c == nil {
+			k.stats.Unseen++
+			return
+		}
+		delete(k.open, ev.sk)
+		k.stats.Closed++
+		cn := c.conn(k.node, at)
+		// The kernel counts a FIN as a byte of the stream: taken off.
+		cn.BytesIn, cn.BytesOut = int64(ev.bytesIn), int64(ev.bytesOut)
+		if ev.peerFIN && cn.BytesIn > 0 {
+			cn.BytesIn--
+		}
+		if ownFINAcked(ev.oldState) && cn.BytesOut > 0 {
+			cn.BytesOut--
+		}
+		if c.finAt.IsZero() {
+			// No FIN: a reset (sent or received) or an abort.
+			cn.IdleBeforeCloseMs, cn.ClosedBy = k.idleMs(ev), record.ClosedByUnknown
+			cn.LastState = stateName(ev.oldState)
+		}
+		cn.MaxIdleMs = cn.IdleBeforeCloseMs
+		if cn.Closed.Sub(cn.Opened) < k.interval {
+			k.stats.Short++
+		}
+		k.ended = append(k.ended, cn)
+	}
+}
+
+// ownFINAcked says whether a socket closing from this state had its FIN acknowledged.
+func ownFINAcked(st uint8) bool {
+	return st == tcpFinWait2 || st == tcpLastAck || st == tcpClosing || st == tcpTimeWait
+}
+
+// idleMs is the time since the socket last sent or received data.
+func (k *kernelEvents) idleMs(ev kevent) int64 {
+	return int64(min(ev.idleSndJ, ev.idleRcvJ)) * k.msPerJ
+}
+
+func (c *kconn) conn(node string, closed time.Time) record.Conn {
+	cn := record.Conn{Witness: record.WitnessKernelEvents, Source: node, Layer: c.layer, Side: c.side,
+		Local: c.local.String(), Remote: c.remote.String(), Opened: c.opened, Closed: closed,
+		IdleBeforeCloseMs: c.idleMs, ClosedBy: c.closer}
+	if cn.Layer == "" {
+		cn.Layer = record.LayerOther
+	}
+	if !closed.IsZero() && !c.finAt.IsZero() {
+		cn.LastState = "FIN"
+	}
+	return cn
+}
+
+func otherSide(side string) string {
+	if side == record.SideClient {
+		return record.SideServer
+	}
+	return record.SideClient
+}
+
+// take returns the connections that ended since the last call, and the
+// witness's counts so far.
+func (k *kernelEvents) take() ([]record.Conn, record.EventStats) {
+	var lost uint64
+	if err := k.lost.Lookup(uint32(0), &lost); err == nil {
+		k.mu.Lock()
+		k.stats.Lost = int64(lost)
+		k.mu.Unlock()
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	ended, st := k.ended, k.stats
+	k.ended = nil
+	st.Error = k.err
+	return ended, st
+}
+
+// close detaches the program, waits for the reader, and returns the
+// connections that ended meanwhile and those still open (OpenAtEnd).
+func (k *kernelEvents) close() []record.Conn {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	k.mu.Unlock()
+	k.link.Close()
+	k.rd.Close()
+	<-k.done
+	k.release()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := k.ended
+	k.ended = nil
+	for sk, c := range k.open {
+		cn := c.conn(k.node, time.Time{})
+		cn.ClosedBy = record.OpenAtEnd
+		if !c.finAt.IsZero() {
+			cn.ClosedBy = c.closer
+		}
+		out = append(out, cn)
+		delete(k.open, sk)
+	}
+	return out
+}
+
+// netnsInode parses "net:[4026531840]".
+func netnsInode(ns string) (uint32, error) {
+	s, ok := strings.CutPrefix(ns, "net:[")
+	s, ok2 := strings.CutSuffix(s, "]")
+	n, err := strconv.ParseUint(s, 10, 32)
+	if !ok || !ok2 || err != nil {
+		return 0, fmt.Errorf("network namespace %q: not net:[inode]", ns)
+	}
+	return uint32(n), nil
+}

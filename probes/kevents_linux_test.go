@@ -1,0 +1,316 @@
+package probes
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/soak-dev/soak/record"
+)
+
+// openEventsOrSkip opens the witness for this process's namespace, or
+// skips saying why (no CAP_BPF/CAP_PERFMON, no BTF).
+func openEventsOrSkip(t *testing.T, rules []LayerRule, interval time.Duration) *kernelEvents {
+	t.Helper()
+	ns, err := netNS("self")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ino, err := netnsInode(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := openKernelEvents("n", ino, rules, interval, DefaultEventRing)
+	switch {
+	case errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported):
+		t.Skipf("kernel event witness unavailable: %v", err)
+	case err != nil:
+		t.Fatal(err)
+	}
+	return k
+}
+
+// idleServer is a real TCP server that answers each line with a line and
+// closes a connection once it has been idle for idle (a read deadline set
+// after each write, as net/http's IdleTimeout does). It reports the idle
+// time it measured itself before each close, the figure the witness must
+// match: it is idle plus the lateness of the server's timer.
+func idleServer(t *testing.T, idle time.Duration) (addr string, port int, measured chan time.Duration) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	measured = make(chan time.Duration, 1000)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				for {
+					if _, err := br.ReadString('\n'); err != nil {
+						return
+					}
+					if _, err := io.WriteString(c, "ok\n"); err != nil {
+						return
+					}
+					sent := time.Now()
+					c.SetReadDeadline(sent.Add(idle))
+					if _, err := br.Peek(1); err != nil {
+						measured <- time.Since(sent)
+						return
+					}
+				}
+			})
+		}
+	})
+	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port, measured
+}
+
+// askThenWait sends one line on a new connection, reads the answer, then
+// waits for the server to close the connection.
+func askThenWait(addr string) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, "hello\n"); err != nil {
+		return err
+	}
+	br := bufio.NewReader(c)
+	if _, err := br.ReadString('\n'); err != nil {
+		return err
+	}
+	if n, err := br.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		return fmt.Errorf("after the answer: %d bytes, %v; want EOF", n, err)
+	}
+	return nil
+}
+
+// TestKernelEventsIdleTimeout: K connections the server closes after an
+// idle timeout T are each recorded twice (the server's socket and the
+// client's), with closer server and idle before close within 5 ms of the
+// idle the server measured (T plus its timer's lateness, logged).
+func TestKernelEventsIdleTimeout(t *testing.T) {
+	const k, idle = 20, 300 * time.Millisecond
+	addr, port, measured := idleServer(t, idle)
+	rules := []LayerRule{{Name: "in", LocalPorts: []int{port}}, {Name: "out", RemotePorts: []int{port}}}
+	kev := openEventsOrSkip(t, rules, time.Second)
+	var wg sync.WaitGroup
+	errs := make(chan error, k)
+	for range k {
+		wg.Go(func() { errs <- askThenWait(addr) })
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	conns := waitConns(t, kev, 2*k)
+	var lo, hi time.Duration
+	for i := range k {
+		m := <-measured
+		if i == 0 || m < lo {
+			lo = m
+		}
+		if i == 0 || m > hi {
+			hi = m
+		}
+	}
+	byLayer := map[string]int{}
+	var errMin, errMax time.Duration
+	for i, c := range conns {
+		byLayer[c.Layer]++
+		wantSide := map[string]string{"in": record.SideServer, "out": record.SideClient}[c.Layer]
+		if c.Witness != record.WitnessKernelEvents || c.Side != wantSide || c.ClosedBy != record.ClosedByServer {
+			t.Errorf("conn %+v: want witness %s, side %s, closed by server", c, record.WitnessKernelEvents, wantSide)
+		}
+		got := time.Duration(c.IdleBeforeCloseMs) * time.Millisecond
+		if got < lo-5*time.Millisecond || got > hi+5*time.Millisecond {
+			t.Errorf("%s %s -> %s: idle before close %s, want within 5 ms of what the server measured (%s to %s)",
+				c.Layer, c.Local, c.Remote, got, lo, hi)
+		}
+		if i == 0 || got-idle < errMin {
+			errMin = got - idle
+		}
+		if i == 0 || got-idle > errMax {
+			errMax = got - idle
+		}
+		if life := c.Closed.Sub(c.Opened); life < idle || life > hi+time.Second {
+			t.Errorf("%s: lived %s, want about %s", c.Layer, life, idle)
+		}
+		if c.BytesIn == 0 || c.BytesOut == 0 {
+			t.Errorf("%s: bytes in %d out %d, want both > 0", c.Layer, c.BytesIn, c.BytesOut)
+		}
+	}
+	t.Logf("T %s: idle before close minus T from %s to %s over %d sockets; the server measured %s to %s",
+		idle, errMin, errMax, len(conns), lo, hi)
+	if byLayer["in"] != k || byLayer["out"] != k {
+		t.Errorf("layers %v, want %d each of in and out", byLayer, k)
+	}
+	if rest := kev.close(); len(rest) != 0 {
+		t.Errorf("%d connections left open", len(rest))
+	}
+}
+
+// waitConns collects n ended connections, or fails after 10 s.
+func waitConns(t *testing.T, k *kernelEvents, n int) []record.Conn {
+	t.Helper()
+	var all []record.Conn
+	deadline := time.Now().Add(10 * time.Second)
+	for len(all) < n && time.Now().Before(deadline) {
+		c, _ := k.take()
+		all = append(all, c...)
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(all) < n {
+		_, st := k.take()
+		t.Fatalf("got %d connections, want %d; stats %+v", len(all), n, st)
+	}
+	return all
+}
+
+// sinkServer accepts connections and reads each until the peer closes it.
+func sinkServer(t *testing.T) (addr string, port int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, c)
+			})
+		}
+	})
+	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestKernelEventsShortConnections: 1,000 connections that each live 50 ms
+// (far less than one 1 s tick) are all recorded, closed by the client,
+// and counted as short.
+func TestKernelEventsShortConnections(t *testing.T) {
+	const n, life, par = 1000, 50 * time.Millisecond, 100
+	addr, port := sinkServer(t)
+	kev := openEventsOrSkip(t, []LayerRule{{Name: "in", LocalPorts: []int{port}}}, time.Second)
+	defer kev.close()
+	for range n / par {
+		var wg sync.WaitGroup
+		for range par {
+			wg.Go(func() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				io.WriteString(c, "x")
+				time.Sleep(life)
+				c.Close()
+			})
+		}
+		wg.Wait()
+	}
+	conns := waitConns(t, kev, n)
+	for _, c := range conns {
+		if c.Layer != "in" || c.Side != record.SideServer || c.ClosedBy != record.ClosedByClient || c.BytesIn != 1 {
+			t.Errorf("conn %+v: want layer in, side server, closed by client, 1 byte in", c)
+		}
+		if l := c.Closed.Sub(c.Opened); l < life || l > 10*time.Second {
+			t.Errorf("conn lived %s, want at least %s", l, life)
+		}
+	}
+	if _, st := kev.take(); st.Closed != n || st.Short != n || st.Lost != 0 {
+		t.Errorf("stats %+v, want %d closed, all short, none lost", st, n)
+	}
+}
+
+// runNoCapWitness is the child of TestKernelEventsFallback: in a user
+// namespace of its own it has no capability in the initial one, so the
+// kernel refuses it BPF. It samples itself with the witness asked for and
+// prints what it got as JSON.
+func runNoCapWitness() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s, err := NewSampler(Target{Node: "n", PID: os.Getpid(), Layers: []LayerRule{{Name: "in", LocalPorts: []int{port}}}},
+		KernelEvents(time.Second))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	smp, _ := s.Sample(context.Background(), time.Now())
+	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"method": s.EventsMethod(), "why": s.EventsFallback(), "sockets": smp.Sockets != nil, "events": smp.Events != nil})
+}
+
+// TestKernelEventsFallback denies the witness its capabilities: the test
+// binary runs again in a new user namespace (root there, nothing in the
+// initial namespace, where CAP_BPF and CAP_PERFMON are checked). The
+// sampler polls instead and says why, naming the capabilities.
+func TestKernelEventsFallback(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to map uid 0 in a user namespace")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=kevents-nocap")
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child: %v", err)
+	}
+	var got struct {
+		Method, Why     string
+		Sockets, Events bool
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("child printed %q: %v", out, err)
+	}
+	if got.Method != EventsPolling || !strings.Contains(got.Why, "CAP_BPF and CAP_PERFMON") || !got.Sockets || got.Events {
+		t.Errorf("without capabilities: %+v; want method polling, the capabilities named, sockets sampled, no events", got)
+	}
+	t.Logf("fallback: %s", got.Why)
+}
