@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -18,6 +19,8 @@ type runData struct {
 	samples  map[string][]sample
 	conns    []record.Conn
 	interval time.Duration
+	// reclaim times the SUT's idle closes per layer and witness, all witnesses.
+	reclaim *reclaimed.Fold
 }
 
 func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
@@ -35,7 +38,9 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	}
 	// The checks read the ledgers' idle figures only (the kernel witness is
 	// in the samples): keep those, without addresses, to stay small.
+	d.reclaim = reclaimed.New(run.Meta, nil)
 	err = run.EachConn(func(cn record.Conn) error {
+		d.reclaim.Add(cn)
 		if cn.Witness == record.WitnessKernel {
 			return nil
 		}

@@ -29,8 +29,9 @@ type witnessSeen struct {
 // primary witness: it sees the SUT's own socket. The fake backend's and the
 // load clients' ledgers are cross-checks, and the primary when the kernel
 // never saw the layer; a disagreement is reported in Details.
-func reclaim(d *runData, c *scenarios.ReclaimCheck) record.CheckResult {
-	r := record.CheckResult{Name: "reclaim/" + c.Layer, Kind: "reclaim", Layer: c.Layer, Unit: "s"}
+func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
+	defer func() { d.addReclaimed(c.Layer, &r) }()
+	r = record.CheckResult{Name: "reclaim/" + c.Layer, Kind: "reclaim", Layer: c.Layer, Unit: "s"}
 	node := d.layerNode(c.Layer)
 	r.Node = node
 	limit := c.Within.D()

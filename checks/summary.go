@@ -31,6 +31,7 @@ func Summary(v record.Verdict) string {
 				num(c.Value, c.Unit), num(c.Limit, c.Unit), cell(c.Node), cell(c.Layer), cell(c.Message))
 		}
 	}
+	b.WriteString(reclaimedTable(v))
 	return b.String()
 }
 

@@ -40,4 +40,6 @@ type CheckResult struct {
 	Witnesses map[string]float64 `json:"witnesses,omitempty"`
 	// Details holds further evidence lines (a disagreement between witnesses, the windows used...).
 	Details []string `json:"details,omitempty"`
+	// Reclaimed is the layer's effective idle timeout per witness (reclaim checks).
+	Reclaimed []Reclaimed `json:"reclaimed,omitempty"`
 }

@@ -67,6 +67,12 @@ type Row struct {
 	HasNoise    bool    `json:"has_noise,omitempty"`
 	WithinNoise bool    `json:"within_noise,omitempty"`
 	NoNoise     string  `json:"no_noise,omitempty"`
+	// BoundA and BoundB mark a value that is only a lower bound (see
+	// Summary.LowerBounds); MissingA and MissingB a run without the figure.
+	BoundA   bool `json:"bound_a,omitempty"`
+	BoundB   bool `json:"bound_b,omitempty"`
+	MissingA bool `json:"missing_a,omitempty"`
+	MissingB bool `json:"missing_b,omitempty"`
 }
 
 // CheckRow is one check's status in both runs ("" when a run lacks it).
@@ -203,7 +209,10 @@ func compareRows(a, b *Summary) []Row {
 	sort.SliceStable(names, func(i, j int) bool { return figureOrder(names[i]) < figureOrder(names[j]) })
 	var rows []Row
 	for _, f := range names {
-		r := Row{Figure: f, A: a.Figures[f], B: b.Figures[f]}
+		r := Row{Figure: f, A: a.Figures[f], B: b.Figures[f], BoundA: a.lowerBound(f), BoundB: b.lowerBound(f)}
+		_, inA := a.Figures[f]
+		_, inB := b.Figures[f]
+		r.MissingA, r.MissingB = !inA, !inB
 		r.Change = r.B - r.A
 		if r.A != 0 {
 			r.Percent, r.HasPercent = r.Change/math.Abs(r.A)*100, true

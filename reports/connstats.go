@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 
+	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -28,6 +29,8 @@ type layerConns struct {
 type connStats struct {
 	layers map[string]*layerConns
 	total  int
+	// reclaim times the SUT's idle closes per layer and witness (nil: not kept).
+	reclaim *reclaimed.Fold
 }
 
 func newConnStats() *connStats { return &connStats{layers: map[string]*layerConns{}} }
@@ -38,6 +41,9 @@ func histBin(v float64) int {
 
 func (cs *connStats) add(c record.Conn) {
 	cs.total++
+	if cs.reclaim != nil {
+		cs.reclaim.Add(c)
+	}
 	l := c.Layer
 	if l == "" {
 		l = record.LayerOther

@@ -21,6 +21,7 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
+	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -103,6 +104,7 @@ func load(dir string) (*builder, error) {
 		return nil, fmt.Errorf("build report: %w", err)
 	}
 	b := &builder{run: r, tl: newTimeline(r.Meta), cs: newConnStats()}
+	b.cs.reclaim = reclaimed.New(r.Meta, b.tl.cycleAt)
 	if e := r.Meta.End; !e.IsZero() && e.After(r.Meta.Start) {
 		b.spanS = e.Sub(r.Meta.Start).Seconds()
 	}

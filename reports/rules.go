@@ -76,7 +76,7 @@ func ParseRule(s string) (Rule, error) {
 // figureUnit returns the time unit of a figure, for duration limits.
 func figureUnit(fig string) (time.Duration, bool) {
 	switch {
-	case strings.HasSuffix(fig, ".max_idle"):
+	case strings.HasSuffix(fig, ".max_idle"), strings.Contains(fig, ".reclaimed_after"):
 		return time.Second, true
 	case fig == "load.p50" || fig == "load.p99" || strings.HasSuffix(fig, ".p50") || strings.HasSuffix(fig, ".p99"):
 		return time.Millisecond, true
@@ -119,6 +119,12 @@ func evalRule(r Rule, c *Comparison) (RuleResult, error) {
 	if row == nil {
 		return res, fmt.Errorf("rule %q: %w %q: neither run has it (see summary.json \"figures\")", r.Text, ErrUnknownFigure, r.Figure)
 	}
+	if row.MissingA || row.MissingB {
+		// A rule that cannot be judged does not pass: no silent pass in CI.
+		res.Tripped = true
+		res.Message = fmt.Sprintf("%s cannot be judged: run %s has no value of it (see its summary.json notes)", r.Figure, missingRun(row))
+		return res, nil
+	}
 	move := (row.B - row.A) * r.Direction // > 0: moved the guarded way
 	limit := r.Limit
 	if r.Percent {
@@ -128,15 +134,21 @@ func evalRule(r Rule, c *Comparison) (RuleResult, error) {
 	if r.Direction < 0 {
 		what = "dropped"
 	}
+	// A lower bound proves a move only in one direction: B >= 29 s against
+	// A = 10 s is a growth of at least 19 s; A >= 10 s is no baseline.
+	unproven := (r.Direction > 0 && row.BoundA) || (r.Direction < 0 && row.BoundB)
 	switch {
+	case move > limit && unproven:
+		res.Message = fmt.Sprintf("%s: %s -> %s, but %s is only a lower bound: the change cannot be shown, not a regression",
+			r.Figure, boundNum(row.A, row.BoundA), boundNum(row.B, row.BoundB), map[bool]string{true: "A", false: "B"}[row.BoundA])
 	case move <= limit:
-		res.Message = fmt.Sprintf("%s: %s -> %s, within the limit", r.Figure, formatNum(row.A), formatNum(row.B))
+		res.Message = fmt.Sprintf("%s: %s -> %s, within the limit", r.Figure, boundNum(row.A, row.BoundA), boundNum(row.B, row.BoundB))
 	case row.HasNoise && row.WithinNoise:
 		res.Message = fmt.Sprintf("%s %s by %s, but within the cycle-to-cycle spread (%s): not a regression",
 			r.Figure, what, formatNum(math.Abs(row.B-row.A)), formatNum(row.Noise))
 	default:
 		res.Tripped = true
-		res.Message = fmt.Sprintf("%s %s from %s to %s (limit %s)", r.Figure, what, formatNum(row.A), formatNum(row.B), limitText(r))
+		res.Message = fmt.Sprintf("%s %s from %s to %s (limit %s)", r.Figure, what, boundNum(row.A, row.BoundA), boundNum(row.B, row.BoundB), limitText(r))
 		if row.NoNoise != "" {
 			res.Message += "; " + row.NoNoise + ", judged as written"
 		} else if row.HasNoise {
@@ -144,6 +156,23 @@ func evalRule(r Rule, c *Comparison) (RuleResult, error) {
 		}
 	}
 	return res, nil
+}
+
+func boundNum(v float64, bound bool) string {
+	if bound {
+		return ">= " + formatNum(v)
+	}
+	return formatNum(v)
+}
+
+func missingRun(row *Row) string {
+	switch {
+	case row.MissingA && row.MissingB:
+		return "A nor B"
+	case row.MissingA:
+		return "A"
+	}
+	return "B"
 }
 
 func limitText(r Rule) string {

@@ -42,6 +42,9 @@ type Summary struct {
 	// per-cycle values, when there were 2 cycles or more (see noise.go).
 	Cycles int                `json:"cycles,omitempty"`
 	Spread map[string]float64 `json:"spread,omitempty"`
+	// LowerBounds lists the figures that are only lower bounds (e.g. a
+	// layer's reclaimed_after where the hold always ended first).
+	LowerBounds []string `json:"lower_bounds,omitempty"`
 	// Notes says what could not be computed and why.
 	Notes []string `json:"notes,omitempty"`
 }
@@ -81,6 +84,8 @@ type LayerSummary struct {
 	ClosedBy map[string]int `json:"closed_by,omitempty"`
 	// MaxIdleByWitnessS is the longest idle gap each connection witness saw.
 	MaxIdleByWitnessS map[string]float64 `json:"max_idle_by_witness_s,omitempty"`
+	// Reclaimed is the effective idle timeout per witness (see package reclaimed).
+	Reclaimed []record.Reclaimed `json:"reclaimed,omitempty"`
 }
 
 // LoadSummary holds the load figures over all phases.
@@ -255,6 +260,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 		s.Verdict = vs
 	}
 	s.Cycles, s.Spread = cycleSpread(tl)
+	addReclaimed(s, cs.reclaim, s.Cycles)
 	// JSON has no NaN or Inf: a figure that could not be computed is 0 and a note says so.
 	for k, v := range fig {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
