@@ -8,8 +8,10 @@ package checks
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/soak-dev/soak/record"
@@ -89,27 +91,46 @@ func overall(cs []record.CheckResult) string {
 	return status
 }
 
-func evaluateOne(d *runData, e *scenarios.Expectation) []record.CheckResult {
-	switch {
-	case e == nil:
-		return nil
-	case e.Reclaim != nil:
-		return []record.CheckResult{reclaim(d, e.Reclaim)}
-	case e.Drain != nil:
-		return drain(d, e.Drain)
-	case e.CloseWait != nil:
-		return []record.CheckResult{closeWait(d, e.CloseWait)}
-	case e.NoGrowth != nil:
-		return noGrowth(d, e.NoGrowth)
-	case e.Ratio != nil:
-		return []record.CheckResult{ratio(d, e.Ratio)}
-	case e.Max != nil:
-		return maxCheck(d, e.Max)
-	case e.Baseline != nil:
-		return baseline(d, e.Baseline)
+// evaluators judge the checks, by kind (scenarios.CheckSpec.Kind). Each
+// kind's file registers its evaluator in init (node_exporter's
+// registerCollector), so this file names no kind.
+var evaluators = map[string]func(*runData, scenarios.CheckSpec) []record.CheckResult{}
+
+// register makes eval the evaluator of its spec type's kind. A kind
+// registered twice is a programming error: it panics at init, so every
+// test catches it.
+func register[S scenarios.CheckSpec](eval func(*runData, S) []record.CheckResult) {
+	var zero S // a nil pointer: Kind does not look at it
+	kind := zero.Kind()
+	if _, dup := evaluators[kind]; dup {
+		panic("checks: check kind " + kind + " registered twice")
 	}
-	return []record.CheckResult{{Name: "unknown", Kind: "unknown", Status: record.StatusInconclusive,
-		Message: "an expectation with no kind set; fix the scenario's expect list"}}
+	evaluators[kind] = func(d *runData, s scenarios.CheckSpec) []record.CheckResult { return eval(d, s.(S)) }
+}
+
+// one adapts a check that gives one result (not one per node) to register.
+func one[S scenarios.CheckSpec](eval func(*runData, S) record.CheckResult) func(*runData, S) []record.CheckResult {
+	return func(d *runData, s S) []record.CheckResult { return []record.CheckResult{eval(d, s)} }
+}
+
+// Kinds returns the registered check kinds, sorted.
+func Kinds() []string { return slices.Sorted(maps.Keys(evaluators)) }
+
+func evaluateOne(d *runData, e *scenarios.Expectation) []record.CheckResult {
+	if e == nil {
+		return nil
+	}
+	spec := e.Spec()
+	if spec == nil {
+		return []record.CheckResult{{Name: "unknown", Kind: "unknown", Status: record.StatusInconclusive,
+			Message: "an expectation with no kind set; fix the scenario's expect list"}}
+	}
+	eval, ok := evaluators[spec.Kind()]
+	if !ok {
+		return []record.CheckResult{{Name: spec.Kind(), Kind: spec.Kind(), Status: record.StatusInconclusive,
+			Message: fmt.Sprintf("check kind %q has no evaluation in this soak build", spec.Kind())}}
+	}
+	return eval(d, spec)
 }
 
 // Write writes verdict.json, junit.xml and summary.md into the run directory.

@@ -9,6 +9,8 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() { register(one(closeWait)) }
+
 // closeWait checks that no socket (of the layer, or of any layer on any
 // node) stayed in CLOSE_WAIT longer than MaxAge: the peer closed, the SUT
 // never did, the classic unclosed response body.

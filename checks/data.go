@@ -162,6 +162,18 @@ func (d *runData) engine(node string) string {
 	return ""
 }
 
+// seriesNodes is the nodes a series check looks at: the one named, the
+// layer's node, or every node.
+func (d *runData) seriesNodes(s series, node string) []string {
+	switch {
+	case node != "":
+		return []string{node}
+	case s.layer != "":
+		return []string{d.layerNode(s.layer)}
+	}
+	return d.nodes()
+}
+
 // clock formats a moment for messages.
 func clock(t time.Time) string { return t.Local().Format("15:04:05") }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() { register(drain) }
+
 // drain checks, for every run of phase After, that the layer's established
 // connections are back to the baseline (the last count before the first
 // load phase) or to N by the end of the run (or Within after it starts).

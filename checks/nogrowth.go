@@ -24,6 +24,8 @@ const (
 	GrowthMinPoints = 6
 )
 
+func init() { register(noGrowth) }
+
 // noGrowth checks a series for an upward trend over the phases named in
 // During (all load phases when empty), one result per node. Samples are
 // downsampled first, because 1 s samples are autocorrelated and idle

@@ -12,6 +12,8 @@ import (
 // with fewer connections, a few unrelated goroutines swamp the ratio.
 const DefaultMinDenominator = 10
 
+func init() { register(one(ratio)) }
+
 // ratio checks Numerator / Denominator over the samples whose denominator
 // is at least MinDenominator. The numerator is taken above its value
 // before load (goroutines a process always has are not per connection),

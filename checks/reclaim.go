@@ -10,6 +10,8 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() { register(one(reclaim)) }
+
 // DefaultReclaimSlack is added to one sample interval to make the default
 // reclaim tolerance: the kernel's idle age is read once per interval, and a
 // timer-driven close lands a little after its deadline.

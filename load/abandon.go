@@ -9,6 +9,12 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() {
+	register(func(s *scenarios.Abandon) *abandonPhase { return &abandonPhase{spec: *s} })
+}
+
+var _ Phase = (*abandonPhase)(nil)
+
 // What an abandoned client sends before it goes silent ({HEAD} is the
 // request line and headers, without the blank line that ends them).
 var abandonSends = map[string]string{

@@ -16,6 +16,8 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+var _ Phase = (*attackPhase)(nil)
+
 // attackStep is one vegeta attack of a rate-driven phase: a burst, or the
 // whole of a steady phase.
 type attackStep struct {

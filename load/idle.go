@@ -12,6 +12,12 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() {
+	register(func(s *scenarios.Idle) *idlePhase { return &idlePhase{spec: *s} })
+}
+
+var _ Phase = (*idlePhase)(nil)
+
 // openWorkers bounds how many connections a hand-written phase opens at once.
 const openWorkers = 64
 

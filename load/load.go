@@ -6,6 +6,8 @@ package load
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 // Defaults applied to a phase's Requests (see scenarios.Requests).
 const (
 	// DefaultConnections caps open connections per host.
-	DefaultConnections = 64
+	DefaultConnections = scenarios.DefaultConnections
 	// DefaultWorkers is the initial number of vegeta workers.
 	DefaultWorkers = 10
 	// DefaultTimeout bounds each request (and each dial, write and read of
@@ -60,45 +62,38 @@ type Phase interface {
 	Run(ctx context.Context, env Env) (record.PhaseResult, error)
 }
 
+// builders make the phases, by kind (scenarios.PhaseSpec.Kind). Each
+// kind's file registers its builder in init (node_exporter's
+// registerCollector), so this file names no kind.
+var builders = map[string]func(scenarios.PhaseSpec) Phase{}
+
+// register makes build the builder of its spec type's kind. A kind
+// registered twice is a programming error: it panics at init, so every
+// test catches it.
+func register[S scenarios.PhaseSpec, P Phase](build func(S) P) {
+	var zero S // a nil pointer: Kind does not look at it
+	kind := zero.Kind()
+	if _, dup := builders[kind]; dup {
+		panic("load: phase kind " + kind + " registered twice")
+	}
+	builders[kind] = func(s scenarios.PhaseSpec) Phase { return build(s.(S)) }
+}
+
+// Kinds returns the registered phase kinds, sorted.
+func Kinds() []string { return slices.Sorted(maps.Keys(builders)) }
+
 // New makes the phase p describes.
 func New(p *scenarios.Phase) (Phase, error) {
 	if p == nil {
 		return nil, fmt.Errorf("load: no phase")
 	}
-	switch {
-	case p.Steady != nil:
-		return newSteady(p.Steady), nil
-	case p.Ramp != nil:
-		return newRamp(p.Ramp), nil
-	case p.Burst != nil:
-		return newBurst(p.Burst), nil
-	case p.Churn != nil:
-		return newChurn(p.Churn), nil
-	case p.Idle != nil:
-		return &idlePhase{spec: *p.Idle}, nil
-	case p.Slow != nil:
-		return &slowPhase{spec: *p.Slow}, nil
-	case p.Abandon != nil:
-		return &abandonPhase{spec: *p.Abandon}, nil
-	case p.Quiet != nil:
-		return &quietPhase{d: p.Quiet.Duration.D()}, nil
+	spec := p.Spec()
+	if spec == nil {
+		return nil, fmt.Errorf("load: phase %q has no kind", p.Name)
 	}
-	return nil, fmt.Errorf("load: phase %q has no kind", p.Name)
-}
-
-// Kind returns the phase's kind ("steady", "idle"...), "" if none is set.
-func Kind(p *scenarios.Phase) string {
-	if p == nil {
-		return ""
+	build, ok := builders[spec.Kind()]
+	if !ok {
+		return nil, fmt.Errorf("load: phase %q: kind %q has no implementation in package load", p.Name, spec.Kind())
 	}
-	return p.Kind()
-}
-
-// PlannedDuration is how long one run of p is planned to last (bursts: their
-// pauses only, since their length depends on the SUT).
-func PlannedDuration(p *scenarios.Phase) time.Duration {
-	if p == nil {
-		return 0
-	}
-	return p.Planned()
+	return build(spec), nil
 }

@@ -28,7 +28,7 @@ func Prepare(sc *scenarios.Scenario) (note string, err error) {
 		return note, nil
 	}
 	for _, p := range sc.Phases {
-		need := Connections(p)
+		need := p.MaxConnections()
 		if uint64(need)+fdReserve > hard {
 			may := uint64(0)
 			if hard > fdReserve {
@@ -39,29 +39,6 @@ func Prepare(sc *scenarios.Scenario) (note string, err error) {
 		}
 	}
 	return note, nil
-}
-
-// Connections is the most client connections phase p holds open at once.
-func Connections(p *scenarios.Phase) int {
-	switch {
-	case p == nil:
-		return 0
-	case p.Idle != nil:
-		return p.Idle.Connections
-	case p.Slow != nil:
-		return p.Slow.Connections
-	case p.Abandon != nil:
-		return p.Abandon.Connections
-	case p.Steady != nil:
-		return optsOf(p.Steady.Requests).conns
-	case p.Ramp != nil:
-		return optsOf(p.Ramp.Requests).conns
-	case p.Burst != nil:
-		return optsOf(p.Burst.Requests).conns
-	case p.Churn != nil:
-		return optsOf(p.Churn.Requests).conns
-	}
-	return 0
 }
 
 // group writes n with thousands separators: 20,000.

@@ -1,6 +1,8 @@
 package load
 
 import (
+	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -60,7 +62,7 @@ func TestGroup(t *testing.T) {
 	}
 }
 
-func TestNewKindAndPlanned(t *testing.T) {
+func TestNewNoKind(t *testing.T) {
 	t.Parallel()
 	if _, err := New(&scenarios.Phase{Name: "none"}); err == nil {
 		t.Error("New accepted a phase with no kind")
@@ -68,11 +70,29 @@ func TestNewKindAndPlanned(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Error("New accepted nil")
 	}
-	p := &scenarios.Phase{Name: "b", Burst: &scenarios.Burst{Count: 5, Bursts: 3, Pause: scenarios.Duration(2e9)}}
-	if got, want := Kind(p), "burst"; got != want {
-		t.Errorf("Kind = %q", got)
+}
+
+// TestEveryKindRegistered: every phase kind of the schema has a builder
+// here, and nothing else does; New makes each one.
+func TestEveryKindRegistered(t *testing.T) {
+	t.Parallel()
+	if got, want := Kinds(), slices.Sorted(slices.Values(scenarios.PhaseKinds)); !slices.Equal(got, want) {
+		t.Errorf("registered phase kinds %v, schema kinds %v", got, want)
 	}
-	if got, want := PlannedDuration(p), scenarios.Duration(4e9).D(); got != want {
-		t.Errorf("PlannedDuration = %v, want %v", got, want)
+	for _, kind := range scenarios.PhaseKinds {
+		p := &scenarios.Phase{Name: kind}
+		// Set the field whose YAML key is kind to a zero spec.
+		v := reflect.ValueOf(p).Elem()
+		for i := range v.NumField() {
+			if name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ","); name == kind {
+				v.Field(i).Set(reflect.New(v.Field(i).Type().Elem()))
+			}
+		}
+		if p.Kind() != kind {
+			t.Fatalf("could not set kind %s", kind)
+		}
+		if ph, err := New(p); err != nil || ph == nil {
+			t.Errorf("New(%s) = %v, %v", kind, ph, err)
+		}
 	}
 }

@@ -5,7 +5,14 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/scenarios"
 )
+
+func init() {
+	register(func(s *scenarios.Quiet) *quietPhase { return &quietPhase{d: s.Duration.D()} })
+}
+
+var _ Phase = (*quietPhase)(nil)
 
 // quietPhase puts no load at all: the drain window in which the SUT's idle
 // timeouts must act. It opens nothing, so the probes see the SUT's side only.

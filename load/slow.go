@@ -15,6 +15,12 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
+func init() {
+	register(func(s *scenarios.Slow) *slowPhase { return &slowPhase{spec: *s} })
+}
+
+var _ Phase = (*slowPhase)(nil)
+
 // Slow modes.
 const (
 	SlowHeaders = "headers" // request headers a few bytes at a time, never finished

@@ -1,79 +1,141 @@
 package scenarios
 
 import (
-	"sort"
+	"reflect"
+	"strings"
 	"time"
 )
 
-// PhaseKinds are the kinds of load a phase can be.
-var PhaseKinds = []string{"steady", "ramp", "burst", "idle", "churn", "slow", "abandon", "quiet"}
+// PhaseSpec is one kind of phase: the spec type of one field of Phase's
+// one-of (Steady, Idle, ...), in its own file phase_KIND.go. The family
+// package load registers the implementation under the same Kind. The
+// interface is sealed (validate and scale are unexported): a kind is added
+// here, where the schema is.
+type PhaseSpec interface {
+	// Kind is the phase kind, the YAML key of its field in Phase ("idle").
+	// It must not look at the receiver, which may be a nil pointer.
+	Kind() string
+	// Planned is how long one run of the phase is planned to last.
+	Planned() time.Duration
+	// MaxConnections is the most client connections one run holds open at
+	// once (for the open-file limit check before any load starts).
+	MaxConnections() int
+	// scale applies f to every duration --duration-scale scales.
+	scale(f func(*Duration))
+	// validate reports errors under path (e.g. "phases[2].idle").
+	validate(v *validator, path string)
+}
 
-// CheckKinds are the kinds of check an expectation can be.
-var CheckKinds = []string{"reclaim", "drain", "close_wait", "no_growth", "ratio", "max", "baseline"}
+// CheckSpec is one kind of check: the spec type of one field of
+// Expectation's one-of (ReclaimCheck, ...), in its own file check_KIND.go.
+// The family package checks registers the evaluation under the same Kind.
+type CheckSpec interface {
+	// Kind is the check kind, the YAML key of its field in Expectation
+	// ("reclaim"). It must not look at the receiver (may be a nil pointer).
+	Kind() string
+	// validate reports errors under path (e.g. "expect[0].reclaim").
+	validate(v *validator, path string)
+}
 
-func (p *Phase) kinds() []string {
-	var k []string
-	set := map[string]bool{"steady": p.Steady != nil, "ramp": p.Ramp != nil, "burst": p.Burst != nil, "idle": p.Idle != nil,
-		"churn": p.Churn != nil, "slow": p.Slow != nil, "abandon": p.Abandon != nil, "quiet": p.Quiet != nil}
-	for _, name := range PhaseKinds {
-		if set[name] {
-			k = append(k, name)
+// oneOf describes a one-of struct (Phase, Expectation): which of its
+// fields are kinds. Found once by reflection, so adding a kind is adding
+// a field (and its file), with no list of kinds to keep in step.
+type oneOf[S any] struct {
+	index []int    // field indexes, in declaration order
+	kinds []string // YAML keys, same order
+}
+
+func newOneOf[S any](t reflect.Type) oneOf[S] {
+	var o oneOf[S]
+	spec := reflect.TypeFor[S]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.Type.Implements(spec) {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		o.index = append(o.index, i)
+		o.kinds = append(o.kinds, name)
+	}
+	return o
+}
+
+// set returns the kinds set in v (a *Phase or *Expectation), in field order.
+func (o oneOf[S]) set(v any) []S {
+	rv := reflect.ValueOf(v).Elem()
+	var out []S
+	for _, i := range o.index {
+		if f := rv.Field(i); !f.IsNil() {
+			out = append(out, f.Interface().(S))
 		}
 	}
-	return k
+	return out
+}
+
+var (
+	phaseOneOf = newOneOf[PhaseSpec](reflect.TypeFor[Phase]())
+	checkOneOf = newOneOf[CheckSpec](reflect.TypeFor[Expectation]())
+)
+
+// PhaseKinds are the kinds of load a phase can be, in schema order.
+var PhaseKinds = phaseOneOf.kinds
+
+// CheckKinds are the kinds of check an expectation can be, in schema order.
+var CheckKinds = checkOneOf.kinds
+
+// Spec returns the phase's kind of load, nil if none is set (the first
+// if several are, which validation reports).
+func (p *Phase) Spec() PhaseSpec {
+	if p == nil {
+		return nil
+	}
+	if s := phaseOneOf.set(p); len(s) > 0 {
+		return s[0]
+	}
+	return nil
 }
 
 // Kind returns the phase's kind, e.g. "steady".
 func (p *Phase) Kind() string {
-	if k := p.kinds(); len(k) > 0 {
-		return k[0]
+	if s := p.Spec(); s != nil {
+		return s.Kind()
 	}
 	return ""
+}
+
+// Planned returns the phase's planned duration (one run of it).
+func (p *Phase) Planned() time.Duration {
+	if s := p.Spec(); s != nil {
+		return s.Planned()
+	}
+	return 0
+}
+
+// MaxConnections is the most client connections one run of p holds open at once.
+func (p *Phase) MaxConnections() int {
+	if s := p.Spec(); s != nil {
+		return s.MaxConnections()
+	}
+	return 0
+}
+
+// Spec returns the check's kind, nil if none is set.
+func (e *Expectation) Spec() CheckSpec {
+	if e == nil {
+		return nil
+	}
+	if s := checkOneOf.set(e); len(s) > 0 {
+		return s[0]
+	}
+	return nil
 }
 
 // Kind returns the check's kind, e.g. "reclaim".
 func (e *Expectation) Kind() string {
-	if k := e.kinds(); len(k) > 0 {
-		return k[0]
+	if s := e.Spec(); s != nil {
+		return s.Kind()
 	}
 	return ""
-}
-
-func (e *Expectation) kinds() []string {
-	set := map[string]bool{"reclaim": e.Reclaim != nil, "drain": e.Drain != nil, "close_wait": e.CloseWait != nil,
-		"no_growth": e.NoGrowth != nil, "ratio": e.Ratio != nil, "max": e.Max != nil, "baseline": e.Baseline != nil}
-	var k []string
-	for _, name := range CheckKinds {
-		if set[name] {
-			k = append(k, name)
-		}
-	}
-	return k
-}
-
-// Planned returns the phase's planned duration (one run of it; bursts:
-// their pauses only, since their length depends on the SUT).
-func (p *Phase) Planned() time.Duration {
-	switch {
-	case p.Steady != nil:
-		return p.Steady.Duration.D()
-	case p.Ramp != nil:
-		return p.Ramp.Duration.D()
-	case p.Burst != nil:
-		n := max(p.Burst.Bursts, 1)
-		return time.Duration(n-1) * p.Burst.Pause.D()
-	case p.Idle != nil:
-		return p.Idle.Duration.D()
-	case p.Churn != nil:
-		return p.Churn.Duration.D()
-	case p.Slow != nil:
-		return p.Slow.Duration.D()
-	case p.Abandon != nil:
-		return p.Abandon.Duration.D()
-	case p.Quiet != nil:
-		return p.Quiet.Duration.D()
-	}
-	return 0
 }
 
 // Planned returns the scenario's planned duration, repeats included.
@@ -97,23 +159,8 @@ func (s *Scenario) ScaleDurations(f float64) {
 		}
 	}
 	for _, p := range s.Phases {
-		switch {
-		case p.Steady != nil:
-			scale(&p.Steady.Duration)
-		case p.Ramp != nil:
-			scale(&p.Ramp.Duration)
-		case p.Burst != nil:
-			scale(&p.Burst.Pause)
-		case p.Idle != nil:
-			scale(&p.Idle.Duration)
-		case p.Churn != nil:
-			scale(&p.Churn.Duration)
-		case p.Slow != nil:
-			scale(&p.Slow.Duration)
-		case p.Abandon != nil:
-			scale(&p.Abandon.Duration)
-		case p.Quiet != nil:
-			scale(&p.Quiet.Duration)
+		if sp := p.Spec(); sp != nil {
+			sp.scale(scale)
 		}
 	}
 }
@@ -125,8 +172,4 @@ func (s *Scenario) NodeNames() []string { return sortedKeys(s.Nodes) }
 func (s *Scenario) BackendNames() []string { return sortedKeys(s.Backends) }
 
 // LayerNames returns the layer names, sorted.
-func (s *Scenario) LayerNames() []string {
-	names := sortedKeys(s.Layers)
-	sort.Strings(names)
-	return names
-}
+func (s *Scenario) LayerNames() []string { return sortedKeys(s.Layers) }

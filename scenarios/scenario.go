@@ -189,6 +189,9 @@ type Phase struct {
 	// Faults replaces the named backends' faults from this phase on.
 	Faults map[string]*Faults `yaml:"faults,omitempty" json:"faults,omitempty"`
 
+	// The kinds of load (PhaseSpec), each in its file phase_KIND.go: adding
+	// a field here adds a kind (kinds.go finds them by reflection).
+
 	Steady  *Steady  `yaml:"steady,omitempty" json:"steady,omitempty"`
 	Ramp    *Ramp    `yaml:"ramp,omitempty" json:"ramp,omitempty"`
 	Burst   *Burst   `yaml:"burst,omitempty" json:"burst,omitempty"`
@@ -199,111 +202,11 @@ type Phase struct {
 	Quiet   *Quiet   `yaml:"quiet,omitempty" json:"quiet,omitempty"`
 }
 
-// Requests says what a rate-driven phase sends. Each target is
-// "METHOD PATH-OR-URL", templated per request with the run's addresses and
-// {{rand N}} (0..N-1), {{seq}} (request number); a path is joined to the
-// scenario's Target.
-type Requests struct {
-	// Targets are picked round-robin. Default ["GET /"].
-	Targets []string `yaml:"targets,omitempty" json:"targets,omitempty"`
-	// Body is the size of a generated request body for PUT/POST. Default 0.
-	Body ByteSize `yaml:"body,omitempty" json:"body,omitempty"`
-	// Headers are added to every request.
-	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
-	// Connections caps open connections per host. Default 64; 0 in YAML means the default.
-	Connections int `yaml:"connections,omitempty" json:"connections,omitempty"`
-	// Workers is the initial number of vegeta workers. Default 10.
-	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
-	// KeepAlive reuses connections. Default true.
-	KeepAlive *bool `yaml:"keepalive,omitempty" json:"keepalive,omitempty"`
-	// Timeout per request. Default 10s.
-	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
-	// HTTP2 uses h2c (HTTP/2 without TLS). Default false (HTTP/1.1).
-	HTTP2 bool `yaml:"h2c,omitempty" json:"h2c,omitempty"`
-}
-
-// Steady sends a constant (or sine) rate for a duration.
-type Steady struct {
-	Requests `yaml:",inline" json:",inline"`
-	Rate     Rate     `yaml:"rate" json:"rate"`
-	Duration Duration `yaml:"duration" json:"duration"`
-	// SineAmplitude and SinePeriod turn the constant rate into a sine around Rate.
-	SineAmplitude Rate     `yaml:"sine_amplitude,omitempty" json:"sine_amplitude,omitempty"`
-	SinePeriod    Duration `yaml:"sine_period,omitempty" json:"sine_period,omitempty"`
-}
-
-// Ramp moves the rate linearly from From to To over Duration (or in Steps equal steps).
-type Ramp struct {
-	Requests `yaml:",inline" json:",inline"`
-	From     Rate     `yaml:"from" json:"from"`
-	To       Rate     `yaml:"to" json:"to"`
-	Duration Duration `yaml:"duration" json:"duration"`
-	// Steps > 0 makes a staircase of that many steps instead of a line.
-	Steps int `yaml:"steps,omitempty" json:"steps,omitempty"`
-}
-
-// Burst sends Count requests as fast as Connections allow, Bursts times,
-// with Pause between bursts.
-type Burst struct {
-	Requests `yaml:",inline" json:",inline"`
-	Count    int      `yaml:"count" json:"count"`
-	Bursts   int      `yaml:"bursts,omitempty" json:"bursts,omitempty"` // default 1
-	Pause    Duration `yaml:"pause,omitempty" json:"pause,omitempty"`
-	// Rate caps the rate inside a burst. Default 0: as fast as possible.
-	Rate Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
-}
-
-// Idle opens Connections keep-alive connections, makes one request on each,
-// then holds them silent for Duration.
-type Idle struct {
-	Connections int      `yaml:"connections" json:"connections"`
-	Duration    Duration `yaml:"duration" json:"duration"`
-	// Target is the request made on each connection. Default "GET /".
-	Target string `yaml:"target,omitempty" json:"target,omitempty"`
-	// ProbeReuse sends one more request on each after the hold and counts
-	// how many found their connection closed by the server.
-	ProbeReuse bool `yaml:"probe_reuse,omitempty" json:"probe_reuse,omitempty"`
-	// OpenRate caps how fast connections are opened. Default 0: as fast as possible.
-	OpenRate Rate `yaml:"open_rate,omitempty" json:"open_rate,omitempty"`
-}
-
-// Churn sends requests with a new connection each (keep-alive off).
-type Churn struct {
-	Requests `yaml:",inline" json:",inline"`
-	Rate     Rate     `yaml:"rate" json:"rate"`
-	Duration Duration `yaml:"duration" json:"duration"`
-}
-
-// Slow runs slowloris-style clients for Duration.
-type Slow struct {
-	Connections int      `yaml:"connections" json:"connections"`
-	Duration    Duration `yaml:"duration" json:"duration"`
-	// Mode: "headers" (send request headers slowly), "body" (send a body
-	// slowly), or "read" (read the response slowly). Default headers.
-	Mode string `yaml:"mode,omitempty" json:"mode,omitempty"`
-	// Rate in bytes per second per connection. Default 1.
-	Rate   ByteSize `yaml:"rate,omitempty" json:"rate,omitempty"`
-	Target string   `yaml:"target,omitempty" json:"target,omitempty"`
-}
-
-// Abandon opens connections, sends a partial request (or nothing) and
-// vanishes without closing.
-type Abandon struct {
-	Connections int      `yaml:"connections" json:"connections"`
-	Duration    Duration `yaml:"duration" json:"duration"`
-	// Send is what each connection sends before going silent: "nothing",
-	// "partial-headers" (default) or "partial-body".
-	Send   string `yaml:"send,omitempty" json:"send,omitempty"`
-	Target string `yaml:"target,omitempty" json:"target,omitempty"`
-}
-
-// Quiet puts no load for Duration: the window in which idle timeouts act.
-type Quiet struct {
-	Duration Duration `yaml:"duration" json:"duration"`
-}
-
 // Expectation is one check. Exactly one kind is set.
 type Expectation struct {
+	// The kinds of check (CheckSpec), each in its file check_KIND.go: adding
+	// a field here adds a kind (kinds.go finds them by reflection).
+
 	Reclaim   *ReclaimCheck   `yaml:"reclaim,omitempty" json:"reclaim,omitempty"`
 	Drain     *DrainCheck     `yaml:"drain,omitempty" json:"drain,omitempty"`
 	CloseWait *CloseWaitCheck `yaml:"close_wait,omitempty" json:"close_wait,omitempty"`
@@ -311,66 +214,4 @@ type Expectation struct {
 	Ratio     *RatioCheck     `yaml:"ratio,omitempty" json:"ratio,omitempty"`
 	Max       *MaxCheck       `yaml:"max,omitempty" json:"max,omitempty"`
 	Baseline  *BaselineCheck  `yaml:"baseline,omitempty" json:"baseline,omitempty"`
-}
-
-// ReclaimCheck: no connection of Layer stays idle longer than Within
-// (default: the layer's idle timeout) plus Tolerance (default: one
-// interval plus 500ms).
-type ReclaimCheck struct {
-	Layer     string   `yaml:"layer" json:"layer"`
-	Within    Duration `yaml:"within,omitempty" json:"within,omitempty"`
-	Tolerance Duration `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
-}
-
-// DrainCheck: by the end of phase After, Layer's established connections are
-// back to To ("baseline", the default: the count before load; or a number).
-type DrainCheck struct {
-	Layer string `yaml:"layer" json:"layer"`
-	After string `yaml:"after" json:"after"`
-	To    string `yaml:"to,omitempty" json:"to,omitempty"`
-	// Within: the drain must happen this long after the phase starts. Default: the phase's end.
-	Within Duration `yaml:"within,omitempty" json:"within,omitempty"`
-}
-
-// CloseWaitCheck: no socket (of Layer, or any) sits in CLOSE_WAIT longer than MaxAge.
-type CloseWaitCheck struct {
-	Layer  string   `yaml:"layer,omitempty" json:"layer,omitempty"`
-	MaxAge Duration `yaml:"max_age" json:"max_age"`
-}
-
-// NoGrowthCheck: Series does not trend up during the phases named.
-// Series: goroutines, fds, rss, threads, sockets.LAYER (established),
-// sockets.LAYER.idle, sockets.LAYER.STATE.
-type NoGrowthCheck struct {
-	Series string   `yaml:"series" json:"series"`
-	Node   string   `yaml:"node,omitempty" json:"node,omitempty"`
-	During []string `yaml:"during,omitempty" json:"during,omitempty"`
-	// MaxRate is the growth allowed per hour, e.g. "10/h" in units of the series. Default 0.
-	MaxRate float64 `yaml:"max_per_hour,omitempty" json:"max_per_hour,omitempty"`
-}
-
-// RatioCheck: Numerator / Denominator stays at most Max, over samples where
-// the denominator is at least MinDenominator (default 10).
-type RatioCheck struct {
-	Numerator      string  `yaml:"numerator" json:"numerator"`
-	Denominator    string  `yaml:"denominator" json:"denominator"`
-	Node           string  `yaml:"node,omitempty" json:"node,omitempty"`
-	Max            float64 `yaml:"max" json:"max"`
-	MinDenominator int     `yaml:"min_denominator,omitempty" json:"min_denominator,omitempty"`
-}
-
-// MaxCheck: Series never exceeds Value.
-type MaxCheck struct {
-	Series string  `yaml:"series" json:"series"`
-	Node   string  `yaml:"node,omitempty" json:"node,omitempty"`
-	Value  float64 `yaml:"value" json:"value"`
-}
-
-// BaselineCheck: at the end of phase After, Series is within Tolerance of
-// its value before load (absolute, or relative with "%": "10%").
-type BaselineCheck struct {
-	Series    string `yaml:"series" json:"series"`
-	Node      string `yaml:"node,omitempty" json:"node,omitempty"`
-	After     string `yaml:"after" json:"after"`
-	Tolerance string `yaml:"tolerance,omitempty" json:"tolerance,omitempty"`
 }

@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -142,16 +143,28 @@ var schemaDocs = map[string]string{
 	"BaselineCheck.tolerance":    "Allowed difference: absolute (\"5\") or relative (\"10%\").",
 }
 
-// fieldDocs reads the doc comments of the struct fields in scenario.go,
+// fieldDocs reads the doc comments of the struct fields in the package,
 // by "Type.Field" (Go names), and the doc comments of the types.
 func fieldDocs(t *testing.T) (fields, types map[string]string) {
 	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, "scenario.go", nil, parser.ParseComments)
+	// The schema types are in scenario.go and one file per kind.
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var decls []ast.Decl
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ParseComments)
+		if err != nil {
+			t.Fatal(err)
+		}
+		decls = append(decls, f.Decls...)
+	}
 	fields, types = map[string]string{}, map[string]string{}
-	for _, d := range f.Decls {
+	for _, d := range decls {
 		g, ok := d.(*ast.GenDecl)
 		if !ok {
 			continue

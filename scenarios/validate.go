@@ -341,74 +341,17 @@ func (v *validator) phase(path string, p *Phase) {
 		}
 		v.faults(path+".faults."+b, p.Faults[b])
 	}
-	kinds := p.kinds()
-	switch len(kinds) {
+	specs := phaseOneOf.set(p)
+	switch len(specs) {
 	case 0:
 		if !v.anyBad(path, PhaseKinds) {
 			v.fail(path, "give one kind of load: %s", strings.Join(PhaseKinds, ", "))
 		}
-		return
 	case 1:
+		specs[0].validate(v, path+"."+specs[0].Kind())
 	default:
-		v.fail(path, "one kind of load per phase, not %s", strings.Join(kinds, " and "))
-		return
+		v.fail(path, "one kind of load per phase, not %s", strings.Join(kindsOf(specs), " and "))
 	}
-	k := path + "." + kinds[0]
-	switch {
-	case p.Steady != nil:
-		v.requests(k, &p.Steady.Requests)
-		// rate: 0, written out, means as fast as the workers allow; left
-		// out, it is an error (an unbounded flood is never a default).
-		if _, given := v.pos[k+".rate"]; !given {
-			v.fail(k+".rate", "required: a rate, e.g. 200/s (0: as fast as the workers allow)")
-		}
-		if p.Steady.Rate.Freq == 0 && p.Steady.SineAmplitude.Freq > 0 {
-			v.fail(k+".sine_amplitude", "a sine needs a rate above 0 to swing around")
-		}
-		v.positiveDuration(k+".duration", p.Steady.Duration)
-		if p.Steady.SineAmplitude.Freq > 0 && p.Steady.SinePeriod <= 0 {
-			v.fail(k+".sine_period", "required with sine_amplitude")
-		}
-	case p.Ramp != nil:
-		v.requests(k, &p.Ramp.Requests)
-		v.positiveDuration(k+".duration", p.Ramp.Duration)
-		if p.Ramp.From.Freq == 0 && p.Ramp.To.Freq == 0 {
-			v.fail(k+".to", "required: the rate to ramp to, e.g. 500/s")
-		}
-		v.nonNegative(k+".steps", p.Ramp.Steps)
-	case p.Burst != nil:
-		v.requests(k, &p.Burst.Requests)
-		v.positive(k+".count", p.Burst.Count, "requests per burst")
-		v.nonNegative(k+".bursts", p.Burst.Bursts)
-	case p.Churn != nil:
-		v.requests(k, &p.Churn.Requests)
-		v.positiveRate(k+".rate", p.Churn.Rate)
-		v.positiveDuration(k+".duration", p.Churn.Duration)
-	case p.Idle != nil:
-		v.positive(k+".connections", p.Idle.Connections, "connections to hold")
-		v.positiveDuration(k+".duration", p.Idle.Duration)
-		v.target(k+".target", p.Idle.Target)
-	case p.Slow != nil:
-		v.positive(k+".connections", p.Slow.Connections, "slow clients")
-		v.positiveDuration(k+".duration", p.Slow.Duration)
-		v.target(k+".target", p.Slow.Target)
-		v.enum(k+".mode", p.Slow.Mode, "headers", "body", "read")
-	case p.Abandon != nil:
-		v.positive(k+".connections", p.Abandon.Connections, "connections to abandon")
-		v.positiveDuration(k+".duration", p.Abandon.Duration)
-		v.target(k+".target", p.Abandon.Target)
-		v.enum(k+".send", p.Abandon.Send, "nothing", "partial-headers", "partial-body")
-	case p.Quiet != nil:
-		v.positiveDuration(k+".duration", p.Quiet.Duration)
-	}
-}
-
-func (v *validator) requests(path string, r *Requests) {
-	for i, t := range r.Targets {
-		v.target(fmt.Sprintf("%s.targets[%d]", path, i), t)
-	}
-	v.nonNegative(path+".connections", r.Connections)
-	v.nonNegative(path+".workers", r.Workers)
 }
 
 // target checks "METHOD PATH-OR-URL".
@@ -476,62 +419,26 @@ func (v *validator) expectation(path string, e *Expectation) {
 		v.fail(path, "empty check: give one of %s", strings.Join(CheckKinds, ", "))
 		return
 	}
-	kinds := e.kinds()
-	if len(kinds) != 1 {
-		if len(kinds) == 0 {
-			if !v.anyBad(path, CheckKinds) {
-				v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
-			}
-		} else {
-			v.fail(path, "one check per entry, not %s", strings.Join(kinds, " and "))
+	specs := checkOneOf.set(e)
+	switch len(specs) {
+	case 0:
+		if !v.anyBad(path, CheckKinds) {
+			v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
 		}
-		return
+	case 1:
+		specs[0].validate(v, path+"."+specs[0].Kind())
+	default:
+		v.fail(path, "one check per entry, not %s", strings.Join(kindsOf(specs), " and "))
 	}
-	k := path + "." + kinds[0]
-	switch {
-	case e.Reclaim != nil:
-		v.layerRef(k+".layer", e.Reclaim.Layer, true)
-	case e.Drain != nil:
-		v.layerRef(k+".layer", e.Drain.Layer, true)
-		v.phaseRef(k+".after", e.Drain.After, true)
-		if to := e.Drain.To; to != "" && to != "baseline" {
-			if n, err := strconv.Atoi(to); err != nil || n < 0 {
-				v.fail(k+".to", "%q must be baseline or a count of connections", to)
-			}
-		}
-	case e.CloseWait != nil:
-		v.layerRef(k+".layer", e.CloseWait.Layer, false)
-		v.positiveDuration(k+".max_age", e.CloseWait.MaxAge)
-	case e.NoGrowth != nil:
-		v.series(k+".series", e.NoGrowth.Series)
-		v.nodeRef(k+".node", e.NoGrowth.Node)
-		for i, p := range e.NoGrowth.During {
-			v.phaseRef(fmt.Sprintf("%s.during[%d]", k, i), p, true)
-		}
-		if e.NoGrowth.MaxRate < 0 {
-			v.fail(k+".max_per_hour", "%g is negative", e.NoGrowth.MaxRate)
-		}
-	case e.Ratio != nil:
-		v.series(k+".numerator", e.Ratio.Numerator)
-		v.series(k+".denominator", e.Ratio.Denominator)
-		v.nodeRef(k+".node", e.Ratio.Node)
-		if e.Ratio.Max <= 0 {
-			v.fail(k+".max", "required: the largest ratio allowed, above 0")
-		}
-		v.nonNegative(k+".min_denominator", e.Ratio.MinDenominator)
-	case e.Max != nil:
-		v.series(k+".series", e.Max.Series)
-		v.nodeRef(k+".node", e.Max.Node)
-	case e.Baseline != nil:
-		v.series(k+".series", e.Baseline.Series)
-		v.nodeRef(k+".node", e.Baseline.Node)
-		v.phaseRef(k+".after", e.Baseline.After, true)
-		if t := strings.TrimSuffix(e.Baseline.Tolerance, "%"); t != "" {
-			if f, err := strconv.ParseFloat(t, 64); err != nil || f < 0 {
-				v.fail(k+".tolerance", "%q must be a number, or a percentage like 10%%", e.Baseline.Tolerance)
-			}
-		}
+}
+
+// kindsOf names the kinds set, for "one kind, not a and b".
+func kindsOf[S interface{ Kind() string }](specs []S) []string {
+	out := make([]string, len(specs))
+	for i, s := range specs {
+		out[i] = s.Kind()
 	}
+	return out
 }
 
 func (v *validator) layerRef(path, name string, required bool) {

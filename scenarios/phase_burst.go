@@ -1,0 +1,36 @@
+package scenarios
+
+import "time"
+
+// Burst sends Count requests as fast as Connections allow, Bursts times,
+// with Pause between bursts.
+type Burst struct {
+	Requests `yaml:",inline" json:",inline"`
+	Count    int      `yaml:"count" json:"count"`
+	Bursts   int      `yaml:"bursts,omitempty" json:"bursts,omitempty"` // default 1
+	Pause    Duration `yaml:"pause,omitempty" json:"pause,omitempty"`
+	// Rate caps the rate inside a burst. Default 0: as fast as possible.
+	Rate Rate `yaml:"rate,omitempty" json:"rate,omitempty"`
+}
+
+var _ PhaseSpec = (*Burst)(nil)
+
+// Kind implements PhaseSpec.
+func (*Burst) Kind() string { return "burst" }
+
+// Planned implements PhaseSpec: the pauses only, since the bursts' length
+// depends on the SUT.
+func (b *Burst) Planned() time.Duration {
+	return time.Duration(max(b.Bursts, 1)-1) * b.Pause.D()
+}
+
+// MaxConnections implements PhaseSpec.
+func (b *Burst) MaxConnections() int { return b.Requests.connections() }
+
+func (b *Burst) scale(f func(*Duration)) { f(&b.Pause) }
+
+func (b *Burst) validate(v *validator, k string) {
+	b.Requests.validate(v, k)
+	v.positive(k+".count", b.Count, "requests per burst")
+	v.nonNegative(k+".bursts", b.Bursts)
+}

@@ -1,0 +1,45 @@
+package scenarios
+
+import "fmt"
+
+// DefaultConnections caps open connections per host when Requests sets none.
+const DefaultConnections = 64
+
+// Requests says what a rate-driven phase sends. Each target is
+// "METHOD PATH-OR-URL", templated per request with the run's addresses and
+// {{rand N}} (0..N-1), {{seq}} (request number); a path is joined to the
+// scenario's Target.
+type Requests struct {
+	// Targets are picked round-robin. Default ["GET /"].
+	Targets []string `yaml:"targets,omitempty" json:"targets,omitempty"`
+	// Body is the size of a generated request body for PUT/POST. Default 0.
+	Body ByteSize `yaml:"body,omitempty" json:"body,omitempty"`
+	// Headers are added to every request.
+	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
+	// Connections caps open connections per host. Default 64; 0 in YAML means the default.
+	Connections int `yaml:"connections,omitempty" json:"connections,omitempty"`
+	// Workers is the initial number of vegeta workers. Default 10.
+	Workers int `yaml:"workers,omitempty" json:"workers,omitempty"`
+	// KeepAlive reuses connections. Default true.
+	KeepAlive *bool `yaml:"keepalive,omitempty" json:"keepalive,omitempty"`
+	// Timeout per request. Default 10s.
+	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// HTTP2 uses h2c (HTTP/2 without TLS). Default false (HTTP/1.1).
+	HTTP2 bool `yaml:"h2c,omitempty" json:"h2c,omitempty"`
+}
+
+// connections is the most connections the requests keep open at once.
+func (r *Requests) connections() int {
+	if r.Connections > 0 {
+		return r.Connections
+	}
+	return DefaultConnections
+}
+
+func (r *Requests) validate(v *validator, path string) {
+	for i, t := range r.Targets {
+		v.target(fmt.Sprintf("%s.targets[%d]", path, i), t)
+	}
+	v.nonNegative(path+".connections", r.Connections)
+	v.nonNegative(path+".workers", r.Workers)
+}
