@@ -91,6 +91,7 @@ func (r *run) startBackends(ctx context.Context) error {
 // startNodes starts every node (in name order), then waits for each to be ready.
 func (r *run) startNodes(ctx context.Context) error {
 	names := r.sc.NodeNames()
+	warnedOrphans := false
 	for _, name := range names {
 		n := r.sc.Nodes[name]
 		engine, err := scenarios.Render("nodes."+name+".engine", n.Engine, r.data, nil)
@@ -112,6 +113,11 @@ func (r *run) startNodes(ctx context.Context) error {
 			}
 			if p, err = sut.Start(spec); err != nil {
 				return setupErr("%v", err)
+			}
+			// Once a run: the cause is the same for every node.
+			if p.Fallback != "" && !warnedOrphans {
+				warnedOrphans = true
+				r.warn("a node's processes may outlive soak (" + p.Fallback + "); see docs/isolation.md")
 			}
 			nm.Command, nm.Log = spec.Argv, "logs/"+name+".log"
 		}

@@ -27,7 +27,12 @@ type Process struct {
 	Attached bool
 	LogPath  string
 
+	// Fallback says what protection against orphan processes this node
+	// lacks (see tree), or is "" when it has a PID namespace and a cgroup.
+	Fallback string
+
 	cmd     *exec.Cmd
+	tree    *tree
 	logFile *os.File
 	exited  chan struct{}
 	mu      sync.Mutex
@@ -35,10 +40,16 @@ type Process struct {
 	stopped bool   // soak asked it to stop
 }
 
-// Start starts the node in its own process group, with its output in
-// spec.LogPath. The child gets SIGKILL if soak dies (Pdeathsig), so even a
-// SIGKILL of soak leaves no orphan node behind.
+// Start starts the node in its own process group, PID namespace and cgroup
+// where the system allows (see tree), with its output in spec.LogPath. The
+// child gets SIGKILL if soak dies (Pdeathsig); as the init of its PID
+// namespace, its death takes every process it started along, so even a
+// SIGKILL of soak leaves no orphan behind.
 func Start(spec Spec) (*Process, error) {
+	return start(spec, newTree)
+}
+
+func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	if len(spec.Argv) == 0 {
 		return nil, fmt.Errorf("node %s: empty command", spec.Name)
 	}
@@ -50,23 +61,45 @@ func Start(spec Spec) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: log: %w", spec.Name, err)
 	}
-	cmd := exec.Command(path, spec.Argv[1:]...)
-	cmd.Args[0] = spec.Argv[0]
-	cmd.Env = append(os.Environ(), spec.Env...)
-	cmd.Dir = spec.Dir
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	t := newTree(spec.Name)
+	var cmd *exec.Cmd
+	for {
+		cmd = exec.Command(path, spec.Argv[1:]...)
+		cmd.Args[0] = spec.Argv[0]
+		cmd.Env = append(os.Environ(), spec.Env...)
+		cmd.Dir = spec.Dir
+		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.SysProcAttr = sysProcAttr()
+		t.apply(cmd.SysProcAttr)
+		err = cmd.Start()
+		// Not allowed a namespace or cgroup: start with less, and say so.
+		if err == nil || !isPermission(err) || !t.degrade(err) {
+			break
+		}
+	}
+	if err != nil {
+		t.release()
 		logFile.Close()
 		return nil, fmt.Errorf("node %s: start %q: %w", spec.Name, spec.Argv[0], err)
 	}
-	p := &Process{Name: spec.Name, PID: cmd.Process.Pid, LogPath: spec.LogPath, cmd: cmd, logFile: logFile, exited: make(chan struct{})}
+	p := &Process{Name: spec.Name, PID: cmd.Process.Pid, LogPath: spec.LogPath, Fallback: t.fallback(),
+		cmd: cmd, tree: t, logFile: logFile, exited: make(chan struct{})}
 	go p.wait()
 	return p, nil
 }
 
+// isPermission tells the errors of a clone that asked for what this process
+// may not have (a PID namespace, a cgroup it cannot write) from others.
+func isPermission(err error) bool {
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EINVAL) ||
+		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) || errors.Is(err, syscall.EBUSY) ||
+		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}
+
 func (p *Process) wait() {
 	err := p.cmd.Wait()
+	// The node's first process is gone: so must be every process it started.
+	p.tree.release()
 	p.logFile.Close()
 	p.mu.Lock()
 	p.state = describeExit(p.cmd.ProcessState, err)
@@ -118,6 +151,7 @@ func (p *Process) Stop(grace time.Duration) error {
 	default:
 	}
 	_ = syscall.Kill(-p.PID, syscall.SIGTERM)
+	p.tree.signal(syscall.SIGTERM)
 	select {
 	case <-p.exited:
 		return nil

@@ -16,7 +16,12 @@ import (
 	"go.uber.org/goleak"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(envFakeSoak) != "" {
+		fakeSoak()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 func TestStartStopKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
