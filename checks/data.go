@@ -14,17 +14,29 @@ import (
 // runData is a run directory loaded once for all checks: samples by node in
 // time order, connections from every witness, and the phases as they ran.
 type runData struct {
-	meta     record.Meta
-	sc       *scenarios.Scenario
-	samples  map[string][]sample
-	conns    []record.Conn
+	meta    record.Meta
+	sc      *scenarios.Scenario
+	samples map[string][]sample
+	conns   []record.Conn
+	// events folds the kernel event witness's connections by node and
+	// layer: one a connection would not fit a long run's memory.
+	events   map[eventsKey]*eventsSeen
 	interval time.Duration
 	// reclaim times the SUT's idle closes per layer and witness, all witnesses.
 	reclaim *reclaimed.Fold
 }
 
+type eventsKey struct{ node, layer string }
+
+// eventsSeen is the longest exact idle before close of a node's layer.
+type eventsSeen struct {
+	n      int       // connections closed
+	maxMs  int64     // longest idle before close
+	closed time.Time // when that connection closed
+}
+
 func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
-	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]sample{}}
+	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]sample{}, events: map[eventsKey]*eventsSeen{}}
 	c := newCompactor()
 	err := run.EachSample(func(s record.Sample) error {
 		d.samples[s.Node] = append(d.samples[s.Node], c.compact(s))
@@ -42,6 +54,22 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	err = run.EachConn(func(cn record.Conn) error {
 		d.reclaim.Add(cn)
 		if cn.Witness == record.WitnessKernel {
+			return nil
+		}
+		if cn.Witness == record.WitnessKernelEvents {
+			if cn.Closed.IsZero() || cn.ClosedBy == record.OpenAtEnd {
+				return nil
+			}
+			k := eventsKey{cn.Source, cn.Layer}
+			e := d.events[k]
+			if e == nil {
+				e = &eventsSeen{}
+				d.events[k] = e
+			}
+			e.n++
+			if e.n == 1 || cn.IdleBeforeCloseMs > e.maxMs {
+				e.maxMs, e.closed = cn.IdleBeforeCloseMs, cn.Closed
+			}
 			return nil
 		}
 		d.conns = append(d.conns, record.Conn{Witness: c.intern(cn.Witness), Source: c.intern(cn.Source), Layer: c.intern(cn.Layer),

@@ -17,6 +17,12 @@ func init() { register(one(reclaim)) }
 // timer-driven close lands a little after its deadline.
 const DefaultReclaimSlack = 500 * time.Millisecond
 
+// DefaultExactReclaimSlack is the default reclaim tolerance when the
+// kernel event witness saw the layer: it reads each connection's idle time
+// at its close from the socket (to one kernel tick, 4 ms at HZ=250), so
+// the tolerance covers the SUT's timer lateness only, not a sample interval.
+const DefaultExactReclaimSlack = 100 * time.Millisecond
+
 // witnessSeen is the longest idle gap one witness saw on a layer.
 type witnessSeen struct {
 	name  string
@@ -40,9 +46,15 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 	if limit == 0 {
 		limit = d.layerTimeout(c.Layer)
 	}
+	events, exact := eventsIdle(d, c.Layer, node)
 	tol := c.Tolerance.D()
 	tolNote := ""
-	if tol == 0 {
+	switch {
+	case tol == 0 && exact:
+		tol = DefaultExactReclaimSlack
+		tolNote = fmt.Sprintf(" (default with kernel events: exact idle before close of %d connections, so %s, not one interval %s)",
+			events.n, DefaultExactReclaimSlack, d.interval)
+	case tol == 0:
 		tol = d.interval + DefaultReclaimSlack
 		tolNote = fmt.Sprintf(" (default: one interval %s + %s)", d.interval, DefaultReclaimSlack)
 	}
@@ -56,7 +68,19 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 
 	var ws []witnessSeen
 	if k, ok := kernelIdle(d, c.Layer, node); ok {
-		ws = append(ws, k)
+		if exact {
+			// Polled idle ages cover the connections still open; the
+			// events, those that closed. One witness, the exact one.
+			if k.maxMs > events.maxMs {
+				events.maxMs, events.from = k.maxMs, k.from
+			}
+			events.note = "idle before close of each closed connection from the kernel's events; open ones from the samples"
+		} else {
+			ws = append(ws, k)
+		}
+	}
+	if exact {
+		ws = append(ws, events)
 	}
 	peer := d.meta.Layers[c.Layer].Peer
 	if peer == "" && d.sc != nil && d.sc.Layers[c.Layer] != nil {
@@ -125,6 +149,8 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 
 func witnessRank(w witnessSeen) int {
 	switch {
+	case w.name == record.WitnessKernelEvents:
+		return -1
 	case w.name == record.WitnessKernel && !strings.Contains(w.note, "estimated"):
 		return 0
 	case w.name == record.WitnessBackend:
@@ -159,6 +185,17 @@ func kernelIdle(d *runData, layer, node string) (witnessSeen, bool) {
 		w.note = "idle ages estimated from first-seen times (/proc fallback), not read from the kernel"
 	}
 	return w, w.n > 0
+}
+
+// eventsIdle is the longest exact idle before close the kernel event
+// witness recorded for the layer on node; false when it saw none.
+func eventsIdle(d *runData, layer, node string) (witnessSeen, bool) {
+	e := d.events[eventsKey{node, layer}]
+	if e == nil || e.n == 0 {
+		return witnessSeen{}, false
+	}
+	return witnessSeen{name: record.WitnessKernelEvents, maxMs: e.maxMs, n: e.n,
+		from: e.closed.Add(-time.Duration(e.maxMs) * time.Millisecond)}, true
 }
 
 // ledgerIdle is the longest idle gap in the connections a ledger witness

@@ -63,3 +63,41 @@ func TestReclaimClientLedger(t *testing.T) {
 		t.Fatalf("got %s: %s", c.Status, c.Message)
 	}
 }
+
+// TestReclaimKernelEvents: with the kernel event witness the tolerance is
+// milliseconds: a SUT that closes idle connections 300 ms late fails,
+// where one interval of tolerance would have passed it; one on time passes.
+func TestReclaimKernelEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		idleMs []int64 // idle before close of each connection (timeout 2 s)
+		polled int64   // idle max of the open connections in the samples
+		want   string
+		value  float64
+		msg    string
+	}{
+		{name: "on time", idleMs: []int64{2000, 2004, 1500}, polled: 1900, want: record.StatusPass, value: 2.004, msg: "seen by kernel-events"},
+		{name: "late by 300 ms", idleMs: []int64{2000, 2300}, polled: 1900, want: record.StatusFail, value: 2.3,
+			msg: "sat idle 2.3s (limit 2s + 100ms)"},
+		{name: "open one never reclaimed", idleMs: []int64{2000}, polled: 9000, want: record.StatusFail, value: 9},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.sample("target", 1, func(s *record.Sample) { s.Sockets = layerSockets("backend", 3, tc.polled) })
+			for i, ms := range tc.idleMs {
+				f.conn(record.Conn{Witness: record.WitnessKernelEvents, Source: "target", Layer: "backend", Side: record.SideClient,
+					Opened: at(float64(i)), Closed: at(float64(i) + 3), IdleBeforeCloseMs: ms, MaxIdleMs: ms, ClosedBy: record.ClosedByServer})
+			}
+			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Reclaim: &scenarios.ReclaimCheck{Layer: "backend"}}))
+			if c.Status != tc.want || c.Value != tc.value {
+				t.Fatalf("status %s value %v, want %s %v: %s", c.Status, c.Value, tc.want, tc.value, c.Message)
+			}
+			if !strings.Contains(c.Message, tc.msg) {
+				t.Errorf("message %q does not contain %q", c.Message, tc.msg)
+			}
+			if d := strings.Join(c.Details, "\n"); !strings.Contains(d, "default with kernel events") {
+				t.Errorf("details do not say the tolerance is the exact one: %s", d)
+			}
+		})
+	}
+}
