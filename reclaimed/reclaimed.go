@@ -132,7 +132,7 @@ func (f *Fold) Add(c record.Conn) {
 // it bounds the timeout from below).
 func (f *Fold) classify(c record.Conn) (layer string, sutClosed, peerClosed bool, why string) {
 	switch c.Witness {
-	case record.WitnessKernel:
+	case record.WitnessKernel, record.WitnessKernelEvents:
 		layer = c.Layer
 		lm, ok := f.meta.Layers[layer]
 		if !ok || (lm.Node != "" && c.Source != lm.Node) {
@@ -183,8 +183,9 @@ func (f *Fold) classify(c record.Conn) (layer string, sutClosed, peerClosed bool
 }
 
 // Witnesses in the order a reader trusts them for a timeout: the ledgers
-// time a close to the millisecond, the kernel to a sample interval.
-var witnessOrder = []string{record.WitnessBackend, record.WitnessClient, record.WitnessKernel}
+// and the kernel's events time a close to the millisecond, the kernel's
+// socket dumps to a sample interval.
+var witnessOrder = []string{record.WitnessBackend, record.WitnessClient, record.WitnessKernelEvents, record.WitnessKernel}
 
 // Result returns every layer's figures, by layer then witness in
 // witnessOrder.

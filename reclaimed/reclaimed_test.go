@@ -46,6 +46,8 @@ func TestFold(t *testing.T) {
 		conn(record.WitnessKernel, "proxy", "intra", "client", record.ClosedByClient, 2900, 10*time.Second),
 		conn(record.WitnessKernel, "proxy", "intra", "client", record.ClosedByClient, 2700, 110*time.Second),
 		conn(record.WitnessKernel, "proxy", "intra", "client", record.ClosedByServer, 1200, 150*time.Second),
+		// the kernel's events: exact, and preferred to the dumps.
+		conn(record.WitnessKernelEvents, "proxy", "intra", "client", record.ClosedByClient, 3010, 10*time.Second),
 		// a kernel conn of the intra layer seen on another node is not the layer's.
 		conn(record.WitnessKernel, "target", "intra", "server", record.ClosedByServer, 99000, 10*time.Second),
 		// backend layer: only the backend closed (the SUT never did), and one stayed open.
@@ -64,7 +66,10 @@ func TestFold(t *testing.T) {
 	if p90 := cl.P90S; math.Abs(p90-10.16) > 1e-9 {
 		t.Errorf("client p90 = %v, want 10.16", p90)
 	}
-	in, _ := Best(got["intra"])
+	if ev, _ := Best(got["intra"]); ev.Witness != record.WitnessKernelEvents || ev.MedianS != 3.01 {
+		t.Errorf("intra, best = %+v; want the kernel's events", ev)
+	}
+	in := got["intra"][1]
 	if in.Witness != record.WitnessKernel || in.Count != 2 || in.MedianS != 2.8 || in.MaxS != 2.9 || in.ResolutionS != 1 {
 		t.Errorf("intra = %+v", in)
 	}

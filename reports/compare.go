@@ -49,6 +49,8 @@ type Comparison struct {
 	Tripped int          `json:"tripped"`
 	// HTML is the path of compare.html.
 	HTML string `json:"html"`
+	// Text is the A-vs-B table per layer (Table), as printed by soak compare.
+	Text string `json:"table"`
 }
 
 // Row is one figure in both runs.
@@ -120,6 +122,7 @@ func Compare(a, b string, opts CompareOptions) (*Comparison, error) {
 	if err := os.MkdirAll(filepath.Join(out, record.PlotsDir), 0o755); err != nil {
 		return c, fmt.Errorf("compare: %w", err)
 	}
+	c.Text = c.Table()
 	plots, err := overlayPlots(ba, bb, out)
 	if err != nil {
 		return c, err

@@ -86,6 +86,8 @@ type LayerSummary struct {
 	MaxIdleByWitnessS map[string]float64 `json:"max_idle_by_witness_s,omitempty"`
 	// Reclaimed is the effective idle timeout per witness (see package reclaimed).
 	Reclaimed []record.Reclaimed `json:"reclaimed,omitempty"`
+	// PerIdleConn is the goroutines and FDs per idle connection, from steps.
+	PerIdleConn *PerIdleConn `json:"per_idle_conn,omitempty"`
 }
 
 // LoadSummary holds the load figures over all phases.
@@ -261,6 +263,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 	}
 	s.Cycles, s.Spread = cycleSpread(tl)
 	addReclaimed(s, cs.reclaim, s.Cycles)
+	addPerIdleConn(s, tl)
 	// JSON has no NaN or Inf: a figure that could not be computed is 0 and a note says so.
 	for k, v := range fig {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -94,6 +94,10 @@ type nodeSeries struct {
 	layers     map[string]bool
 	classes    map[string]bool
 	fdTypes    map[string]bool
+	// win is the last four samples and steps the per-layer connection
+	// steps found in them (see perconn.go).
+	win   []stepPoint
+	steps map[string][]stepEvent
 }
 
 func (ns *nodeSeries) get(key string) *series { return ns.s[key] }
@@ -178,6 +182,7 @@ func (tl *timeline) add(smp record.Sample) {
 		ns.last = smp.Time
 	}
 	ns.gone = ns.gone || smp.Gone
+	tl.addStep(ns, smp)
 	for _, e := range smp.Errors {
 		k, _, _ := strings.Cut(e, ":")
 		ns.errors[k]++

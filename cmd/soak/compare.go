@@ -103,13 +103,7 @@ func runCompare(cmd *cobra.Command, args []string, o compareOpts) error {
 		}
 	} else {
 		fmt.Fprintln(cmd.OutOrStdout(), c.HTML)
-		for _, r := range c.Rules {
-			mark := "ok"
-			if r.Tripped {
-				mark = "TRIPPED"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%-8s %s: %s\n", mark, r.Rule, r.Message)
-		}
+		fmt.Fprint(cmd.OutOrStdout(), "\n"+c.Table())
 	}
 	if c.Tripped > 0 {
 		return withCode(exitCheckFailed, fmt.Errorf("%d of %d fail-on rules tripped", c.Tripped, len(c.Rules)))
