@@ -18,6 +18,8 @@ import (
 
 func init() { registerKind("azure", newAzureProto) }
 
+var _ protocol = (*azureProto)(nil)
+
 // azureAPIVersion is the x-ms-version the fake answers with.
 const azureAPIVersion = "2023-11-03"
 

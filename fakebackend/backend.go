@@ -10,7 +10,8 @@ package fakebackend
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/soak-dev/soak/record"
@@ -71,17 +72,21 @@ type handlerFactory func(cfg *scenarios.Backend) (protocol, error)
 // kinds is the registry of backend kinds, filled by each protocol file's init.
 var kinds = map[string]handlerFactory{}
 
-func registerKind(name string, f handlerFactory) { kinds[name] = f }
+// registerKind registers a kind's protocol. The name must be one of
+// scenarios.BackendKinds (the schema validation checks scenarios against)
+// and registered once; anything else is a programming error, caught at init.
+func registerKind(name string, f handlerFactory) {
+	if !slices.Contains(scenarios.BackendKinds, name) {
+		panic("fakebackend: kind " + name + " is not in scenarios.BackendKinds")
+	}
+	if _, dup := kinds[name]; dup {
+		panic("fakebackend: kind " + name + " registered twice")
+	}
+	kinds[name] = f
+}
 
 // Kinds lists the registered backend kinds.
-func Kinds() []string {
-	out := make([]string, 0, len(kinds))
-	for k := range kinds {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func Kinds() []string { return slices.Sorted(maps.Keys(kinds)) }
 
 // New makes a backend of cfg.Kind named name; its ledger goes to sink
 // (record.Conn lines with Witness record.WitnessBackend, Source name).

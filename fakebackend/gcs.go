@@ -13,6 +13,8 @@ import (
 
 func init() { registerKind("gcs", newGCSProto) }
 
+var _ protocol = (*gcsProto)(nil)
+
 // gcsPublicHost is the host fake-gcs-server answers XML-API-style object
 // paths (/bucket/object) on, as the Go client reads through a custom
 // endpoint or STORAGE_EMULATOR_HOST. The JSON API (/storage/v1,

@@ -18,6 +18,8 @@ import (
 
 func init() { registerKind("s3", newS3Proto) }
 
+var _ protocol = (*s3Proto)(nil)
+
 // NewS3Handler returns the bare S3 handler (gofakes3 on the capped memory
 // store), with no ledger, faults or signature checks: the baseline that
 // the benchmarks measure the cost of tracking against.

@@ -70,7 +70,7 @@ var schemaUnits = map[reflect.Type]*jsonSchema{
 // schemaExtra adds what the Go types cannot say: enums, ranges, names, and
 // whether a field that is not omitempty is still optional.
 var schemaExtra = map[string]func(*jsonSchema){
-	"Backend.kind":      func(s *jsonSchema) { s.Enum = []string{"s3", "gcs", "azure"} },
+	"Backend.kind":      func(s *jsonSchema) { s.Enum = BackendKinds },
 	"Slow.mode":         func(s *jsonSchema) { s.Enum = []string{"headers", "body", "read"} },
 	"Abandon.send":      func(s *jsonSchema) { s.Enum = []string{"nothing", "partial-headers", "partial-body"} },
 	"Faults.error_rate": probability, "Faults.reset_rate": probability, "Faults.stall_rate": probability,

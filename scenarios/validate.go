@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -163,15 +164,14 @@ func (v *validator) backend(path, name string, b *Backend) {
 		v.fail(path+"#key", "%q names both a backend and a node", name)
 	}
 	if b == nil {
-		v.fail(path, "empty backend: give at least its kind (s3, gcs or azure)")
+		v.fail(path, "empty backend: give at least its kind (%s)", backendKindList())
 		return
 	}
-	switch b.Kind {
-	case "s3", "gcs", "azure":
-	case "":
-		v.fail(path+".kind", "required: s3, gcs or azure")
-	default:
-		v.fail(path+".kind", "%q is not a backend kind (s3, gcs or azure)", b.Kind)
+	switch {
+	case b.Kind == "":
+		v.fail(path+".kind", "required: %s", backendKindList())
+	case !slices.Contains(BackendKinds, b.Kind):
+		v.fail(path+".kind", "%q is not a backend kind (%s)", b.Kind, backendKindList())
 	}
 	if b.Listen != "" {
 		v.hostPort(path+".listen", b.Listen)
