@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -18,6 +19,10 @@ type Spec struct {
 	Env     []string // added to soak's environment
 	Dir     string
 	LogPath string // stdout and stderr go here
+	// LogLimit bounds the log file in bytes (0: DefaultLogLimit); past it
+	// the head and the last DefaultLogTail bytes (at most half of it) are
+	// kept, with a note of what was dropped.
+	LogLimit int64
 }
 
 // Process is a running node, started by soak or attached to.
@@ -33,7 +38,9 @@ type Process struct {
 
 	cmd     *exec.Cmd
 	tree    *tree
-	logFile *os.File
+	logs    *logCap
+	out     *os.File      // read end of the node's stdout and stderr
+	copied  chan struct{} // closed when out is drained
 	exited  chan struct{}
 	mu      sync.Mutex
 	state   string // how it exited, once it has
@@ -61,6 +68,18 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node %s: log: %w", spec.Name, err)
 	}
+	limit := spec.LogLimit
+	if limit <= 0 {
+		limit = DefaultLogLimit
+	}
+	logs := newLogCap(logFile, limit, DefaultLogTail)
+	// A pipe of our own, not exec's: Wait returns when the node exits even
+	// if a process it started still holds the pipe.
+	out, in, err := os.Pipe()
+	if err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("node %s: log pipe: %w", spec.Name, err)
+	}
 	t := newTree(spec.Name)
 	var cmd *exec.Cmd
 	for {
@@ -68,7 +87,7 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 		cmd.Args[0] = spec.Argv[0]
 		cmd.Env = append(os.Environ(), spec.Env...)
 		cmd.Dir = spec.Dir
-		cmd.Stdout, cmd.Stderr = logFile, logFile
+		cmd.Stdout, cmd.Stderr = in, in
 		cmd.SysProcAttr = sysProcAttr()
 		t.apply(cmd.SysProcAttr)
 		err = cmd.Start()
@@ -77,15 +96,28 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 			break
 		}
 	}
+	in.Close()
 	if err != nil {
 		t.release()
+		out.Close()
 		logFile.Close()
 		return nil, fmt.Errorf("node %s: start %q: %w", spec.Name, spec.Argv[0], err)
 	}
 	p := &Process{Name: spec.Name, PID: cmd.Process.Pid, LogPath: spec.LogPath, Fallback: t.fallback(),
-		cmd: cmd, tree: t, logFile: logFile, exited: make(chan struct{})}
+		cmd: cmd, tree: t, logs: logs, out: out, copied: make(chan struct{}), exited: make(chan struct{})}
+	go p.copyOutput()
 	go p.wait()
 	return p, nil
+}
+
+// outputDrainTimeout is how long, after the node and its process tree are
+// gone, soak reads what is left in the pipe before closing it (a process
+// that escaped the tree may hold it open forever).
+const outputDrainTimeout = 2 * time.Second
+
+func (p *Process) copyOutput() {
+	defer close(p.copied)
+	_, _ = io.Copy(p.logs, p.out)
 }
 
 // isPermission tells the errors of a clone that asked for what this process
@@ -100,7 +132,14 @@ func (p *Process) wait() {
 	err := p.cmd.Wait()
 	// The node's first process is gone: so must be every process it started.
 	p.tree.release()
-	p.logFile.Close()
+	select {
+	case <-p.copied:
+	case <-time.After(outputDrainTimeout):
+	}
+	p.out.Close() // ends the copy if an escaped process still holds the pipe
+	<-p.copied
+	// A failing disk shows in the run's other files; the exit still counts.
+	_ = p.logs.Close()
 	p.mu.Lock()
 	p.state = describeExit(p.cmd.ProcessState, err)
 	p.mu.Unlock()

@@ -1,7 +1,6 @@
 package sut
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -70,10 +69,19 @@ func (p *Process) tailNote() string {
 	return ""
 }
 
-// LogTail returns the last n lines of the node's log.
-func (p *Process) LogTail(n int) string { return Tail(p.LogPath, n) }
+// LogTail returns the last n lines of the node's output, sanitized for a
+// terminal. Past the log limit they are held in memory until the node exits.
+func (p *Process) LogTail(n int) string {
+	if p.logs != nil {
+		if s, ok := p.logs.lastLines(n); ok {
+			return s
+		}
+	}
+	return Tail(p.LogPath, n)
+}
 
-// Tail returns the last n lines of the file at path (reading at most its last 64 KiB).
+// Tail returns the last n lines of the file at path (reading at most its
+// last 64 KiB), sanitized for a terminal (see Sanitize).
 func Tail(path string, n int) string {
 	if path == "" {
 		return ""
@@ -88,10 +96,5 @@ func Tail(path string, n int) string {
 		f.Seek(st.Size()-max, io.SeekStart)
 	}
 	b, _ := io.ReadAll(f)
-	b = bytes.TrimRight(b, "\n")
-	lines := bytes.Split(b, []byte("\n"))
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return string(bytes.Join(lines, []byte("\n")))
+	return lastLines(b, n)
 }
