@@ -19,17 +19,18 @@ build:
 test: build deps-test
 	$(GO) test -race -timeout 9m ./...
 
-# Real servers used as SUTs by tests (nginx, HAProxy) come from Debian's
-# packages: installed when root and apt are available, else those tests skip
-# and say how to install them.
+# Real servers used as SUTs by tests (nginx, HAProxy), and bpftrace (the
+# kernel event witness is compared with a tracepoint tcplife,
+# bench/tcplife-tp.bt) come from Debian's packages: installed when root and
+# apt are available, else those tests skip and say how to install them.
 deps-test:
-	@missing=""; for b in nginx haproxy; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing="$$missing $$b"; done; \
+	@missing=""; for b in nginx haproxy bpftrace; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing="$$missing $$b"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing from Debian's packages"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$(echo $$missing | sed 's/nginx/nginx-light/') >/dev/null) \
 	      || echo "could not install$$missing; their tests will skip"; \
-	  else echo "not installed:$$missing (tests that need them skip; install: apt-get install nginx-light haproxy)"; fi; \
+	  else echo "not installed:$$missing (tests that need them skip; install: apt-get install nginx-light haproxy bpftrace)"; fi; \
 	fi
 
 soak: build

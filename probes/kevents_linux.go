@@ -321,6 +321,17 @@ func (k *kernelEvents) take() ([]record.Conn, record.EventStats) {
 	return ended, st
 }
 
+// live returns the connections open now (ss lists the same).
+func (k *kernelEvents) live() []record.Conn {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]record.Conn, 0, len(k.open))
+	for _, c := range k.open {
+		out = append(out, c.conn(k.node, time.Time{}))
+	}
+	return out
+}
+
 // close detaches the program, waits for the reader, and returns the
 // connections that ended meanwhile and those still open (OpenAtEnd).
 func (k *kernelEvents) close() []record.Conn {

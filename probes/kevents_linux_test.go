@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -313,4 +314,139 @@ func TestKernelEventsFallback(t *testing.T) {
 		t.Errorf("without capabilities: %+v; want method polling, the capabilities named, sockets sampled, no events", got)
 	}
 	t.Logf("fallback: %s", got.Why)
+}
+
+// tcplifeTP runs bench/tcplife-tp.bt for port and returns a function that
+// stops it and returns its lines by "local remote". It skips without
+// bpftrace or tracefs.
+func tcplifeTP(t *testing.T, port int) func() map[string][]string {
+	t.Helper()
+	bt, err := exec.LookPath("bpftrace")
+	if err != nil {
+		t.Skip("bpftrace not installed (make deps-test installs it from Debian's packages)")
+	}
+	if _, err := os.Stat("/sys/kernel/tracing/events/sock"); err != nil {
+		// The classic tracepoint needs tracefs; the witness does not.
+		if err := exec.Command("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing").Run(); err != nil {
+			t.Skipf("tracefs not mounted and cannot be: %v", err)
+		}
+	}
+	cmd := exec.Command(bt, "-B", "line", "../bench/tcplife-tp.bt", strconv.Itoa(port))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	// bpftrace reads the kernel's BTF before it attaches: seconds.
+	timeout := time.After(90 * time.Second)
+	for ready := false; !ready; {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				cmd.Wait()
+				t.Skipf("bpftrace exited before attaching")
+			}
+			ready = strings.HasPrefix(l, "LADDR")
+		case <-timeout:
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("bpftrace did not attach in 90 s")
+		}
+	}
+	return func() map[string][]string {
+		time.Sleep(200 * time.Millisecond) // the last closes' lines
+		cmd.Process.Signal(os.Interrupt)
+		out := map[string][]string{}
+		for l := range lines {
+			if f := strings.Fields(l); len(f) == 8 {
+				out[f[0]+":"+f[1]+" "+f[2]+":"+f[3]] = f
+			}
+		}
+		cmd.Wait()
+		return out
+	}
+}
+
+// TestKernelEventsAgreeWithSsAndTcplife: the witness's open connections
+// are those ss lists, and its closed ones those the tracepoint tcplife
+// (bench/tcplife-tp.bt) prints: same sockets, bytes, lifetimes within 2 ms
+// and closer.
+func TestKernelEventsAgreeWithSsAndTcplife(t *testing.T) {
+	t.Parallel()
+	const k = 20
+	addr, port := sinkServer(t)
+	stop := tcplifeTP(t, port)
+	kev := openEventsOrSkip(t, []LayerRule{{Name: "in", LocalPorts: []int{port}}, {Name: "out", RemotePorts: []int{port}}}, time.Second)
+	defer kev.close()
+	conns := make([]net.Conn, k)
+	for i := range conns {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+		io.WriteString(c, strings.Repeat("x", i+1))
+	}
+	// ss and the witness list the same sockets.
+	var live []record.Conn
+	for deadline := time.Now().Add(5 * time.Second); len(live) < 2*k && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		live = kev.live()
+	}
+	out, err := exec.Command("ss", "-tnH", "state", "established", fmt.Sprintf("( sport = :%d or dport = :%d )", port, port)).Output()
+	if err != nil {
+		t.Fatalf("ss: %v", err)
+	}
+	fromSS := map[string]bool{}
+	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if f := strings.Fields(l); len(f) >= 4 {
+			fromSS[f[2]+" "+f[3]] = true
+		}
+	}
+	fromKev := map[string]bool{}
+	for _, c := range live {
+		fromKev[c.Local+" "+c.Remote] = true
+	}
+	if len(fromSS) != 2*k || fmt.Sprint(fromSS) != fmt.Sprint(fromKev) {
+		t.Errorf("ss lists %d sockets, the witness %d open:\nss  %v\nkev %v", len(fromSS), len(fromKev), fromSS, fromKev)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	closed := waitConns(t, kev, 2*k)
+	lines := stop()
+	if len(lines) != 2*k {
+		t.Errorf("tcplife printed %d connections, the witness %d", len(lines), len(closed))
+	}
+	for _, c := range closed {
+		f, ok := lines[c.Local+" "+c.Remote]
+		if !ok {
+			t.Errorf("%s -> %s: not in tcplife's output", c.Local, c.Remote)
+			continue
+		}
+		tx, _ := strconv.ParseInt(f[4], 10, 64)
+		rx, _ := strconv.ParseInt(f[5], 10, 64)
+		us, _ := strconv.ParseInt(f[6], 10, 64)
+		// tcplife prints the kernel's counters, which count each FIN as a byte.
+		if tx-c.BytesOut != 1 || rx-c.BytesIn != 1 {
+			t.Errorf("%s -> %s: bytes out/in %d/%d, tcplife %d/%d (FIN included)", c.Local, c.Remote, c.BytesOut, c.BytesIn, tx, rx)
+		}
+		if d := c.Closed.Sub(c.Opened) - time.Duration(us)*time.Microsecond; d < -2*time.Millisecond || d > 2*time.Millisecond {
+			t.Errorf("%s -> %s: lived %s, tcplife %d µs", c.Local, c.Remote, c.Closed.Sub(c.Opened), us)
+		}
+		self := map[string]string{"self": c.Side, "peer": otherSide(c.Side)}[f[7]]
+		if c.ClosedBy != self {
+			t.Errorf("%s -> %s: closed by %s, tcplife says %s (%s side)", c.Local, c.Remote, c.ClosedBy, f[7], c.Side)
+		}
+	}
 }
