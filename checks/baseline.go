@@ -19,7 +19,7 @@ const DefaultBaselineTolerance = "10%"
 // baseline checks that at the end of each run of phase After the series is
 // within Tolerance of its value before the first load phase.
 func baseline(d *runData, c *scenarios.BaselineCheck) []record.CheckResult {
-	s, err := parseSeries(c.Series)
+	s, err := d.parseSeries(c.Series)
 	base := record.CheckResult{Name: "baseline/" + c.Series, Kind: "baseline"}
 	tol := c.Tolerance
 	if tol == "" {
@@ -33,7 +33,7 @@ func baseline(d *runData, c *scenarios.BaselineCheck) []record.CheckResult {
 		base.Status, base.Message = record.StatusInconclusive, err.Error()+"; fix the scenario"
 		return []record.CheckResult{base}
 	}
-	base.Unit, base.Layer = s.unit(), s.layer
+	base.Unit, base.Layer = s.Unit(), s.OneLayer()
 	runs := d.runsOf(c.After)
 	var out []record.CheckResult
 	for _, n := range d.seriesNodes(s, c.Node) {

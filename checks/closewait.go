@@ -51,7 +51,7 @@ func closeWait(d *runData, c *scenarios.CloseWaitCheck) record.CheckResult {
 			}
 			sort.Strings(layers)
 			for _, ln := range layers {
-				if age := s.Sockets.layer(ln).CloseWaitMaxAgeMs; age > worst {
+				if age := s.Sockets.Layer(ln).CloseWaitMaxAgeMs; age > worst {
 					worst = age
 					r.Node, r.Layer, r.At = n, ln, s.Time.Add(-time.Duration(age)*time.Millisecond)
 				}

@@ -9,6 +9,7 @@ import (
 	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 // runData is a run directory loaded once for all checks: samples by node in
@@ -37,9 +38,9 @@ type eventsSeen struct {
 
 func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]sample{}, events: map[eventsKey]*eventsSeen{}}
-	c := newCompactor()
+	c := series.NewCompactor()
 	err := run.EachSample(func(s record.Sample) error {
-		d.samples[s.Node] = append(d.samples[s.Node], c.compact(s))
+		d.samples[s.Node] = append(d.samples[s.Node], c.Compact(s))
 		return nil
 	})
 	if err != nil {
@@ -72,8 +73,8 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 			}
 			return nil
 		}
-		d.conns = append(d.conns, record.Conn{Witness: c.intern(cn.Witness), Source: c.intern(cn.Source), Layer: c.intern(cn.Layer),
-			Opened: cn.Opened, Closed: cn.Closed, MaxIdleMs: cn.MaxIdleMs, IdleBeforeCloseMs: cn.IdleBeforeCloseMs, ClosedBy: c.intern(cn.ClosedBy)})
+		d.conns = append(d.conns, record.Conn{Witness: c.Intern(cn.Witness), Source: c.Intern(cn.Source), Layer: c.Intern(cn.Layer),
+			Opened: cn.Opened, Closed: cn.Closed, MaxIdleMs: cn.MaxIdleMs, IdleBeforeCloseMs: cn.IdleBeforeCloseMs, ClosedBy: c.Intern(cn.ClosedBy)})
 		return nil
 	})
 	if err != nil {
@@ -192,12 +193,12 @@ func (d *runData) engine(node string) string {
 
 // seriesNodes is the nodes a series check looks at: the one named, the
 // layer's node, or every node.
-func (d *runData) seriesNodes(s series, node string) []string {
+func (d *runData) seriesNodes(s metric, node string) []string {
 	switch {
 	case node != "":
 		return []string{node}
-	case s.layer != "":
-		return []string{d.layerNode(s.layer)}
+	case s.OneLayer() != "":
+		return []string{d.layerNode(s.OneLayer())}
 	}
 	return d.nodes()
 }

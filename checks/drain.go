@@ -8,6 +8,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 func init() { register(drain) }
@@ -30,7 +31,7 @@ func drain(d *runData, c *scenarios.DrainCheck) []record.CheckResult {
 	if len(runs) == 0 {
 		return fail(record.StatusInconclusive, fmt.Sprintf("%s: phase %q never ran; the run ended early or the name is wrong", c.Layer, c.After))
 	}
-	s := series{name: "sockets." + c.Layer, kind: "sockets", layer: c.Layer}
+	s := metric{series.Name{Text: series.Socket(c.Layer, ""), Kind: series.Sockets, Layer: c.Layer}}
 	pts := s.points(d.samples[node], time.Time{}, time.Time{})
 	if len(pts) == 0 {
 		return fail(record.StatusInconclusive, fmt.Sprintf("%s: no socket samples on node %s", c.Layer, node))

@@ -12,13 +12,13 @@ func init() { register(maxCheck) }
 
 // maxCheck checks that a series never exceeds Value, per node.
 func maxCheck(d *runData, c *scenarios.MaxCheck) []record.CheckResult {
-	s, err := parseSeries(c.Series)
+	s, err := d.parseSeries(c.Series)
 	base := record.CheckResult{Name: "max/" + c.Series, Kind: "max", Limit: c.Value}
 	if err != nil {
 		base.Status, base.Message = record.StatusInconclusive, err.Error()+"; fix the scenario"
 		return []record.CheckResult{base}
 	}
-	base.Unit, base.Layer = s.unit(), s.layer
+	base.Unit, base.Layer = s.Unit(), s.OneLayer()
 	var out []record.CheckResult
 	for _, n := range d.seriesNodes(s, c.Node) {
 		r := base

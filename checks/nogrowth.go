@@ -8,6 +8,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 // Thresholds of no_growth: growth is flagged only when all three hold, so a
@@ -33,20 +34,20 @@ func init() { register(noGrowth) }
 // repeated phase (like with like), otherwise to medians of time bins at least twice the longest idle timeout. The slope
 // is Theil-Sen's, the test Mann-Kendall's.
 func noGrowth(d *runData, c *scenarios.NoGrowthCheck) []record.CheckResult {
-	s, err := parseSeries(c.Series)
+	s, err := d.parseSeries(c.Series)
 	base := record.CheckResult{Name: "no_growth/" + c.Series, Kind: "no_growth", Limit: c.MaxRate}
 	if err != nil {
 		base.Status, base.Message = record.StatusInconclusive, err.Error()+"; fix the scenario"
 		return []record.CheckResult{base}
 	}
-	base.Unit = s.unit() + "/h"
-	base.Layer = s.layer
+	base.Unit = s.Unit() + "/h"
+	base.Layer = s.OneLayer()
 	nodes := d.nodes()
 	switch {
 	case c.Node != "":
 		nodes = []string{c.Node}
-	case s.layer != "":
-		nodes = []string{d.layerNode(s.layer)}
+	case s.OneLayer() != "":
+		nodes = []string{d.layerNode(s.OneLayer())}
 	}
 	var out []record.CheckResult
 	for _, n := range nodes {
@@ -59,11 +60,11 @@ func noGrowth(d *runData, c *scenarios.NoGrowthCheck) []record.CheckResult {
 	return out
 }
 
-func growthOn(d *runData, c *scenarios.NoGrowthCheck, s series, node string, r *record.CheckResult) {
+func growthOn(d *runData, c *scenarios.NoGrowthCheck, s metric, node string, r *record.CheckResult) {
 	samples := d.samples[node]
 	inconclusive := func(format string, args ...any) {
 		r.Status = record.StatusInconclusive
-		r.Message = fmt.Sprintf("%s on node %s: ", s.name, node) + fmt.Sprintf(format, args...)
+		r.Message = fmt.Sprintf("%s on node %s: ", s.Text, node) + fmt.Sprintf(format, args...)
 	}
 	if why := s.notGo(samples); why != "" {
 		inconclusive("%s; goroutine checks do not apply", why)
@@ -85,7 +86,7 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s series, node string, r *
 	rise := slope * span.Hours()
 	level := median(y)
 	minRise := 1.0 // one goroutine, fd or connection
-	if s.kind == "rss" {
+	if s.Kind == series.RSS {
 		minRise = 1 << 20
 	}
 	relLimit := GrowthRelative * math.Max(level, 1)
@@ -99,16 +100,16 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s series, node string, r *
 	if p < GrowthPValue && slope > c.MaxRate && rise >= minRise && rise > relLimit {
 		r.Status = record.StatusFail
 		r.Message = fmt.Sprintf("%s on node %s grew %s/h (+%s over %s, Mann-Kendall p=%.2g; limit %g/h) during %s; something is held and never released",
-			s.name, node, short(slope), short(rise), span.Round(time.Second), p, c.MaxRate, during)
+			s.Text, node, short(slope), short(rise), span.Round(time.Second), p, c.MaxRate, during)
 		return
 	}
 	r.Status = record.StatusPass
 	r.Message = fmt.Sprintf("%s on node %s: no growth (slope %s/h, p=%.2g over %d points, %s) during %s",
-		s.name, node, short(slope), p, len(x), span.Round(time.Second), during)
+		s.Text, node, short(slope), p, len(x), span.Round(time.Second), during)
 }
 
 // growthPoints downsamples the series over the check's phases and says how.
-func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s series, samples []sample) ([]time.Time, []float64, string) {
+func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s metric, samples []sample) ([]time.Time, []float64, string) {
 	names := c.During
 	if len(names) == 0 {
 		for _, p := range d.meta.Phases {

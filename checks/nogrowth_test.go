@@ -9,6 +9,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 // soakValue models a busy layer at 1 s sampling: a sawtooth of connections
@@ -110,7 +111,7 @@ func TestTimeToDetect(t *testing.T) {
 				samples = append(samples, record.Sample{Time: at(sec), Node: "target", Sockets: layerSockets("backend", int(v), 0)})
 			}
 			meta.Phases = []record.PhaseMeta{{Name: "soak", Base: "soak", Kind: "steady", Start: t0, End: at(float64(m * 60))}}
-			d := &runData{meta: meta, samples: map[string][]sample{"target": compactAll(samples)}, interval: time.Second}
+			d := &runData{meta: meta, samples: map[string][]sample{"target": series.CompactAll(samples)}, interval: time.Second}
 			rs := noGrowth(d, &scenarios.NoGrowthCheck{Series: "sockets.backend", During: []string{"soak"}})
 			if rs[0].Status == record.StatusFail {
 				return m

@@ -6,6 +6,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 // DefaultMinDenominator is the smallest denominator a ratio sample needs:
@@ -21,26 +22,26 @@ func init() { register(one(ratio)) }
 // caught mid-burst (request goroutines in flight) does not fail it.
 func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 	r := record.CheckResult{Name: "ratio/" + c.Numerator + "/" + c.Denominator, Kind: "ratio", Limit: c.Max, Unit: "ratio"}
-	num, err1 := parseSeries(c.Numerator)
-	den, err2 := parseSeries(c.Denominator)
+	num, err1 := d.parseSeries(c.Numerator)
+	den, err2 := d.parseSeries(c.Denominator)
 	if err1 != nil || err2 != nil {
 		r.Status = record.StatusInconclusive
 		r.Message = fmt.Sprintf("ratio: %v; fix the scenario", firstErr(err1, err2))
 		return r
 	}
 	node := c.Node
-	if node == "" && den.layer != "" {
-		node = d.layerNode(den.layer)
+	if node == "" && den.OneLayer() != "" {
+		node = d.layerNode(den.OneLayer())
 	}
-	if node == "" && num.layer != "" {
-		node = d.layerNode(num.layer)
+	if node == "" && num.OneLayer() != "" {
+		node = d.layerNode(num.OneLayer())
 	}
 	if node == "" {
 		if ns := d.nodes(); len(ns) == 1 {
 			node = ns[0]
 		}
 	}
-	r.Node, r.Layer = node, den.layer
+	r.Node, r.Layer = node, den.OneLayer()
 	if node != "" {
 		r.Name += "/" + node
 	}
@@ -74,7 +75,7 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 	for i, s := range samples {
 		nv, ok1 := num.value(s)
 		dv, ok2 := den.value(s)
-		if !ok1 || !ok2 || dv < float64(minDen) || (num.kind == "goroutines" && s.Goroutines.Source == record.SourceThreads) {
+		if !ok1 || !ok2 || dv < float64(minDen) || (num.Kind == series.Goroutines && s.Goroutines.Source == record.SourceThreads) {
 			continue
 		}
 		if dens[i] > dv {
@@ -117,7 +118,7 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 // This can only lower a ratio, and a ratio that stays high while the
 // connection count is steady, which is what a per-connection leak looks
 // like, is unchanged.
-func skewGuardedDenominators(den series, samples []sample) []float64 {
+func skewGuardedDenominators(den metric, samples []sample) []float64 {
 	raw := make([]float64, len(samples))
 	for i, s := range samples {
 		raw[i], _ = den.value(s)

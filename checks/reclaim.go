@@ -170,7 +170,7 @@ func kernelIdle(d *runData, layer, node string) (witnessSeen, bool) {
 		if s.Sockets == nil {
 			continue
 		}
-		l := s.Sockets.layer(layer)
+		l := s.Sockets.Layer(layer)
 		if l == nil || l.Idle == nil {
 			continue
 		}

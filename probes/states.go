@@ -1,5 +1,7 @@
 package probes
 
+import "github.com/soak-dev/soak/series"
+
 // Kernel TCP states (include/net/tcp_states.h).
 const (
 	tcpEstablished = 1
@@ -16,19 +18,21 @@ const (
 	tcpNewSynRecv  = 12
 )
 
+// stateNames names kernel states as package series does, so the names in
+// samples are the ones scenarios write.
 var stateNames = [...]string{
-	tcpEstablished: "ESTABLISHED",
-	tcpSynSent:     "SYN_SENT",
-	tcpSynRecv:     "SYN_RECV",
-	tcpFinWait1:    "FIN_WAIT1",
-	tcpFinWait2:    "FIN_WAIT2",
-	tcpTimeWait:    "TIME_WAIT",
-	tcpClose:       "CLOSE",
-	tcpCloseWait:   "CLOSE_WAIT",
-	tcpLastAck:     "LAST_ACK",
-	tcpListen:      "LISTEN",
-	tcpClosing:     "CLOSING",
-	tcpNewSynRecv:  "SYN_RECV", // a request socket: still SYN_RECV to a reader
+	tcpEstablished: series.Established,
+	tcpSynSent:     series.SynSent,
+	tcpSynRecv:     series.SynRecv,
+	tcpFinWait1:    series.FinWait1,
+	tcpFinWait2:    series.FinWait2,
+	tcpTimeWait:    series.TimeWait,
+	tcpClose:       series.Close,
+	tcpCloseWait:   series.CloseWait,
+	tcpLastAck:     series.LastAck,
+	tcpListen:      series.Listen,
+	tcpClosing:     series.Closing,
+	tcpNewSynRecv:  series.SynRecv, // a request socket: still SYN_RECV to a reader
 }
 
 func stateName(st uint8) string {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/series"
 )
 
 // DefaultInterval is the time between two samples of `soak probe` and of a run.
@@ -92,12 +93,12 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 			}
 			other := 0
 			for st, n := range l.ByState {
-				if st != "ESTABLISHED" && st != "TIME_WAIT" && st != "CLOSE_WAIT" {
+				if st != series.Established && st != series.TimeWait && st != series.CloseWait {
 					other += n
 				}
 			}
 			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%d\t%d\t%s\t%d\t\n", name, l.Established(), l.IdleConns,
-				mx, p99, l.ByState["TIME_WAIT"], l.ByState["CLOSE_WAIT"], ms(l.CloseWaitMaxAgeMs, false), other)
+				mx, p99, l.ByState[series.TimeWait], l.ByState[series.CloseWait], ms(l.CloseWaitMaxAgeMs, false), other)
 		}
 	}
 	tw.Flush()

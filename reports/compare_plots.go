@@ -114,7 +114,7 @@ func overlayPlots(ba, bb *builder, out string) ([]plotFile, error) {
 	if err := overlay("connections", "Established connections per layer (A solid, B dotted)", "sockets", 1,
 		func(add func(string, string, func(*builder) *nodeSeries)) {
 			for _, l := range sortedKeys(layers) {
-				add(lbl(layers[l], l), keyEst+l, nodeOf(layers[l]))
+				add(lbl(layers[l], l), keyEst(l), nodeOf(layers[l]))
 			}
 		}); err != nil {
 		return nil, err
@@ -122,7 +122,7 @@ func overlayPlots(ba, bb *builder, out string) ([]plotFile, error) {
 	if err := overlay("idle-age", "Max idle age per layer (A solid, B dotted)", "idle age (s)", 1,
 		func(add func(string, string, func(*builder) *nodeSeries)) {
 			for _, l := range sortedKeys(layers) {
-				add(lbl(layers[l], l), keyIdleMax+l, nodeOf(layers[l]))
+				add(lbl(layers[l], l), keyIdleMax(l), nodeOf(layers[l]))
 			}
 		}); err != nil {
 		return nil, err

@@ -73,7 +73,7 @@ func cycleSpread(tl *timeline) (int, map[string]float64) {
 		return tl.cycles, nil
 	}
 	perCycle := map[string]map[int]float64{} // figure -> cycle -> value summed over nodes
-	addAll := func(fig string, s *series, useMax bool) {
+	addAll := func(fig string, s *track, useMax bool) {
 		if s == nil {
 			return
 		}
@@ -99,8 +99,8 @@ func cycleSpread(tl *timeline) (int, map[string]float64) {
 		addAll(p+"fd.peak", ns.get(keyFDTotal), false)
 		addAll(p+"rss.peak", ns.get(keyRSS), false)
 		for l := range ns.layers {
-			addAll(l+".peak", ns.get(keyEst+l), false)
-			addAll(l+".max_idle", ns.get(keyIdleMax+l), true)
+			addAll(l+".peak", ns.get(keyEst(l)), false)
+			addAll(l+".max_idle", ns.get(keyIdleMax(l)), true)
 		}
 	}
 	spread := map[string]float64{}

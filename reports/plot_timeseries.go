@@ -44,7 +44,7 @@ func (b *builder) layerOnNode(layer string, ns *nodeSeries) bool {
 			return true
 		}
 	}
-	s := ns.get(keyEst + layer)
+	s := ns.get(keyEst(layer))
 	return s != nil && s.peak > 0 || len(b.tl.nodes) == 1 && s != nil
 }
 
@@ -68,11 +68,11 @@ func (b *builder) plotConnections() error {
 	c := b.newTimePlot(title, "sockets")
 	b.nodeLayers(func(node, l string, ns *nodeSeries) {
 		col := c.next()
-		c.line(b.label(node, l+" established"), b.tl.points(ns.get(keyEst+l)), 1, false, col)
-		if s := ns.get(keyTimeWait + l); s != nil && s.peak > 0 {
+		c.line(b.label(node, l+" established"), b.tl.points(ns.get(keyEst(l))), 1, false, col)
+		if s := ns.get(keyTimeWait(l)); s != nil && s.peak > 0 {
 			c.line(b.label(node, l+" TIME_WAIT"), b.tl.points(s), 1, true, fade(col, 160))
 		}
-		if s := ns.get(keyCloseWait + l); s != nil && s.peak > 0 {
+		if s := ns.get(keyCloseWait(l)); s != nil && s.peak > 0 {
 			c.line(b.label(node, l+" CLOSE_WAIT"), b.tl.points(s), 1, true, color.RGBA{200, 0, 0, 255})
 		}
 	})
@@ -91,8 +91,8 @@ func (b *builder) plotIdleAges() error {
 	c := b.newTimePlot(title, "idle age (s)")
 	b.nodeLayers(func(node, l string, ns *nodeSeries) {
 		col := c.next()
-		c.line(b.label(node, l+" max"), b.tl.points(ns.get(keyIdleMax+l)), 1, false, col)
-		if p := ns.get(keyIdleP99 + l); p != nil && p.peak > 0 {
+		c.line(b.label(node, l+" max"), b.tl.points(ns.get(keyIdleMax(l))), 1, false, col)
+		if p := ns.get(keyIdleP99(l)); p != nil && p.peak > 0 {
 			c.line(b.label(node, l+" p99"), b.tl.points(p), 1, true, fade(col, 170))
 		}
 		if lm, ok := b.run.Meta.Layers[l]; ok && lm.IdleTimeoutMs > 0 {

@@ -226,17 +226,17 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 		ls := LayerSummary{Node: m.Layers[l].Node, IdleTimeoutS: float64(m.Layers[l].IdleTimeoutMs) / 1000}
 		var seen bool
 		for _, ns := range tl.nodes {
-			if e := ns.get(keyEst + l); e != nil {
+			if e := ns.get(keyEst(l)); e != nil {
 				ls.PeakEstablished += e.peak
 				ls.EndEstablished += e.last
 			}
-			if t := ns.get(keyTimeWait + l); t != nil {
+			if t := ns.get(keyTimeWait(l)); t != nil {
 				ls.PeakTimeWait += t.peak
 			}
-			if c := ns.get(keyCloseWait + l); c != nil {
+			if c := ns.get(keyCloseWait(l)); c != nil {
 				ls.PeakCloseWait += c.peak
 			}
-			if i := ns.get(keyIdleMax + l); i != nil {
+			if i := ns.get(keyIdleMax(l)); i != nil {
 				ls.MaxIdleS = math.Max(ls.MaxIdleS, i.peak)
 			}
 		}

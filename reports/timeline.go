@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/series"
 )
 
 // MaxPlotPoints is the number of time buckets a run is folded into for
@@ -14,22 +15,40 @@ import (
 // 24-hour run still shows as a band.
 const MaxPlotPoints = 1200
 
-// Series keys. Layer keys end in "/<layer>", class keys in "/<class>".
+// Track keys: the name of the series (package series) where the track is
+// one a scenario can write, so plots, summary and checks say the same
+// names; the reports' own figures (idle ages) have keys of their own.
 const (
-	keyEst       = "est/"       // ESTABLISHED sockets of a layer
-	keyTimeWait  = "tw/"        // TIME_WAIT sockets of a layer
-	keyCloseWait = "cw/"        // CLOSE_WAIT sockets of a layer
-	keyIdleMax   = "idlemax/"   // max idle age (s) of a layer
-	keyIdleP99   = "idlep99/"   // p99 idle age (s) of a layer
-	keyIdleConns = "idleconns/" // ESTABLISHED sockets idle >= IdleThresholdMs
-	keyGorClass  = "gor/"       // goroutines of a class
-	keyFDType    = "fd/"        // FDs of a type
-	keyGorTotal  = "goroutines"
-	keyFDTotal   = "fds"
-	keyRSS       = "rss"      // bytes
-	keyEstAll    = "est-all"  // ESTABLISHED sockets over all layers
-	keyIdleAll   = "idle-all" // idle ESTABLISHED sockets over all layers
+	keyGorClass = string(series.Goroutines) + "." // goroutines of a class: goroutines.CLASS
+	keyFDType   = string(series.FDs) + "."        // FDs of a type: fds.TYPE
+	keyGorTotal = string(series.Goroutines)
+	keyFDTotal  = string(series.FDs)
+	keyRSS      = string(series.RSS) // bytes
 )
+
+// Track keys of sockets over all layers.
+var (
+	keyEstAll  = series.Socket(series.AllLayers, "")          // ESTABLISHED sockets
+	keyIdleAll = series.Socket(series.AllLayers, series.Idle) // idle ESTABLISHED sockets
+)
+
+// keyEst is the key of a layer's ESTABLISHED sockets.
+func keyEst(layer string) string { return series.Socket(layer, "") }
+
+// keyTimeWait is the key of a layer's TIME_WAIT sockets.
+func keyTimeWait(layer string) string { return series.Socket(layer, series.TimeWait) }
+
+// keyCloseWait is the key of a layer's CLOSE_WAIT sockets.
+func keyCloseWait(layer string) string { return series.Socket(layer, series.CloseWait) }
+
+// keyIdleConns is the key of a layer's ESTABLISHED sockets idle >= record.IdleThresholdMs.
+func keyIdleConns(layer string) string { return series.Socket(layer, series.Idle) }
+
+// keyIdleMax is the key of a layer's largest idle age (s); not a series.
+func keyIdleMax(layer string) string { return "idlemax/" + layer }
+
+// keyIdleP99 is the key of a layer's p99 idle age (s); not a series.
+func keyIdleP99(layer string) string { return "idlep99/" + layer }
 
 // bucket folds the values of one series that fall into one time slot.
 type bucket struct {
@@ -51,8 +70,8 @@ func (b *bucket) add(v float64) {
 
 func (b bucket) mean() float64 { return b.sum / float64(b.n) }
 
-// series is one quantity of one node over the run, in fixed buckets.
-type series struct {
+// track is one series of one node over the run, in fixed buckets.
+type track struct {
 	b    []bucket
 	last float64 // value in the node's last sample that had this series
 	peak float64
@@ -65,7 +84,7 @@ type series struct {
 type point struct{ X, Min, Max, Mean float64 }
 
 // points returns the non-empty buckets of s.
-func (tl *timeline) points(s *series) []point {
+func (tl *timeline) points(s *track) []point {
 	if s == nil {
 		return nil
 	}
@@ -83,7 +102,7 @@ func (tl *timeline) points(s *series) []point {
 // nodeSeries holds every series of one node.
 type nodeSeries struct {
 	name       string
-	s          map[string]*series
+	s          map[string]*track
 	samples    int
 	first      time.Time
 	last       time.Time
@@ -100,7 +119,7 @@ type nodeSeries struct {
 	steps map[string][]stepEvent
 }
 
-func (ns *nodeSeries) get(key string) *series { return ns.s[key] }
+func (ns *nodeSeries) get(key string) *track { return ns.s[key] }
 
 // timeline is the streaming fold of samples.jsonl.
 type timeline struct {
@@ -161,7 +180,7 @@ func (tl *timeline) phaseAt(t time.Time) int {
 func (tl *timeline) node(name string) *nodeSeries {
 	ns := tl.nodes[name]
 	if ns == nil {
-		ns = &nodeSeries{name: name, s: map[string]*series{}, errors: map[string]int{},
+		ns = &nodeSeries{name: name, s: map[string]*track{}, errors: map[string]int{},
 			layers: map[string]bool{}, classes: map[string]bool{}, fdTypes: map[string]bool{}}
 		for _, l := range tl.metaLayers {
 			ns.layers[l] = true
@@ -204,7 +223,7 @@ func (tl *timeline) add(smp record.Sample) {
 		}
 		s := ns.s[key]
 		if s == nil {
-			s = &series{b: make([]bucket, tl.nb)}
+			s = &track{b: make([]bucket, tl.nb)}
 			ns.s[key] = s
 		}
 		s.b[i].add(v)
@@ -254,21 +273,21 @@ func (tl *timeline) add(smp record.Sample) {
 			ls := sk.Layers[l] // nil when the layer has no socket this tick
 			e := ls.Established()
 			est += e
-			put(keyEst+l, float64(e))
+			put(keyEst(l), float64(e))
 			var tw, cw, ic int
 			var imax, ip99 int64
 			if ls != nil {
-				tw, cw, ic = ls.ByState["TIME_WAIT"], ls.ByState["CLOSE_WAIT"], ls.IdleConns
+				tw, cw, ic = ls.ByState[series.TimeWait], ls.ByState[series.CloseWait], ls.IdleConns
 				if ls.Idle != nil {
 					imax, ip99 = ls.Idle.Max, ls.Idle.P99
 				}
 			}
 			idle += ic
-			put(keyTimeWait+l, float64(tw))
-			put(keyCloseWait+l, float64(cw))
-			put(keyIdleConns+l, float64(ic))
-			put(keyIdleMax+l, float64(imax)/1000)
-			put(keyIdleP99+l, float64(ip99)/1000)
+			put(keyTimeWait(l), float64(tw))
+			put(keyCloseWait(l), float64(cw))
+			put(keyIdleConns(l), float64(ic))
+			put(keyIdleMax(l), float64(imax)/1000)
+			put(keyIdleP99(l), float64(ip99)/1000)
 		}
 		put(keyEstAll, float64(est))
 		put(keyIdleAll, float64(idle))

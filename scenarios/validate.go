@@ -12,6 +12,8 @@ import (
 	"text/template"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/soak-dev/soak/series"
 )
 
 // MaxNameBytes bounds a scenario name, which names the run directory: far
@@ -280,6 +282,9 @@ func (v *validator) node(path, name string, n *Node) {
 
 func (v *validator) layer(path, name string, l *Layer) {
 	v.name(path, "layer", name)
+	if name == series.AllLayers || name == series.Other {
+		v.fail(path, "layer name %q is reserved (sockets.%s is a series of its own); choose another", name, name)
+	}
 	if l == nil {
 		v.fail(path, "empty layer: give node, listen or peer, and idle_timeout")
 		return
@@ -480,34 +485,14 @@ func (v *validator) phaseRef(path, name string, required bool) {
 	v.fail(path, "unknown phase %q (phases: %s)", name, strings.Join(names, ", "))
 }
 
-// series checks a series name: goroutines, fds, rss, threads, cpu,
-// sockets.LAYER, sockets.LAYER.idle, sockets.LAYER.STATE.
+// series checks a series name against package series' grammar and the
+// scenario's layers; an unknown class, state, FD type or layer is an error
+// with a suggestion, never a series read as 0.
 func (v *validator) series(path, s string) {
-	switch s {
-	case "":
-		v.fail(path, "required: a series (goroutines, fds, rss, threads, sockets.LAYER...)")
-		return
-	case "goroutines", "fds", "rss", "threads", "cpu":
-		return
-	}
-	parts := strings.Split(s, ".")
-	if parts[0] == "goroutines" && len(parts) == 2 {
-		return // goroutines.CLASS
-	}
-	if parts[0] != "sockets" || len(parts) < 2 || len(parts) > 3 {
-		v.fail(path, "%q is not a series (goroutines, goroutines.CLASS, fds, rss, threads, sockets.LAYER, sockets.LAYER.idle, sockets.LAYER.STATE)", s)
-		return
-	}
-	if parts[1] != "all" && v.sc.Layers[parts[1]] == nil {
-		v.fail(path, "%q: unknown layer %q (layers: %s)", s, parts[1], names(v.sc.Layers))
-	}
-	if len(parts) == 3 && parts[2] != "idle" && !tcpStates[parts[2]] {
-		v.fail(path, "%q: %q is neither idle nor a TCP state (ESTABLISHED, TIME_WAIT, CLOSE_WAIT...)", s, parts[2])
+	if _, err := series.Check(s, sortedKeys(v.sc.Layers)); err != nil {
+		v.fail(path, "%v", err)
 	}
 }
-
-var tcpStates = map[string]bool{"ESTABLISHED": true, "SYN_SENT": true, "SYN_RECV": true, "FIN_WAIT1": true, "FIN_WAIT2": true,
-	"TIME_WAIT": true, "CLOSE": true, "CLOSE_WAIT": true, "LAST_ACK": true, "CLOSING": true}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
