@@ -138,13 +138,18 @@ func (e *Expectation) Kind() string {
 	return ""
 }
 
-// Planned returns the scenario's planned duration, repeats included.
+// Planned returns the scenario's planned duration, repeats included. It
+// saturates at 2^62 ns (146 years) instead of overflowing; validation
+// refuses anything over MaxPlanned.
 func (s *Scenario) Planned() time.Duration {
 	var d time.Duration
 	for _, p := range s.Phases {
-		d += time.Duration(max(p.Repeat, 1)) * p.Planned()
+		if p == nil {
+			continue
+		}
+		d = min(d+satMulDur(max(p.Repeat, 1), p.Planned()), 1<<62)
 	}
-	return time.Duration(max(s.Cycles, 1)) * d
+	return satMulDur(max(s.Cycles, 1), d)
 }
 
 // ScaleDurations multiplies every phase duration (and burst pause) by f,

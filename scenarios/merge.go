@@ -8,8 +8,10 @@ import "github.com/goccy/go-yaml/ast"
 // goccy/go-yaml refuses such an override as a duplicate key and cannot
 // merge a list of aliases, yet overriding shared defaults is what merge
 // keys are for. Unresolvable merges are left for the walk to report.
-func expandMerges(n ast.Node) ast.Node {
-	return (&merger{anchors: map[string]ast.Node{}}).resolve(n)
+// It also returns the anchors by name, for the walk to check aliases.
+func expandMerges(n ast.Node) (ast.Node, map[string]ast.Node) {
+	m := &merger{anchors: map[string]ast.Node{}}
+	return m.resolve(n), m.anchors
 }
 
 type merger struct {

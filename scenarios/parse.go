@@ -26,6 +26,10 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	if len(data) > MaxFileSize {
 		return nil, Errors{{File: file, Msg: fmt.Sprintf("file is %d bytes; a scenario is at most %d", len(data), MaxFileSize)}}
 	}
+	if e := checkEncoding(file, data); e != nil {
+		return nil, Errors{e}
+	}
+	data = bytes.TrimPrefix(data, utf8BOM) // some editors on Windows write one
 	tokens := lexer.Tokenize(string(data))
 	if e := checkNesting(file, tokens); e != nil {
 		return nil, Errors{e}
@@ -35,18 +39,19 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		return nil, Errors{syntaxError(file, err)}
 	}
 	var body ast.Node
+	var anchors map[string]ast.Node
 	for _, d := range f.Docs {
 		if d != nil && d.Body != nil {
 			if body != nil {
 				return nil, Errors{{File: file, Line: d.Body.GetToken().Position.Line, Col: 1, Msg: "more than one YAML document; a scenario file holds one"}}
 			}
-			body = expandMerges(d.Body)
+			body, anchors = expandMerges(d.Body)
 		}
 	}
 	if body == nil {
 		return nil, Errors{{File: file, Msg: "empty scenario file"}}
 	}
-	w := &walker{file: file, pos: map[string]*token.Position{}}
+	w := &walker{file: file, pos: map[string]*token.Position{}, anchors: anchors, aliasBudget: maxAliasNodes}
 	if !w.walk(body, reflect.TypeOf(Scenario{}), "") {
 		return nil, w.errs.sorted()
 	}
@@ -62,6 +67,19 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	}
 	sc.applyDefaults()
 	return sc, nil
+}
+
+var utf8BOM = []byte("\xef\xbb\xbf")
+
+// checkEncoding refuses UTF-16 (with or without a byte order mark): go-yaml
+// would report the whole file, NULs and all, as one bad token.
+func checkEncoding(file string, data []byte) *Error {
+	utf16 := bytes.HasPrefix(data, []byte("\xfe\xff")) || bytes.HasPrefix(data, []byte("\xff\xfe")) ||
+		len(data) >= 2 && (data[0] == 0) != (data[1] == 0)
+	if utf16 {
+		return &Error{File: file, Line: 1, Col: 1, Msg: "the file is UTF-16, which is not supported: save it as UTF-8"}
+	}
+	return nil
 }
 
 // internalError marks a decoder panic turned into an error (see decode).

@@ -28,6 +28,7 @@ func (a *Abandon) scale(f func(*Duration)) { f(&a.Duration) }
 
 func (a *Abandon) validate(v *validator, k string) {
 	v.positive(k+".connections", a.Connections, "connections to abandon")
+	v.atMost(k+".connections", a.Connections, MaxConnections)
 	v.positiveDuration(k+".duration", a.Duration)
 	v.target(k+".target", a.Target)
 	v.enum(k+".send", a.Send, "nothing", "partial-headers", "partial-body")

@@ -21,7 +21,7 @@ func (*Burst) Kind() string { return "burst" }
 // Planned implements PhaseSpec: the pauses only, since the bursts' length
 // depends on the SUT.
 func (b *Burst) Planned() time.Duration {
-	return time.Duration(max(b.Bursts, 1)-1) * b.Pause.D()
+	return satMulDur(max(b.Bursts, 1)-1, b.Pause.D())
 }
 
 // MaxConnections implements PhaseSpec.
@@ -32,5 +32,6 @@ func (b *Burst) scale(f func(*Duration)) { f(&b.Pause) }
 func (b *Burst) validate(v *validator, k string) {
 	b.Requests.validate(v, k)
 	v.positive(k+".count", b.Count, "requests per burst")
-	v.nonNegative(k+".bursts", b.Bursts)
+	v.atMost(k+".count", b.Count, MaxCount)
+	v.count(k+".bursts", b.Bursts, MaxCount)
 }

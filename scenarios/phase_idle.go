@@ -31,6 +31,7 @@ func (i *Idle) scale(f func(*Duration)) { f(&i.Duration) }
 
 func (i *Idle) validate(v *validator, k string) {
 	v.positive(k+".connections", i.Connections, "connections to hold")
+	v.atMost(k+".connections", i.Connections, MaxConnections)
 	v.positiveDuration(k+".duration", i.Duration)
 	v.target(k+".target", i.Target)
 }

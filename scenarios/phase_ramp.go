@@ -31,5 +31,5 @@ func (r *Ramp) validate(v *validator, k string) {
 	if r.From.Freq == 0 && r.To.Freq == 0 {
 		v.fail(k+".to", "required: the rate to ramp to, e.g. 500/s")
 	}
-	v.nonNegative(k+".steps", r.Steps)
+	v.count(k+".steps", r.Steps, MaxCount)
 }

@@ -29,6 +29,7 @@ func (s *Slow) scale(f func(*Duration)) { f(&s.Duration) }
 
 func (s *Slow) validate(v *validator, k string) {
 	v.positive(k+".connections", s.Connections, "slow clients")
+	v.atMost(k+".connections", s.Connections, MaxConnections)
 	v.positiveDuration(k+".duration", s.Duration)
 	v.target(k+".target", s.Target)
 	v.enum(k+".mode", s.Mode, "headers", "body", "read")

@@ -40,6 +40,6 @@ func (r *Requests) validate(v *validator, path string) {
 	for i, t := range r.Targets {
 		v.target(fmt.Sprintf("%s.targets[%d]", path, i), t)
 	}
-	v.nonNegative(path+".connections", r.Connections)
-	v.nonNegative(path+".workers", r.Workers)
+	v.count(path+".connections", r.Connections, MaxConnections)
+	v.count(path+".workers", r.Workers, MaxConnections)
 }

@@ -22,7 +22,16 @@ type walker struct {
 	// bad holds the paths dropped from the tree for their errors, so the
 	// rest still decodes and validates, and later checks stay quiet on them.
 	bad map[string]bool
+	// anchors by name, so an alias is checked as the field it stands for;
+	// aliasBudget bounds the nodes walked through aliases (a billion laughs,
+	// an alias inside its own anchor).
+	anchors     map[string]ast.Node
+	aliasBudget int
+	inAlias     bool
 }
+
+// maxAliasNodes bounds the nodes the walk visits through aliases.
+const maxAliasNodes = 10000
 
 var scalarCheckerType = reflect.TypeOf((*scalarChecker)(nil)).Elem()
 
@@ -76,8 +85,13 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 	if _, ok := n.(*ast.NullNode); ok {
 		return true
 	}
-	if _, ok := n.(*ast.AliasNode); ok {
-		return true // the anchor it refers to was checked where it stands
+	if w.inAlias {
+		if w.aliasBudget--; w.aliasBudget < 0 {
+			return true // reported once, at the alias that ran out
+		}
+	}
+	if a, ok := n.(*ast.AliasNode); ok {
+		return w.alias(a, t, path)
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -319,4 +333,33 @@ func (w *walker) walkMerge(n ast.Node, t reflect.Type, path string) bool {
 	}
 	w.errorf(n, path+".<<", "a merge key takes a mapping or an alias (<<: *name), not %s", describe(unwrap(n)))
 	return false
+}
+
+// alias checks what an alias stands for against the type of the field it
+// is used as: the anchor may be checked as something else where it stands
+// (or not at all, under vars), and the decoder's error would have no path.
+func (w *walker) alias(a *ast.AliasNode, t reflect.Type, path string) bool {
+	if a.Value == nil || a.Value.GetToken() == nil {
+		return true // the decoder reports it
+	}
+	target, ok := w.anchors[a.Value.GetToken().Value]
+	if !ok {
+		return true // an unknown anchor: the parser reports it
+	}
+	outer := w.inAlias
+	w.inAlias = true
+	before := len(w.errs)
+	fine := w.walk(target, t, path)
+	w.inAlias = outer
+	if !outer && w.aliasBudget < 0 {
+		w.errorf(a, path, "aliases expand to more than %d values; a scenario needs a few", maxAliasNodes)
+		return false
+	}
+	// The errors are the anchor's, at its position: say which alias used it.
+	for _, e := range w.errs[before:] {
+		if p := nodePos(a); p != nil && !strings.Contains(e.Msg, "(through the alias at") {
+			e.Msg += fmt.Sprintf(" (through the alias at line %d)", p.Line)
+		}
+	}
+	return fine
 }

@@ -27,6 +27,9 @@ func ParseDuration(s string) (Duration, error) {
 	if v < 0 {
 		return 0, fmt.Errorf("%q is negative", s)
 	}
+	if Duration(v) > MaxDuration {
+		return 0, fmt.Errorf("%q is longer than 720h (30 days), the longest a scenario may plan", s)
+	}
 	return Duration(v), nil
 }
 
@@ -105,6 +108,9 @@ func ParseRate(s string) (Rate, error) {
 			return Rate{}, bad
 		}
 		r.Per = d
+	}
+	if ps := r.PerSecond(); ps > MaxRatePerSecond {
+		return Rate{}, fmt.Errorf("%q is %.3g requests a second; at most %d/s", s, ps, MaxRatePerSecond)
 	}
 	return r, nil
 }

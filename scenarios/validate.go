@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -79,6 +80,8 @@ func (v *validator) scenario(sc *Scenario) {
 	}
 	if sc.Interval != 0 && sc.Interval.D().Milliseconds() < 100 {
 		v.fail("interval", "%s is too short; at least 100ms", sc.Interval)
+	} else if sc.Interval > MaxInterval {
+		v.fail("interval", "%s is too long; at most %s (checks need many samples)", sc.Interval, MaxInterval)
 	}
 	v.template("target", sc.Target)
 	for _, name := range sortedKeys(sc.Backends) {
@@ -96,9 +99,7 @@ func (v *validator) scenario(sc *Scenario) {
 	if len(sc.Phases) == 0 {
 		v.fail("phases", "required: at least one phase")
 	}
-	if sc.Cycles < 0 {
-		v.fail("cycles", "%d is negative", sc.Cycles)
-	}
+	v.count("cycles", sc.Cycles, MaxCount)
 	seen := map[string]int{}
 	for i, p := range sc.Phases {
 		path := fmt.Sprintf("phases[%d]", i)
@@ -111,6 +112,15 @@ func (v *validator) scenario(sc *Scenario) {
 		}
 		seen[p.Name] = i
 		v.phase(path, p)
+	}
+	if len(v.errs) == 0 {
+		if d := sc.Planned(); d > MaxPlanned {
+			where := "phases"
+			if sc.Cycles > 1 {
+				where = "cycles"
+			}
+			v.fail(where, "the scenario plans %s; at most 720h (30 days)", fmtPlanned(d))
+		}
 	}
 	for i, e := range sc.Expect {
 		v.expectation(fmt.Sprintf("expect[%d]", i), e)
@@ -337,9 +347,7 @@ func (v *validator) phase(path string, p *Phase) {
 	} else if strings.ContainsAny(p.Name, "#/ ") {
 		v.fail(path+".name", "%q must not contain '#', '/' or spaces", p.Name)
 	}
-	if p.Repeat < 0 {
-		v.fail(path+".repeat", "%d is negative", p.Repeat)
-	}
+	v.count(path+".repeat", p.Repeat, MaxCount)
 	for _, b := range sortedKeys(p.Faults) {
 		if v.sc.Backends[b] == nil {
 			v.fail(path+".faults."+b, "unknown backend %q (backends: %s)", b, names(v.sc.Backends))
@@ -399,6 +407,28 @@ func (v *validator) positive(path string, n int, what string) {
 			v.fail(path, "required: the number of %s (at least 1)", what)
 		}
 	}
+}
+
+// count checks 0 <= n <= most.
+func (v *validator) count(path string, n, most int) {
+	if n < 0 {
+		v.fail(path, "%d is negative", n)
+	}
+	v.atMost(path, n, most)
+}
+
+func (v *validator) atMost(path string, n, most int) {
+	if n > most {
+		v.fail(path, "%d is too many; at most %d", n, most)
+	}
+}
+
+// fmtPlanned prints a planned duration; past time.Duration's range it says so.
+func fmtPlanned(d time.Duration) string {
+	if d >= 1<<62 {
+		return "over 100 years"
+	}
+	return d.String()
 }
 
 func (v *validator) nonNegative(path string, n int) {
