@@ -6,6 +6,12 @@ BIN       ?= bin/soak
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK_VERSION ?= 2026.1
+# GCS=1 builds the fake GCS into bin/soak (fake-gcs-server pulls the GCS
+# client, gRPC and OpenTelemetry: twice the cold build time; docs/backends.md).
+# Tests always build it: TEST_TAGS.
+GCS       ?=
+TAGS      := $(if $(GCS),gcs)
+TEST_TAGS ?= gcs
 # Fuzz targets run on their seed corpus in `make test`; FUZZTIME>0 fuzzes for real.
 FUZZTIME  ?= 0
 
@@ -14,10 +20,10 @@ FUZZTIME  ?= 0
 all: build
 
 build:
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/soak
+	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/soak
 
 test: build deps-test
-	$(GO) test -race -timeout 9m ./...
+	$(GO) test -race -tags '$(TEST_TAGS)' -timeout 9m ./...
 
 # Real servers used as SUTs by tests (nginx, HAProxy), and bpftrace (the
 # kernel event witness is compared with a tracepoint tcplife,
@@ -46,6 +52,7 @@ bench-vm:
 
 lint:
 	$(GO) vet ./...
+	$(GO) vet -tags gcs ./fakebackend/
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 clean:

@@ -9,6 +9,7 @@ package fakebackend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -104,6 +105,18 @@ func New(name string, cfg *scenarios.Backend, sink record.Sink) (Backend, error)
 		return nil, fmt.Errorf("fakebackend %s: %w", name, err)
 	}
 	return newServer(name, cfg, p, sink), nil
+}
+
+// ErrGCSNotBuilt is returned for a gcs backend by a soak built without the
+// gcs build tag (the default: the fake GCS doubles the cold build time).
+var ErrGCSNotBuilt = errors.New("this soak is built without the fake GCS; rebuild it with `make build GCS=1` (go build -tags gcs ./cmd/soak), or run fake-gcs-server yourself and give its URL to the SUT (docs/backends.md)")
+
+// Unavailable returns why kind cannot be served by this build (nil if it can).
+func Unavailable(kind string) error {
+	if kind == "gcs" && !gcsBuilt {
+		return ErrGCSNotBuilt
+	}
+	return nil
 }
 
 // Credentials returns the access and secret key of cfg, or the defaults.

@@ -1,3 +1,9 @@
+//go:build gcs
+
+// The fake GCS is built only with -tags gcs (make build GCS=1): fake-gcs-server
+// pulls cloud.google.com/go/storage, gRPC and OpenTelemetry, half of a cold
+// build of soak (docs/backends.md). gcs_off.go registers the kind otherwise.
+
 package fakebackend
 
 import (
@@ -10,6 +16,9 @@ import (
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/soak-dev/soak/scenarios"
 )
+
+// gcsBuilt is true: this soak serves the fake GCS.
+const gcsBuilt = true
 
 func init() { registerKind("gcs", newGCSProto) }
 

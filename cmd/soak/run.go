@@ -75,6 +75,9 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 		return withCode(exitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
 	}
 	sc, data, err := loadScenario(which, o.sets)
+	if err == nil {
+		err = unbuiltBackends(sc)
+	}
 	if err != nil {
 		return withCode(exitUsage, err)
 	}

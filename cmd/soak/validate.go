@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/soak-dev/soak/fakebackend"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -39,6 +40,11 @@ Built-in scenario names are accepted too.`,
 					}
 					continue
 				}
+				if err := unbuiltBackends(sc); err != nil {
+					bad++
+					fmt.Fprintf(cmd.ErrOrStderr(), "%s: %v\n", a, err)
+					continue
+				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%s: %s, %s, %s, %s planned)\n", a, sc.Name,
 					plural(len(sc.Nodes), "node"), plural(len(sc.Layers), "layer"), plural(len(sc.Phases), "phase"), sc.Planned())
 			}
@@ -58,4 +64,15 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// unbuiltBackends names a backend whose kind this build of soak cannot
+// serve (a gcs backend without -tags gcs), so validate fails before a run.
+func unbuiltBackends(sc *scenarios.Scenario) error {
+	for _, name := range sc.BackendNames() {
+		if err := fakebackend.Unavailable(sc.Backends[name].Kind); err != nil {
+			return fmt.Errorf("backends.%s.kind: %w", name, err)
+		}
+	}
+	return nil
 }

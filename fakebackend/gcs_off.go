@@ -1,0 +1,12 @@
+//go:build !gcs
+
+package fakebackend
+
+import "github.com/soak-dev/soak/scenarios"
+
+// gcsBuilt is false: this soak was built without the fake GCS (see gcs.go).
+const gcsBuilt = false
+
+func init() { registerKind("gcs", newGCSOff) }
+
+func newGCSOff(*scenarios.Backend) (protocol, error) { return nil, ErrGCSNotBuilt }
