@@ -98,7 +98,8 @@ func (r *run) create() error {
 		Isolated: r.sc.Isolate != nil, NetNS: netNS(),
 		Nodes: map[string]record.NodeMeta{}, Backends: map[string]record.BackendMeta{}, ProbeMethods: map[string]string{}}
 	r.data = scenarios.TemplateData{Nodes: map[string]scenarios.NodeAddr{}, Backends: map[string]scenarios.BackendAddr{},
-		Run: scenarios.RunInfo{Dir: abs, Name: name}, Soak: r.opts.SoakBinary, Vars: r.sc.Vars}
+		Run: scenarios.RunInfo{Dir: abs, Name: name}, Soak: r.opts.SoakBinary, Vars: r.sc.Vars,
+		ScenarioDir: scenarioDir(r.opts.ScenarioPath)}
 	fmt.Fprintf(r.log, "soak: run directory %s\n", abs)
 	return r.writeMeta()
 }

@@ -164,9 +164,12 @@ func (r *run) startNodes(ctx context.Context) error {
 
 // nodeSpec renders a node's command and environment.
 func (r *run) nodeSpec(name string, n *scenarios.Node) (sut.Spec, error) {
-	spec := sut.Spec{Name: name, Dir: n.Dir, LogPath: r.w.Path("logs", name+".log")}
-	if spec.Dir == "" {
+	spec := sut.Spec{Name: name, Dir: n.Dir, LogPath: r.w.Path("logs", name+".log"), BaseDir: r.data.ScenarioDir}
+	switch {
+	case spec.Dir == "":
 		spec.Dir = r.w.Dir()
+	case !filepath.IsAbs(spec.Dir):
+		spec.Dir = filepath.Join(r.data.ScenarioDir, spec.Dir)
 	}
 	for i, arg := range n.Command {
 		s, err := scenarios.Render(fmt.Sprintf("nodes.%s.command[%d]", name, i), arg, r.data, nil)
@@ -269,4 +272,16 @@ func (r *run) tearDown() {
 		cancel()
 		r.event(record.EventBackendStop, name, "", nil)
 	}
+}
+
+// scenarioDir is the absolute folder of the scenario file at path, or the
+// working directory for a built-in (path names no file).
+func scenarioDir(path string) string {
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		if abs, err := filepath.Abs(filepath.Dir(path)); err == nil {
+			return abs
+		}
+	}
+	wd, _ := os.Getwd()
+	return wd
 }

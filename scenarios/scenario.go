@@ -126,7 +126,8 @@ type Node struct {
 	// relative path, their text templated like the command: e.g. a generated
 	// nginx.conf that listens on {{.Nodes.NAME.Addr}}.
 	Files map[string]string `yaml:"files,omitempty" json:"files,omitempty"`
-	// Dir is the working directory. Default: the run directory.
+	// Dir is the working directory. Default: the run directory. A relative
+	// Dir resolves against the scenario file's folder.
 	Dir string `yaml:"dir,omitempty" json:"dir,omitempty"`
 	// Ports names the ports soak allocates for the node on its Host (templated
 	// as {{.Nodes.NAME.Ports.NAME}}). The first is the node's main port

@@ -16,6 +16,10 @@ type TemplateData struct {
 	// Soak is the path of the soak binary, so scenarios can start the
 	// reference SUT as ["{{.Soak}}", "testsut", ...].
 	Soak string
+	// ScenarioDir is the absolute folder of the scenario file (soak's
+	// working directory for a built-in). Relative command paths and node
+	// dirs resolve against it too.
+	ScenarioDir string
 }
 
 // NodeAddr holds a node's allocated addresses.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -23,6 +25,11 @@ type Spec struct {
 	// the head and the last DefaultLogTail bytes (at most half of it) are
 	// kept, with a note of what was dropped.
 	LogLimit int64
+	// BaseDir is what a relative command path (./my-server, bin/x: one
+	// with a slash) resolves against: the scenario file's folder, so a
+	// scenario next to its binary finds it. Empty: Dir. A bare name is
+	// looked up in $PATH.
+	BaseDir string
 }
 
 // Process is a running node, started by soak or attached to.
@@ -60,9 +67,9 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	if len(spec.Argv) == 0 {
 		return nil, fmt.Errorf("node %s: empty command", spec.Name)
 	}
-	path, err := exec.LookPath(spec.Argv[0])
+	path, err := lookCommand(spec)
 	if err != nil {
-		return nil, fmt.Errorf("node %s: command %q: %w", spec.Name, spec.Argv[0], err)
+		return nil, err
 	}
 	logFile, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -101,7 +108,7 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 		t.release()
 		out.Close()
 		logFile.Close()
-		return nil, fmt.Errorf("node %s: start %q: %w", spec.Name, spec.Argv[0], err)
+		return nil, fmt.Errorf("node %s: start %q in directory %s: %w", spec.Name, path, cmd.Dir, err)
 	}
 	p := &Process{Name: spec.Name, PID: cmd.Process.Pid, LogPath: spec.LogPath, Fallback: t.fallback(),
 		cmd: cmd, tree: t, logs: logs, out: out, copied: make(chan struct{}), exited: make(chan struct{})}
@@ -126,6 +133,35 @@ func isPermission(err error) bool {
 	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EINVAL) ||
 		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) || errors.Is(err, syscall.EBUSY) ||
 		errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS)
+}
+
+// lookCommand finds the executable of spec.Argv[0]; its error names the
+// path or directory it looked in.
+func lookCommand(spec Spec) (string, error) {
+	arg := spec.Argv[0]
+	if !strings.Contains(arg, "/") {
+		path, err := exec.LookPath(arg)
+		if err != nil {
+			return "", fmt.Errorf("node %s: command %q: not found in $PATH (give a path, absolute or relative to the scenario's folder): %w", spec.Name, arg, err)
+		}
+		return path, nil
+	}
+	path, how := arg, ""
+	if !filepath.IsAbs(path) {
+		base, what := spec.BaseDir, "the scenario's folder"
+		if base == "" {
+			base, what = spec.Dir, "the working directory"
+		}
+		base, err := filepath.Abs(base)
+		if err != nil {
+			return "", fmt.Errorf("node %s: command %q: %w", spec.Name, arg, err)
+		}
+		path, how = filepath.Join(base, path), ", resolved against "+what+" "+base
+	}
+	if _, err := exec.LookPath(path); err != nil {
+		return "", fmt.Errorf("node %s: command %q (%s%s): %w", spec.Name, arg, path, how, err)
+	}
+	return path, nil
 }
 
 func (p *Process) wait() {
