@@ -25,6 +25,8 @@ type runData struct {
 	interval time.Duration
 	// reclaim times the SUT's idle closes per layer and witness, all witnesses.
 	reclaim *reclaimed.Fold
+	// stacks keeps each node's goroutine groups at the baseline and the end.
+	stacks map[string]*stackEnds
 }
 
 type eventsKey struct{ node, layer string }
@@ -40,6 +42,7 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	d := &runData{meta: run.Meta, sc: sc, samples: map[string][]sample{}, events: map[eventsKey]*eventsSeen{}}
 	c := series.NewCompactor()
 	err := run.EachSample(func(s record.Sample) error {
+		d.noteStacks(s)
 		d.samples[s.Node] = append(d.samples[s.Node], c.Compact(s))
 		return nil
 	})

@@ -102,6 +102,9 @@ phases:
 type matrixCase struct {
 	leak, node string // node: where the leak is switched on
 	check      string // the check that must fail; "" for the healthy build
+	// grew is the function the failing check must name first among the
+	// goroutine stacks that grew ("" : not a goroutine leak).
+	grew string
 }
 
 var matrix = []matrixCase{
@@ -110,7 +113,7 @@ var matrix = []matrixCase{
 	{leak: "intra-no-idle-timeout", node: "proxy", check: "reclaim/intra"},
 	{leak: "backend-body-not-closed", node: "target", check: "reclaim/backend"},
 	{leak: "backend-transport-per-request", node: "target", check: "reclaim/backend"},
-	{leak: "goroutine-per-request", node: "target", check: "no_growth/goroutines/target"},
+	{leak: "goroutine-per-request", node: "target", check: "no_growth/goroutines/target", grew: "testsut.(*node).object"},
 	{leak: "close-wait", node: "proxy", check: "close_wait/client"},
 }
 
@@ -183,6 +186,9 @@ func TestMatrix(t *testing.T) {
 				return
 			}
 			t.Logf("caught: %s (witnesses %v; %v)", ck.Message, ck.Witnesses, ck.Details)
+			if c.grew != "" && (len(ck.Grew) == 0 || !strings.Contains(ck.Grew[0].Func, c.grew) || !strings.Contains(ck.Message, c.grew)) {
+				t.Errorf("%s: %s does not name %s first among the stacks that grew: %+v; %s", c.leak, c.check, c.grew, ck.Grew, ck.Message)
+			}
 		})
 	}
 	t.Logf("matrix (leak x checks not passing):\n%s", strings.Join(table, "\n"))

@@ -101,6 +101,9 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s metric, node string, r *
 		r.Status = record.StatusFail
 		r.Message = fmt.Sprintf("%s on node %s grew %s/h (+%s over %s, Mann-Kendall p=%.2g; limit %g/h) during %s; something is held and never released",
 			s.Text, node, short(slope), short(rise), span.Round(time.Second), p, c.MaxRate, during)
+		if s.Kind == series.Goroutines {
+			d.attribute(node, r)
+		}
 		return
 	}
 	r.Status = record.StatusPass

@@ -100,8 +100,11 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 	r.Details = append(r.Details, fmt.Sprintf("p90 of %d samples with %s >= %d; median %.2f, max %.2f at %s", len(ratios), c.Denominator, minDen, median(ratios), worstV, clock(worst.Time)))
 	if r.Value > c.Max {
 		r.Status = record.StatusFail
-		r.Message = fmt.Sprintf("%.2f %s per %s on node %s (p90; limit %g) around %s; each connection holds more than it should",
-			r.Value, c.Numerator, c.Denominator, node, c.Max, clock(worst.Time))
+		r.Message = fmt.Sprintf("%.2f %s above their pre-load level per %s on node %s (p90 of %d samples with %s >= %d; limit %g) around %s; %s",
+			r.Value, c.Numerator, c.Denominator, node, len(ratios), c.Denominator, minDen, c.Max, clock(worst.Time), ratioCause(ratios))
+		if num.Kind == series.Goroutines {
+			d.attribute(node, &r)
+		}
 		return r
 	}
 	r.Status = record.StatusPass
@@ -134,6 +137,23 @@ func skewGuardedDenominators(den metric, samples []sample) []float64 {
 		out[i] = v
 	}
 	return out
+}
+
+// ratioCause says what a high ratio means, from how it moved over the
+// run. A ratio that rose steadily (last quarter of the samples well above
+// the first) is a numerator that accumulates whatever the connection count
+// does, per request or per event: calling it "per connection" would send
+// the reader after the wrong bug. A ratio that stayed high is what each
+// connection holds.
+func ratioCause(ratios []float64) string {
+	q := len(ratios) / 4
+	if q >= 2 {
+		first, last := median(append([]float64(nil), ratios[:q]...)), median(append([]float64(nil), ratios[len(ratios)-q:]...))
+		if last > 1.5*first && last-first >= 1 {
+			return fmt.Sprintf("the ratio rose over the run (median %.2f in the first quarter of these samples, %.2f in the last): the numerator accumulates whatever the connections do (per request or per event, not per connection)", first, last)
+		}
+	}
+	return "it stayed high while the connections were held: each connection holds more than the limit"
 }
 
 func firstErr(errs ...error) error {

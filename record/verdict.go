@@ -42,4 +42,7 @@ type CheckResult struct {
 	Details []string `json:"details,omitempty"`
 	// Reclaimed is the layer's effective idle timeout per witness (reclaim checks).
 	Reclaimed []Reclaimed `json:"reclaimed,omitempty"`
+	// Grew names the goroutine stacks that grew most from the baseline to
+	// the end, when goroutines grew (no_growth, ratio).
+	Grew []StackGrowth `json:"grew,omitempty"`
 }
