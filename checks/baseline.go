@@ -46,6 +46,8 @@ func baseline(d *runData, c *scenarios.BaselineCheck) []record.CheckResult {
 			r.Details = append(r.Details, note)
 		}
 		switch {
+		case d.unproduced(s, n) != "":
+			r.Status, r.Message = record.StatusInconclusive, d.unproduced(s, n)
 		case s.notGo(samples) != "":
 			r.Status, r.Message = record.StatusInconclusive, fmt.Sprintf("%s on node %s: %s", c.Series, n, s.notGo(samples))
 		case len(runs) == 0:

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/soak-dev/soak/record"
@@ -41,6 +42,14 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 			}
 		}
 	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	if why := neverSetUp(run.Meta); why != "" {
+		// No check had a chance: listing them would only hide the cause.
+		return record.Verdict{Status: record.StatusError, RunEnded: run.Meta.Ended, Made: now(), Cause: why}, nil
+	}
 	d, err := loadRun(run, sc)
 	if err != nil {
 		return record.Verdict{}, fmt.Errorf("checks: %w", err)
@@ -48,10 +57,6 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 	expect := Defaults(sc)
 	if sc != nil && len(sc.Expect) > 0 {
 		expect = sc.Expect
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
 	}
 	v := record.Verdict{RunEnded: run.Meta.Ended, Made: now()}
 	for _, e := range expect {
@@ -68,13 +73,30 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 		if seen[c.Name]++; seen[c.Name] > 1 {
 			c.Name = fmt.Sprintf("%s#%d", c.Name, seen[c.Name])
 		}
-		if c.Status == record.StatusInconclusive && opts.InconclusiveFails {
+		// The run's own --inconclusive-fails holds on a recheck too.
+		if c.Status == record.StatusInconclusive && (opts.InconclusiveFails || run.Meta.InconclusiveFails) {
 			c.Status = record.StatusFail
 			c.Message += " (inconclusive counts as failed)"
 		}
 	}
 	v.Status = overall(v.Checks)
+	if len(run.Meta.Lost) > 0 {
+		// The checks saw part of the run: their evidence stays, their verdict cannot.
+		v.Status, v.Cause = record.StatusError, "lost data: "+strings.Join(run.Meta.Lost, "; ")
+	}
 	return v, nil
+}
+
+// neverSetUp is the cause of a run that ended before its first phase (a
+// node that could not start, a port in use), or "".
+func neverSetUp(m record.Meta) string {
+	if len(m.Phases) > 0 || (m.Ended != record.EndedError && m.Ended != record.EndedSUTFailed) {
+		return ""
+	}
+	if m.Cause == "" {
+		return "the run ended (" + m.Ended + ") before its first phase"
+	}
+	return m.Cause
 }
 
 // overall is fail if any check failed, else inconclusive if any was, else pass.

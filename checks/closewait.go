@@ -34,8 +34,12 @@ func closeWait(d *runData, c *scenarios.CloseWaitCheck) record.CheckResult {
 			return r
 		}
 		nodes = []string{n}
+		if why := d.layerUnseen(c.Layer); why != "" {
+			r.Status, r.Message = record.StatusInconclusive, why
+			return r
+		}
 	}
-	seen := 0
+	seen, sawSocket := 0, false
 	var worst int64 = -1
 	for _, n := range nodes {
 		for _, s := range d.samples[n] {
@@ -51,6 +55,7 @@ func closeWait(d *runData, c *scenarios.CloseWaitCheck) record.CheckResult {
 			}
 			sort.Strings(layers)
 			for _, ln := range layers {
+				sawSocket = sawSocket || layerTotal(s.Sockets.Layer(ln)) > 0
 				if age := s.Sockets.Layer(ln).CloseWaitMaxAgeMs; age > worst {
 					worst = age
 					r.Node, r.Layer, r.At = n, ln, s.Time.Add(-time.Duration(age)*time.Millisecond)
@@ -65,6 +70,11 @@ func closeWait(d *runData, c *scenarios.CloseWaitCheck) record.CheckResult {
 	if seen == 0 {
 		r.Status = record.StatusInconclusive
 		r.Message = fmt.Sprintf("%s: no socket samples; the socket probe did not run", where)
+		return r
+	}
+	if !sawSocket {
+		r.Status = record.StatusInconclusive
+		r.Message = fmt.Sprintf("%s: no socket of any layer was seen in %d socket dumps, so nothing was judged; check the layer rules and that load reaches them", where, seen)
 		return r
 	}
 	worst = max(worst, 0)

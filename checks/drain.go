@@ -31,6 +31,9 @@ func drain(d *runData, c *scenarios.DrainCheck) []record.CheckResult {
 	if len(runs) == 0 {
 		return fail(record.StatusInconclusive, fmt.Sprintf("%s: phase %q never ran; the run ended early or the name is wrong", c.Layer, c.After))
 	}
+	if why := d.layerUnseen(c.Layer); why != "" {
+		return fail(record.StatusInconclusive, why)
+	}
 	s := metric{series.Name{Text: series.Socket(c.Layer, ""), Kind: series.Sockets, Layer: c.Layer}}
 	pts := s.points(d.samples[node], time.Time{}, time.Time{})
 	if len(pts) == 0 {

@@ -12,6 +12,7 @@ type junitSuites struct {
 	XMLName  xml.Name   `xml:"testsuites"`
 	Tests    int        `xml:"tests,attr"`
 	Failures int        `xml:"failures,attr"`
+	Errors   int        `xml:"errors,attr"`
 	Skipped  int        `xml:"skipped,attr"`
 	Suites   []junitSue `xml:"testsuite"`
 }
@@ -20,6 +21,7 @@ type junitSue struct {
 	Name      string      `xml:"name,attr"`
 	Tests     int         `xml:"tests,attr"`
 	Failures  int         `xml:"failures,attr"`
+	Errors    int         `xml:"errors,attr"`
 	Skipped   int         `xml:"skipped,attr"`
 	Timestamp string      `xml:"timestamp,attr,omitempty"`
 	Cases     []junitCase `xml:"testcase"`
@@ -29,6 +31,7 @@ type junitCase struct {
 	Name      string        `xml:"name,attr"`
 	Classname string        `xml:"classname,attr"`
 	Failure   *junitMessage `xml:"failure,omitempty"`
+	Error     *junitMessage `xml:"error,omitempty"`
 	Skipped   *junitMessage `xml:"skipped,omitempty"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
@@ -59,12 +62,25 @@ func JUnit(v record.Verdict) ([]byte, error) {
 		}
 		s.Cases = append(s.Cases, tc)
 	}
-	doc := junitSuites{Tests: s.Tests, Failures: s.Failures, Skipped: s.Skipped, Suites: []junitSue{s}}
+	if v.Status == record.StatusError {
+		// A run that never came up or lost data: one errored case says why,
+		// so CI cannot read the run as passed.
+		s.Tests++
+		s.Errors++
+		s.Cases = append(s.Cases, junitCase{Name: "run", Classname: "soak.run",
+			Error: &junitMessage{Message: firstLine(v.Cause), Type: "error", Text: v.Cause}})
+	}
+	doc := junitSuites{Tests: s.Tests, Failures: s.Failures, Errors: s.Errors, Skipped: s.Skipped, Suites: []junitSue{s}}
 	b, err := xml.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode junit: %w", err)
 	}
 	return append([]byte(xml.Header), append(b, '\n')...), nil
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
 }
 
 // evidence is a check's figures and details as plain lines.

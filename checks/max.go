@@ -25,6 +25,11 @@ func maxCheck(d *runData, c *scenarios.MaxCheck) []record.CheckResult {
 		r.Node, r.Name = n, base.Name+"/"+n
 		samples := d.samples[n]
 		pts := s.points(samples, time.Time{}, time.Time{})
+		if why := d.unproduced(s, n); why != "" {
+			r.Status, r.Message = record.StatusInconclusive, why
+			out = append(out, r)
+			continue
+		}
 		if why := s.notGo(samples); why != "" || len(pts) == 0 {
 			r.Status = record.StatusInconclusive
 			r.Message = fmt.Sprintf("%s on node %s: no samples %s", c.Series, n, why)

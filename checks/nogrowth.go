@@ -66,6 +66,14 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s metric, node string, r *
 		r.Status = record.StatusInconclusive
 		r.Message = fmt.Sprintf("%s on node %s: ", s.Text, node) + fmt.Sprintf(format, args...)
 	}
+	if why := d.neverRan(c.During); why != "" {
+		inconclusive("%s", why)
+		return
+	}
+	if why := d.unproduced(s, node); why != "" {
+		r.Status, r.Message = record.StatusInconclusive, why
+		return
+	}
 	if why := s.notGo(samples); why != "" {
 		inconclusive("%s; goroutine checks do not apply", why)
 		return

@@ -50,6 +50,12 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 		minDen = DefaultMinDenominator
 	}
 	samples := d.samples[node]
+	for _, s := range []metric{num, den} {
+		if why := d.unproduced(s, node); why != "" {
+			r.Status, r.Message = record.StatusInconclusive, why
+			return r
+		}
+	}
 	if why := num.notGo(samples); why != "" {
 		r.Status = record.StatusInconclusive
 		r.Message = fmt.Sprintf("%s on node %s: %s; goroutine ratios do not apply", c.Numerator, node, why)

@@ -21,6 +21,9 @@ func Summary(v record.Verdict) string {
 	if v.RunEnded != "" && v.RunEnded != record.EndedCompleted {
 		fmt.Fprintf(&b, " (the run ended %s)", v.RunEnded)
 	}
+	if v.Cause != "" {
+		fmt.Fprintf(&b, "\n\n**%s**: %s", v.Status, cell(v.Cause))
+	}
 	b.WriteString("\n\n| | check | value | limit | node | layer | message |\n|---|---|---|---|---|---|---|\n")
 	for _, status := range []string{record.StatusFail, record.StatusInconclusive, record.StatusPass} {
 		for _, c := range v.Checks {

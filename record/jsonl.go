@@ -15,6 +15,9 @@ type jsonlWriter struct {
 	f     *os.File
 	dirty bool
 	buf   []byte
+	// lost counts lines that failed to write; lostErr is the first failure.
+	lost    int
+	lostErr error
 }
 
 func openJSONL(path string) (*jsonlWriter, error) {
@@ -37,7 +40,11 @@ func (w *jsonlWriter) Append(v any) error {
 	}
 	w.buf = append(append(w.buf[:0], b...), '\n')
 	if _, err := w.f.Write(w.buf); err != nil {
-		return fmt.Errorf("write %s: %w", w.f.Name(), err)
+		err = fmt.Errorf("write %s: %w", w.f.Name(), err)
+		if w.lost++; w.lostErr == nil {
+			w.lostErr = err
+		}
+		return err
 	}
 	w.dirty = true
 	return nil
@@ -50,7 +57,22 @@ func (w *jsonlWriter) Sync() error {
 		return nil
 	}
 	w.dirty = false
-	return w.f.Sync()
+	if err := w.f.Sync(); err != nil {
+		// A failed fsync may have dropped pages already written: data lost.
+		err = fmt.Errorf("sync %s: %w", w.f.Name(), err)
+		if w.lostErr == nil {
+			w.lostErr = err
+		}
+		return err
+	}
+	return nil
+}
+
+// losses says how many lines failed to write and the first error, if any.
+func (w *jsonlWriter) losses() (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lost, w.lostErr
 }
 
 func (w *jsonlWriter) Close() error {

@@ -28,8 +28,14 @@ type Meta struct {
 	// Ended is one of the Ended* constants; empty while running.
 	Ended    string `json:"ended,omitempty"`
 	ExitCode int    `json:"exit_code,omitempty"`
-	// Cause explains an ended run that did not complete.
+	// Cause explains an ended run that did not complete, or that lost data.
 	Cause string `json:"cause,omitempty"`
+	// Lost lists the data the run failed to keep (a write that failed, a
+	// full disk, samples that stopped), one line each; such a run exits 3.
+	Lost []string `json:"lost,omitempty"`
+	// InconclusiveFails records --inconclusive-fails, so that a recheck
+	// (soak report --recheck) reaches the verdict the run did.
+	InconclusiveFails bool `json:"inconclusive_fails,omitempty"`
 
 	IntervalMs    int64                  `json:"interval_ms"`
 	DurationScale float64                `json:"duration_scale,omitempty"`

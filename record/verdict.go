@@ -7,6 +7,9 @@ const (
 	StatusPass         = "pass"
 	StatusFail         = "fail"
 	StatusInconclusive = "inconclusive"
+	// StatusError is a verdict that could not be made: the run never got
+	// its SUT up, or lost data the checks needed. Verdict.Cause says why.
+	StatusError = "error"
 )
 
 // Verdict is the outcome of a run's checks: verdict.json.
@@ -17,6 +20,8 @@ type Verdict struct {
 	// RunEnded copies Meta.Ended so a reader of verdict.json alone knows if the run completed.
 	RunEnded string    `json:"run_ended"`
 	Made     time.Time `json:"made"`
+	// Cause says why Status is error.
+	Cause string `json:"cause,omitempty"`
 }
 
 // CheckResult is one check's outcome, with its evidence.

@@ -90,6 +90,27 @@ func (w *Writer) WriteMeta(m Meta) error {
 	return WriteJSONAtomic(filepath.Join(w.dir, MetaFile), m)
 }
 
+// Losses describes the data this Writer failed to keep, one line per file
+// ("samples.jsonl: 12 lines not written: write ...: no space left on
+// device"); empty when nothing was lost. A run with losses cannot be judged
+// as if it were whole.
+func (w *Writer) Losses() []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		w    *jsonlWriter
+	}{{SamplesFile, w.samples}, {ConnsFile, w.conns}, {EventsFile, w.events}} {
+		n, err := f.w.losses()
+		switch {
+		case n > 0:
+			out = append(out, fmt.Sprintf("%s: %d lines not written: %v", f.name, n, err))
+		case err != nil:
+			out = append(out, fmt.Sprintf("%s: %v", f.name, err))
+		}
+	}
+	return out
+}
+
 // Sync fsyncs all files now.
 func (w *Writer) Sync() error {
 	return errors.Join(w.samples.Sync(), w.conns.Sync(), w.events.Sync())

@@ -11,23 +11,25 @@ import (
 )
 
 // evaluate reads the run back from its directory (the only seam between
-// stages), writes the verdict and builds the report.
+// stages), writes the verdict and builds the report. A verdict or report
+// that cannot be written is lost data.
 func (r *run) evaluate(res *Result) (code int, v record.Verdict, report string) {
 	code = ExitPass
 	run, err := record.Open(r.w.Dir())
 	if err != nil {
-		fmt.Fprintln(r.log, "soak: read run back:", err)
+		r.lose("read run back", err)
 		return ExitEnvironment, v, ""
 	}
 	v, err = checks.Evaluate(run, r.sc, checks.Options{InconclusiveFails: r.opts.InconclusiveFails})
 	if err != nil {
-		fmt.Fprintln(r.log, "soak: checks:", err)
+		r.lose("checks", err)
 		code = ExitEnvironment
 	} else {
-		if err := checks.Write(run.Dir, v); err != nil {
-			fmt.Fprintln(r.log, "soak: write verdict:", err)
-		}
-		if v.Status == record.StatusFail || (r.opts.InconclusiveFails && v.Status == record.StatusInconclusive) {
+		r.lose("", checks.Write(run.Dir, v))
+		switch {
+		case v.Status == record.StatusError:
+			code = ExitEnvironment
+		case v.Status == record.StatusFail || (r.opts.InconclusiveFails && v.Status == record.StatusInconclusive):
 			code = ExitCheckFailed
 		}
 	}
@@ -38,7 +40,7 @@ func (r *run) evaluate(res *Result) (code int, v record.Verdict, report string) 
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(r.log, "soak: report skipped (interrupted twice); build it with: soak report", run.Dir)
 	case err != nil:
-		fmt.Fprintln(r.log, "soak: report:", err)
+		r.lose("report", err)
 	}
 	return code, v, report
 }

@@ -62,4 +62,9 @@ type Result struct {
 	Cause      string
 	Verdict    record.Verdict
 	ReportPath string
+	// SetupFailed is set when the SUT or its environment never came up:
+	// no check had a chance, Cause says why (node, command, directory, log tail).
+	SetupFailed bool
+	// Lost lists the data the run failed to keep; non-empty means exit 3.
+	Lost []string
 }

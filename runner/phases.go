@@ -104,7 +104,7 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	r.meta.Phases = append(r.meta.Phases, pm)
 	i := len(r.meta.Phases) - 1
 	r.metaM.Unlock()
-	_ = r.writeMeta()
+	r.keepMeta()
 	r.event(record.EventPhaseStart, name, p.Kind(), nil)
 	r.phase.set(name, p.Kind(), p.Planned(), index, total)
 
@@ -114,7 +114,7 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	r.metaM.Lock()
 	r.meta.Phases[i].End = time.Now()
 	r.metaM.Unlock()
-	_ = r.writeMeta()
+	r.keepMeta()
 	data := map[string]string{"requests": strconv.FormatUint(res.Requests, 10)}
 	if err != nil {
 		data["error"] = err.Error()
@@ -122,6 +122,8 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	r.event(record.EventPhaseEnd, name, p.Kind(), data)
 	if err != nil && ctx.Err() == nil {
 		r.warn(fmt.Sprintf("phase %s: %v", name, err))
+		// A phase's error is setup or I/O: its results are not all on disk.
+		r.lose("phase "+name, err)
 	}
 	return nil
 }

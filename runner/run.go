@@ -44,6 +44,10 @@ type run struct {
 	died       chan struct{}
 	dieOnce    sync.Once
 	deathCause string
+
+	// lost lists data that could not be kept (lost.go).
+	lostM sync.Mutex
+	lost  []string
 }
 
 // Run runs one scenario end to end and returns how it ended. The error is
@@ -95,7 +99,7 @@ func (r *run) create() error {
 	r.meta = record.Meta{SoakVersion: Version, Scenario: r.sc.Name, ScenarioFile: r.opts.ScenarioPath, Name: name,
 		Host: host, Kernel: kernelRelease(), GoVersion: runtime.Version(), Args: r.opts.Args, Start: start,
 		IntervalMs: r.sc.Interval.D().Milliseconds(), DurationScale: r.opts.DurationScale,
-		Isolated: r.sc.Isolate != nil, NetNS: netNS(),
+		Isolated: r.sc.Isolate != nil, NetNS: netNS(), InconclusiveFails: r.opts.InconclusiveFails,
 		Nodes: map[string]record.NodeMeta{}, Backends: map[string]record.BackendMeta{}, ProbeMethods: map[string]string{}}
 	r.data = scenarios.TemplateData{Nodes: map[string]scenarios.NodeAddr{}, Backends: map[string]scenarios.BackendAddr{},
 		Run: scenarios.RunInfo{Dir: abs, Name: name}, Soak: r.opts.SoakBinary, Vars: r.sc.Vars,
@@ -137,12 +141,14 @@ func (r *run) execute(ctx context.Context) Result {
 	case ctx.Err() != nil:
 		res.Ended, res.ExitCode, res.Cause = record.EndedInterrupted, ExitInterrupted, "interrupted by signal"
 	case errors.Is(err, errSetup):
-		res.Ended, res.ExitCode, res.Cause = record.EndedError, ExitEnvironment, err.Error()
+		res.Ended, res.ExitCode, res.Cause = record.EndedError, ExitEnvironment, strings.TrimPrefix(err.Error(), errSetup.Error()+": ")
+		res.SetupFailed = true
 	default:
 		res.Ended, res.ExitCode, res.Cause = record.EndedError, ExitEnvironment, err.Error()
 	}
 	r.metaM.Lock()
 	r.meta.End, r.meta.Ended, r.meta.Cause = time.Now(), res.Ended, res.Cause
+	r.meta.InconclusiveFails = r.opts.InconclusiveFails
 	r.metaM.Unlock()
 	r.event(record.EventRunEnd, r.sc.Name, res.Cause, map[string]string{"ended": res.Ended})
 	r.finish(&res)
@@ -150,28 +156,49 @@ func (r *run) execute(ctx context.Context) Result {
 }
 
 // finish evaluates the checks and builds the report, then records the
-// exit code. A run that failed before load still gets a report.
+// exit code. A run that failed before load still gets a report; one that
+// lost data exits 3 whatever its checks said.
 func (r *run) finish(res *Result) {
-	if err := r.writeMeta(); err != nil {
-		fmt.Fprintln(r.log, "soak: write meta.json:", err)
-	}
-	if err := r.w.Sync(); err != nil {
-		fmt.Fprintln(r.log, "soak: sync run directory:", err)
-	}
+	_ = r.w.Sync() // a failure is kept by the Writer and shows in losses
+	r.metaM.Lock()
+	r.meta.Lost = r.losses()
+	r.metaM.Unlock()
+	r.keepMeta()
 	code, verdict, report := r.evaluate(res)
 	res.Verdict, res.ReportPath = verdict, report
 	if res.ExitCode == ExitPass {
 		res.ExitCode = code
 	}
+	r.judgeLosses(res)
 	r.metaM.Lock()
-	r.meta.ExitCode = res.ExitCode
+	r.meta.ExitCode, r.meta.Lost, r.meta.Cause = res.ExitCode, res.Lost, res.Cause
 	r.metaM.Unlock()
-	if err := r.writeMeta(); err != nil {
-		fmt.Fprintln(r.log, "soak: write meta.json:", err)
-	}
+	r.keepMeta()
 	if err := r.w.Close(); err != nil {
-		fmt.Fprintln(r.log, "soak: close run directory:", err)
+		r.lose("close run directory", err)
 	}
+	// Losses at Close come too late for meta.json, not for the exit code.
+	r.judgeLosses(res)
+}
+
+// judgeLosses makes a run that lost data an error: exit 3 (an interrupted
+// run keeps 130), the cause and the verdict say what is missing.
+func (r *run) judgeLosses(res *Result) {
+	lost := r.losses()
+	if len(lost) == len(res.Lost) {
+		return
+	}
+	res.Lost = lost
+	if res.ExitCode != ExitInterrupted {
+		res.ExitCode = ExitEnvironment
+	}
+	cause := lostCause(lost)
+	if res.Cause == "" || res.Cause == res.Verdict.Cause {
+		res.Cause = cause
+	} else if !strings.Contains(res.Cause, cause) {
+		res.Cause += "; " + cause
+	}
+	res.Verdict.Status, res.Verdict.Cause = record.StatusError, cause
 }
 
 // Version is soak's version, recorded in meta.json; set by cmd/soak.

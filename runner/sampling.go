@@ -21,6 +21,8 @@ type nodeSampler struct {
 
 	mu     sync.Mutex
 	latest record.Sample
+	// lostSamples: a failed write was warned of once (the Writer counts them all).
+	lostSamples bool
 	stop   chan struct{}
 	done   chan struct{}
 	now    chan chan struct{} // asks for one sample now (the final one)
@@ -59,8 +61,9 @@ func (ns *nodeSampler) tick() (gone bool) {
 	defer cancel()
 	s, conns := ns.sampler.Sample(ctx, time.Now())
 	s.Node = ns.node
-	if err := ns.sink.Sample(s); err != nil {
-		ns.warn(fmt.Sprintf("node %s: record sample: %v", ns.node, err))
+	if err := ns.sink.Sample(s); err != nil && !ns.lostSamples {
+		ns.lostSamples = true
+		ns.warn(fmt.Sprintf("node %s: record sample: %v (further failures are counted, not shown)", ns.node, err))
 	}
 	for _, c := range conns {
 		_ = ns.sink.Conn(c)

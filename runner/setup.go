@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/soak-dev/soak/fakebackend"
 	"github.com/soak-dev/soak/load"
@@ -91,6 +93,7 @@ func (r *run) startBackends(ctx context.Context) error {
 // startNodes starts every node (in name order), then waits for each to be ready.
 func (r *run) startNodes(ctx context.Context) error {
 	names := r.sc.NodeNames()
+	specs := map[string]sut.Spec{}
 	warnedOrphans := false
 	for _, name := range names {
 		n := r.sc.Nodes[name]
@@ -112,13 +115,14 @@ func (r *run) startNodes(ctx context.Context) error {
 				return setupErr("%v", err)
 			}
 			if p, err = sut.Start(spec); err != nil {
-				return setupErr("%v", err)
+				return setupErr("%s", withCommand(err, spec))
 			}
 			// Once a run: the cause is the same for every node.
 			if p.Fallback != "" && !warnedOrphans {
 				warnedOrphans = true
 				r.warn("a node's processes may outlive soak (" + p.Fallback + "); see docs/isolation.md")
 			}
+			specs[name] = spec
 			nm.Command, nm.Log = spec.Argv, "logs/"+name+".log"
 		}
 		nm.PID = p.PID
@@ -154,12 +158,42 @@ func (r *run) startNodes(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return setupErr("%v", err)
+			return setupErr("%s", withCommand(err, specs[name]))
 		}
 		r.event(record.EventNodeReady, name, "", map[string]string{"after_ms": strconv.FormatInt(time.Since(start).Milliseconds(), 10)})
 		go r.watchNode(name, p)
 	}
 	return nil
+}
+
+// withCommand puts the node's command and the directory it ran in under the
+// first line of err (before the log tail it may carry): a setup failure
+// says all a person needs to reproduce it.
+func withCommand(err error, spec sut.Spec) string {
+	if len(spec.Argv) == 0 {
+		return err.Error()
+	}
+	first, rest, _ := strings.Cut(err.Error(), "\n")
+	out := fmt.Sprintf("%s\n  command:   %s\n  directory: %s", first, shellQuote(spec.Argv), spec.Dir)
+	if rest != "" {
+		out += "\n" + rest
+	}
+	return out
+}
+
+// shellQuote joins argv as a shell would read it back.
+func shellQuote(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !strings.ContainsRune("-_./:=@%+,", r) && !unicode.IsLetter(r) && !unicode.IsDigit(r)
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
 }
 
 // nodeSpec renders a node's command and environment.

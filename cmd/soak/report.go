@@ -80,6 +80,7 @@ func recheck(run *record.Run) error {
 			return fmt.Errorf("read scenario: %w", err)
 		}
 	}
+	// Options come from meta.json (--inconclusive-fails): the verdict the run reached.
 	v, err := checks.Evaluate(run, sc, checks.Options{})
 	if err != nil {
 		return err

@@ -3,6 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -15,26 +18,55 @@ func printResult(cmd *cobra.Command, res runner.Result, asJSON bool) {
 	out := cmd.OutOrStdout()
 	if asJSON {
 		b, _ := json.Marshal(map[string]any{"dir": res.Dir, "exit_code": res.ExitCode, "ended": res.Ended,
-			"cause": res.Cause, "verdict": res.Verdict.Status, "report": res.ReportPath, "checks": res.Verdict.Checks})
+			"cause": res.Cause, "verdict": res.Verdict.Status, "report": res.ReportPath, "checks": res.Verdict.Checks,
+			"setup_failed": res.SetupFailed, "lost": res.Lost})
 		fmt.Fprintf(out, "%s\n", b)
 		return
 	}
 	fmt.Fprintln(out)
+	status := res.Verdict.Status
+	if status == "" {
+		status = "none"
+	}
+	if res.SetupFailed {
+		// Say one thing: the cause. No check had a chance to run.
+		fmt.Fprintf(out, "setup failed: %s\n", res.Cause)
+		fmt.Fprintf(out, "verdict: error (exit %d)\n", res.ExitCode)
+		fmt.Fprintf(out, "run dir: %s\n", res.Dir)
+		return
+	}
 	if res.Ended != record.EndedCompleted {
 		fmt.Fprintf(out, "run %s: %s\n", res.Ended, res.Cause)
 	}
 	for _, c := range res.Verdict.Checks {
 		fmt.Fprintf(out, "  %-13s %-32s %s\n", mark(c.Status), c.Name, c.Message)
 	}
-	status := res.Verdict.Status
-	if status == "" {
-		status = "none"
+	for _, l := range res.Lost {
+		fmt.Fprintf(out, "  %-13s %s\n", "LOST", l)
 	}
-	fmt.Fprintf(out, "verdict: %s (exit %d)\n", status, res.ExitCode)
+	switch {
+	case len(res.Lost) > 0:
+		fmt.Fprintf(out, "verdict: error (exit %d): the run lost data it needed: %s\n", res.ExitCode, missing(res.Lost))
+	default:
+		fmt.Fprintf(out, "verdict: %s (exit %d)\n", status, res.ExitCode)
+	}
 	if res.ReportPath != "" {
 		fmt.Fprintf(out, "report:  %s\n", res.ReportPath)
 	}
 	fmt.Fprintf(out, "run dir: %s\n", res.Dir)
+}
+
+// missing names what each lost line lost: the part before its first colon
+// ("samples.jsonl", "meta.json", "report").
+func missing(lost []string) string {
+	var names []string
+	for _, l := range lost {
+		name, _, _ := strings.Cut(l, ":")
+		if base := filepath.Base(strings.TrimPrefix(name, "write ")); base != "" && !slices.Contains(names, base) {
+			names = append(names, base)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func mark(status string) string {
