@@ -23,9 +23,9 @@ type nodeSampler struct {
 	latest record.Sample
 	// lostSamples: a failed write was warned of once (the Writer counts them all).
 	lostSamples bool
-	stop   chan struct{}
-	done   chan struct{}
-	now    chan chan struct{} // asks for one sample now (the final one)
+	stop        chan struct{}
+	done        chan struct{}
+	now         chan chan struct{} // asks for one sample now (the final one)
 }
 
 func startSampler(node string, s *probes.Sampler, interval time.Duration, sink record.Sink, warn func(string)) *nodeSampler {
