@@ -107,6 +107,10 @@ func runHelper(mode string) error {
 		}
 	case "kevents-nocap":
 		return runNoCapWitness()
+	case "churnsink":
+		return runChurnSink()
+	case "churn":
+		return runChurn()
 	case "closewait":
 		// Benchmarks hold many connections here.
 		raiseNoFile(200000)

@@ -139,7 +139,7 @@ func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
 		AttachTo:   "inet_sock_set_state",
 		// bpf_skc_to_tcp_sock and the ring buffer want a GPL-compatible license.
 		License:      "Dual MIT/GPL",
-		Instructions: keventProgram(off, netns, k.events, k.pm, k.seen, k.lost),
+		Instructions: keventProgram(off, netns, k.events, k.pm, k.seen, k.lost, ringSize),
 	})
 	if err != nil {
 		return bpfLoadError("tracepoint program", err)
@@ -172,12 +172,24 @@ func (k *kernelEvents) release() {
 	}
 }
 
+// kevReadEvery is how often the reader drains the ring when the kernel
+// has not woken it (it does once a quarter of the ring is full).
+const kevReadEvery = 100 * time.Millisecond
+
 // read turns records into connections until the reader is closed.
 func (k *kernelEvents) read() {
 	defer close(k.done)
 	var rec ringbuf.Record
+	k.rd.SetDeadline(time.Now().Add(kevReadEvery))
 	for {
 		if err := k.rd.ReadInto(&rec); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				k.rd.SetDeadline(time.Now().Add(kevReadEvery))
+				continue
+			}
+			if errors.Is(err, ringbuf.ErrFlushed) {
+				return // close asked: the ring is drained
+			}
 			if !errors.Is(err, os.ErrClosed) {
 				k.mu.Lock()
 				k.err = "read ring buffer: " + err.Error()
@@ -342,9 +354,13 @@ func (k *kernelEvents) close() []record.Conn {
 	}
 	k.closed = true
 	k.mu.Unlock()
+	// Detach, then read what the ring still holds before closing it.
 	k.link.Close()
-	k.rd.Close()
+	if k.rd.Flush() != nil {
+		k.rd.Close()
+	}
 	<-k.done
+	k.rd.Close()
 	k.release()
 	k.mu.Lock()
 	defer k.mu.Unlock()

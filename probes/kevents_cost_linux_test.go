@@ -1,0 +1,326 @@
+package probes
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/cilium/ebpf"
+	"golang.org/x/sys/unix"
+)
+
+// runChurnSink accepts connections and reads each until its peer closes.
+func runChurnSink() error {
+	raiseNoFile(200000)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Println("ADDR", ln.Addr())
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				io.Copy(io.Discard, c)
+			}()
+		}
+	}()
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// runChurn opens RATE connections a second to ADDR for DUR, each writing
+// one byte and closing at once, and prints "ADDR made N".
+func runChurn() error {
+	raiseNoFile(200000)
+	rate, _ := strconv.Atoi(os.Getenv("RATE"))
+	dur, _ := time.ParseDuration(os.Getenv("DUR"))
+	addr := os.Getenv("ADDR")
+	tokens := make(chan struct{}, rate)
+	var made, failed atomic.Int64
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Go(func() {
+			for range tokens {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				c.Write([]byte{1})
+				c.Close()
+				made.Add(1)
+			}
+		})
+	}
+	start := time.Now()
+	tick := time.NewTicker(time.Millisecond)
+	sent := 0
+	for now := range tick.C {
+		el := now.Sub(start)
+		if el >= dur {
+			break
+		}
+		for want := int(el.Seconds() * float64(rate)); sent < want; sent++ {
+			select {
+			case tokens <- struct{}{}:
+			default: // the workers are behind: the rate is not reached, and it shows
+			}
+		}
+	}
+	tick.Stop()
+	close(tokens)
+	wg.Wait()
+	fmt.Printf("ADDR made %d failed %d in %s\n", made.Load(), failed.Load(), time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// churn runs the churn helper at rate for dur and returns how many
+// connections it made and in what time.
+func churn(t *testing.T, addr string, rate int, dur time.Duration) (int, time.Duration) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), helperEnv+"=churn", "ADDR="+addr, "RATE="+strconv.Itoa(rate), "DUR="+dur.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("churn: %v", err)
+	}
+	var made, failed int
+	var took time.Duration
+	var tooks string
+	if _, err := fmt.Sscanf(string(out), "ADDR made %d failed %d in %s", &made, &failed, &tooks); err != nil {
+		t.Fatalf("churn printed %q", out)
+	}
+	took, _ = time.ParseDuration(tooks)
+	return made, took
+}
+
+// progRunTime sums the run time of the BPF programs a process holds, from
+// /proc/PID/fdinfo (kept while BPF statistics are on).
+func progRunTime(pid int) time.Duration {
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fdinfo/*", pid))
+	var ns int64
+	for _, f := range fds {
+		b, err := os.ReadFile(f)
+		if err != nil || !strings.Contains(string(b), "prog_type:") {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "run_time_ns:"); ok {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				ns += n
+			}
+		}
+	}
+	return time.Duration(ns)
+}
+
+// procCPU is a process's user and system time.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond // USER_HZ 100
+}
+
+// TestKernelEventsCost is make bench's kevents part: the CPU the kernel
+// event witness costs at 1,000 and 10,000 new connections a second
+// (SOAK_KEVENTS_RATES), against the tracepoint tcplife (bpftrace) and
+// polling (a 1 s sampler) on the same churn, and the events lost. CPU is
+// user+system time of the watcher process plus the run time of its BPF
+// programs (BPF statistics are on while it runs). Runs with
+// SOAK_KEVENTS_BENCH=1; writes a Markdown table to SOAK_KEVENTS_OUT.
+func TestKernelEventsCost(t *testing.T) {
+	if os.Getenv("SOAK_KEVENTS_BENCH") == "" {
+		t.Skip("make bench runs it (SOAK_KEVENTS_BENCH=1)")
+	}
+	rates := []int{1000, 10000}
+	if s := os.Getenv("SOAK_KEVENTS_RATES"); s != "" {
+		rates = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil || n <= 0 {
+				t.Fatalf("SOAK_KEVENTS_RATES: bad rate %q", f)
+			}
+			rates = append(rates, n)
+		}
+	}
+	dur := 5 * time.Second
+	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+	if err != nil {
+		t.Fatalf("enable BPF statistics: %v", err)
+	}
+	defer stats.Close()
+	sink := startHelper(t, "churnsink", nil)
+	port := sink.port
+	rules := []LayerRule{{Name: "in", LocalPorts: []int{port}}, {Name: "out", RemotePorts: []int{port}}}
+	var table strings.Builder
+	fmt.Fprintf(&table, "| new conns/s (achieved) | watcher | CPU ms per s of churn | vs kernel events | connections recorded (of %s) | events lost |\n|---|---|---|---|---|---|\n", "made x 2 sockets")
+	for _, rate := range rates {
+		type result struct {
+			name       string
+			cpu        time.Duration
+			made, seen int
+			took       time.Duration
+			lost       string
+		}
+		var rs []result
+
+		// Kernel events.
+		kev := openEventsOrSkip(t, rules, time.Second)
+		c0 := selfCPU()
+		p0, _ := kev.prog.Stats()
+		made, took := churn(t, sinkAddr(sink), rate, dur)
+		time.Sleep(500 * time.Millisecond) // the last closes
+		p1, _ := kev.prog.Stats()
+		conns, st := kev.take()
+		cpu := selfCPU() - c0 + p1.Runtime - p0.Runtime
+		kev.close()
+		rs = append(rs, result{"kernel events", cpu, made, len(conns), took, strconv.FormatInt(st.Lost, 10)})
+
+		// tcplife on the tracepoint.
+		bt, bpid, stop := startTcplife(t, port)
+		c0, b0 := procCPU(bpid), progRunTime(bpid)
+		made, took = churn(t, sinkAddr(sink), rate, dur)
+		time.Sleep(500 * time.Millisecond)
+		cpu = procCPU(bpid) - c0 + progRunTime(bpid) - b0
+		lines, lostLines := stop()
+		_ = bt
+		rs = append(rs, result{"tcplife (bpftrace, tracepoint)", cpu, made, lines, took, lostLines})
+
+		// Polling: the sampler every second on the sink.
+		s, err := NewSampler(Target{Node: "bench", PID: sink.cmd.Process.Pid, Layers: rules[:1]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c0 = selfCPU()
+		done := make(chan struct{})
+		var seen atomic.Int64
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			tk := time.NewTicker(time.Second)
+			defer tk.Stop()
+			for {
+				select {
+				case <-done:
+					return
+				case now := <-tk.C:
+					_, ended := s.Sample(t.Context(), now)
+					seen.Add(int64(len(ended)))
+				}
+			}
+		})
+		made, took = churn(t, sinkAddr(sink), rate, dur)
+		time.Sleep(500 * time.Millisecond)
+		close(done)
+		wg.Wait()
+		cpu = selfCPU() - c0
+		seen.Add(int64(len(s.Close())))
+		rs = append(rs, result{"polling (1 s sampler, server side only)", cpu, made, int(seen.Load()), took, "-"})
+
+		base := rs[0].cpu
+		for _, r := range rs {
+			perS := float64(r.cpu.Microseconds()) / 1000 / r.took.Seconds()
+			fmt.Fprintf(&table, "| %d (%.0f) | %s | %.1f | %.2fx | %d of %d | %s |\n", rate, float64(r.made)/r.took.Seconds(),
+				r.name, perS, float64(r.cpu)/float64(base), r.seen, 2*r.made, r.lost)
+		}
+	}
+	t.Log("\n" + table.String())
+	if out := os.Getenv("SOAK_KEVENTS_OUT"); out != "" {
+		if err := os.WriteFile(out, []byte(table.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func sinkAddr(h *helper) string { return h.addr }
+
+// startTcplife starts bench/tcplife-tp.bt on port; stop returns the
+// connections it printed and what it said about lost events.
+func startTcplife(t *testing.T, port int) (string, int, func() (int, string)) {
+	t.Helper()
+	bt, err := exec.LookPath("bpftrace")
+	if err != nil {
+		t.Skip("bpftrace not installed (make deps-test installs it)")
+	}
+	if _, err := os.Stat("/sys/kernel/tracing/events/sock"); err != nil {
+		if err := exec.Command("mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing").Run(); err != nil {
+			t.Skipf("tracefs not mounted and cannot be: %v", err)
+		}
+	}
+	cmd := exec.Command(bt, "-B", "full", "../bench/tcplife-tp.bt", strconv.Itoa(port))
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(stdout)
+	ready := make(chan error, 1)
+	go func() {
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				ready <- fmt.Errorf("bpftrace exited before attaching: %w", err)
+				return
+			}
+			if strings.HasPrefix(l, "Attaching") {
+				ready <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(120 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("bpftrace did not attach in 120 s")
+	}
+	// Its output is read as it comes: a full pipe would stall bpftrace.
+	type counts struct{ n, lost int64 }
+	res := make(chan counts, 1)
+	go func() {
+		var c counts
+		sc := bufio.NewScanner(br)
+		for sc.Scan() {
+			f := strings.Fields(sc.Text())
+			switch {
+			case len(f) == 8 && f[0] != "LADDR":
+				c.n++
+			case len(f) >= 2 && f[0] == "Lost":
+				l, _ := strconv.ParseInt(f[1], 10, 64)
+				c.lost += l
+			}
+		}
+		res <- c
+	}()
+	return bt, cmd.Process.Pid, func() (int, string) {
+		cmd.Process.Signal(os.Interrupt)
+		c := <-res
+		cmd.Wait()
+		return int(c.n), strconv.FormatInt(c.lost, 10)
+	}
+}
