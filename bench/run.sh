@@ -19,7 +19,10 @@ bench/out/bin, from the Go module proxy).
 
 Environment:
   BENCH_PARTS          parts to run (default: all):
-                       probes load s3 report idle footprint vm
+                       probes kevents load s3 report idle footprint vm
+                       (kevents: the kernel event witness's CPU at 1,000
+                       and 10,000 new connections/s vs tcplife on the
+                       tracepoint (bpftrace) and polling; lost events)
                        (vm: the probes benchmark up to 50,000 sockets in a
                        qemu VM, bench/vm/run.sh; needs /dev/kvm)
   BENCH_FOOTPRINT      idle hold of the footprint run (default 10m; 1m rehearses)
@@ -39,7 +42,7 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")/.."
-PARTS=" ${BENCH_PARTS:-probes load s3 report idle footprint vm} "
+PARTS=" ${BENCH_PARTS:-probes kevents load s3 report idle footprint vm} "
 FOOTPRINT=${BENCH_FOOTPRINT:-10m}
 LOAD_DURATION=${BENCH_LOAD_DURATION:-10s}
 LOAD_ROUNDS=${BENCH_LOAD_ROUNDS:-5}
@@ -108,6 +111,15 @@ if want probes; then
 	SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ ||
 		SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ || true
 fi
+if want kevents; then
+	# Before the footprint run too: CPU at 10,000 connections a second.
+	# bpftrace (Debian's package) is installed by make deps-test; the
+	# tracepoint it attaches to needs tracefs (the witness does not).
+	make -s deps-test >&2 || true
+	mountpoint -q /sys/kernel/tracing 2>/dev/null || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || true
+	SOAK_KEVENTS_BENCH=1 SOAK_KEVENTS_OUT="$PWD/$OUT/kevents.md" \
+		gotest kevents 600 -run TestKernelEventsCost -v -count 1 -timeout 9m ./probes/ || true
+fi
 # The footprint run is long and mostly idle; it runs in its own network
 # namespace (its sockets stay out of the other parts' socket lists) while
 # the other parts run here. It starts after the probes part: while it runs
@@ -157,4 +169,11 @@ if want footprint; then
 fi
 echo "wall: $(($(date +%s) - started))s" >>"$OUT/facts.txt"
 "$BIN/table" -in "$OUT" -o bench/results.md
+if [[ -s $OUT/kevents.md ]]; then
+	{
+		printf '\n## Kernel event witness vs tcplife (bpftrace) vs polling\n\n'
+		printf 'Same churn for each watcher (one byte, then the client closes), 5 s per rate; CPU is the watcher process plus its BPF programs'"'"' run time (bench/out/kevents.txt).\n\n'
+		cat "$OUT/kevents.md"
+	} >>bench/results.md
+fi
 log "wrote bench/results.md in $(($(date +%s) - started))s"
