@@ -3,6 +3,7 @@ package reports
 import (
 	"math"
 	"sort"
+	"time"
 
 	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
@@ -23,17 +24,23 @@ type layerConns struct {
 	// seen by two witnesses is not counted twice in one plot.
 	lifetime map[string]map[string][]int
 	idle     map[string]map[string][]int
+	// events folds the kernel event witness's connections: closers, and
+	// how many lived less than one sample interval.
+	events *EventsSummary
 }
 
 // connStats is the streaming fold of conns.jsonl.
 type connStats struct {
-	layers map[string]*layerConns
-	total  int
+	layers   map[string]*layerConns
+	total    int
+	interval time.Duration // the run's sample interval: shorter connections count as short
 	// reclaim times the SUT's idle closes per layer and witness (nil: not kept).
 	reclaim *reclaimed.Fold
 }
 
-func newConnStats() *connStats { return &connStats{layers: map[string]*layerConns{}} }
+func newConnStats(interval time.Duration) *connStats {
+	return &connStats{layers: map[string]*layerConns{}, interval: interval}
+}
 
 func histBin(v float64) int {
 	return sort.SearchFloat64s(histBoundsS, v)
@@ -61,6 +68,16 @@ func (cs *connStats) add(c record.Conn) {
 	lc.byWitness[c.Witness]++
 	lc.closedBy[by]++
 	lc.maxIdleByWitness[c.Witness] = math.Max(lc.maxIdleByWitness[c.Witness], float64(c.MaxIdleMs)/1000)
+	if c.Witness == record.WitnessKernelEvents {
+		if lc.events == nil {
+			lc.events = &EventsSummary{ClosedBy: map[string]int{}}
+		}
+		lc.events.Conns++
+		lc.events.ClosedBy[by]++
+		if by != record.OpenAtEnd && !c.Closed.IsZero() && c.Closed.Sub(c.Opened) < cs.interval {
+			lc.events.Short++
+		}
+	}
 	if by == record.OpenAtEnd || c.Closed.IsZero() || c.Opened.IsZero() {
 		return
 	}
@@ -83,10 +100,11 @@ func histAdd(m map[string]map[string][]int, witness, by string, v float64) {
 }
 
 // witness returns the strongest witness of the layer's connections: the
-// backend's ledger knows who closed, the client's knows its own side, the
-// kernel only infers.
+// kernel's events are exact for every connection, the backend's ledger
+// knows who closed, the client's knows its own side, the kernel's samples
+// only infer.
 func (lc *layerConns) witness() string {
-	for _, w := range []string{record.WitnessBackend, record.WitnessClient, record.WitnessKernel} {
+	for _, w := range []string{record.WitnessKernelEvents, record.WitnessBackend, record.WitnessClient, record.WitnessKernel} {
 		if lc.byWitness[w] > 0 {
 			return w
 		}

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -103,7 +104,7 @@ func load(dir string) (*builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build report: %w", err)
 	}
-	b := &builder{run: r, tl: newTimeline(r.Meta), cs: newConnStats()}
+	b := &builder{run: r, tl: newTimeline(r.Meta), cs: newConnStats(time.Duration(r.Meta.IntervalMs) * time.Millisecond)}
 	b.cs.reclaim = reclaimed.New(r.Meta, b.tl.cycleAt)
 	if e := r.Meta.End; !e.IsZero() && e.After(r.Meta.Start) {
 		b.spanS = e.Sub(r.Meta.Start).Seconds()

@@ -38,6 +38,8 @@ func TestBuild(t *testing.T) {
 
 	killed := defaultSynth()
 	killed.killed = true
+	withEvents := defaultSynth()
+	withEvents.events = 10
 	killed.maxSamples = 40
 
 	empty := defaultSynth()
@@ -100,6 +102,13 @@ func TestBuild(t *testing.T) {
 				}
 				if s.Figures["goroutines.slope"] <= 0 {
 					t.Errorf("goroutines.slope = %v, want growth", s.Figures["goroutines.slope"])
+				}
+			}},
+		{name: "kernel events", sy: withEvents, html: []string{"kernel events: client: 10 (5 shorter than a tick)",
+			"layer client: 5 connections lived less than one tick"},
+			check: func(t *testing.T, s *Summary, dir string) {
+				if e := s.Layers["client"].Events; e == nil || e.Conns != 10 || e.Short != 5 || e.ClosedBy[record.ClosedByClient] != 10 {
+					t.Errorf("client layer events = %+v, want 10 closed by the client, 5 short", e)
 				}
 			}},
 		{name: "killed", sy: killed, html: []string{"KILLED", "(unfinished)"}, plots: []string{"connections"},

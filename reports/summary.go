@@ -88,6 +88,17 @@ type LayerSummary struct {
 	Reclaimed []record.Reclaimed `json:"reclaimed,omitempty"`
 	// PerIdleConn is the goroutines and FDs per idle connection, from steps.
 	PerIdleConn *PerIdleConn `json:"per_idle_conn,omitempty"`
+	// Events is what the kernel event witness recorded of the layer.
+	Events *EventsSummary `json:"events,omitempty"`
+}
+
+// EventsSummary counts the kernel event witness's connections of a layer.
+type EventsSummary struct {
+	Conns    int            `json:"conns"`
+	ClosedBy map[string]int `json:"closed_by"`
+	// Short counts connections that lived less than one sample interval:
+	// polling may never have seen them.
+	Short int `json:"short"`
 }
 
 // LoadSummary holds the load figures over all phases.
@@ -243,6 +254,10 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 		seen = ls.PeakEstablished > 0 || ls.PeakTimeWait > 0 || ls.PeakCloseWait > 0
 		if c := cs.layers[l]; c != nil {
 			ls.Conns, ls.ClosedBy, ls.MaxIdleByWitnessS = c.byWitness, c.closedBy, c.maxIdleByWitness
+			ls.Events = c.events
+			if c.events != nil && c.events.Short > 0 {
+				s.Notes = append(s.Notes, fmt.Sprintf("layer %s: %d connections lived less than one tick (recorded by the kernel event witness)", l, c.events.Short))
+			}
 		}
 		if !seen && l != record.LayerOther {
 			s.Notes = append(s.Notes, fmt.Sprintf("layer %s: no socket of it was ever seen", l))

@@ -39,6 +39,9 @@ type synth struct {
 	// the cycle-to-cycle noise of a healthy run (odd cycles, from the first).
 	cycles int
 	wobble int
+	// events adds that many kernel-events connections of the client layer,
+	// every other one living 50 ms (less than a tick).
+	events int
 }
 
 // cycleSecs is the length of one cycle of the phase list.
@@ -174,6 +177,18 @@ func (sy synth) writeErr(dir string) error {
 					return err
 				}
 			}
+		}
+	}
+	for i := range sy.events {
+		op := synthStart.Add(time.Duration(i) * 100 * time.Millisecond)
+		life := 3 * time.Second
+		if i%2 == 1 {
+			life = 50 * time.Millisecond
+		}
+		c := record.Conn{Witness: record.WitnessKernelEvents, Source: sy.nodes[0], Layer: "client", Side: record.SideServer,
+			Opened: op, Closed: op.Add(life), IdleBeforeCloseMs: 40, MaxIdleMs: 40, ClosedBy: record.ClosedByClient}
+		if err := w.Conn(c); err != nil {
+			return err
 		}
 	}
 	if sy.verdict != nil {
