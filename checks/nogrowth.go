@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 	"github.com/soak-dev/soak/series"
@@ -88,11 +89,11 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s metric, node string, r *
 	for i, t := range x {
 		hours[i] = t.Sub(x[0]).Hours()
 	}
-	slope := theilSen(hours, y)
-	_, z, p := mannKendall(y)
+	slope := stats.TheilSen(hours, y)
+	_, z, p := stats.MannKendall(y)
 	span := x[len(x)-1].Sub(x[0])
 	rise := slope * span.Hours()
-	level := median(y)
+	level := stats.Median(y)
 	minRise := 1.0 // one goroutine, fd or connection
 	if s.Kind == series.RSS {
 		minRise = 1 << 20
@@ -196,7 +197,7 @@ func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s metric, samples []s
 			for i, pt := range pts {
 				vals[i] = pt.v
 			}
-			x, y = append(x, b.Add(bin/2)), append(y, median(vals))
+			x, y = append(x, b.Add(bin/2)), append(y, stats.Median(vals))
 		}
 	}
 	return x, y, fmt.Sprintf("medians of %s bins over %v, first %s skipped as warm-up", bin, names, skip.Round(time.Millisecond))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 	"github.com/soak-dev/soak/series"
@@ -101,9 +102,9 @@ func ratio(d *runData, c *scenarios.RatioCheck) record.CheckResult {
 	if skewed > 0 {
 		r.Details = append(r.Details, fmt.Sprintf("%d samples divided by a neighbour's larger %s (connections opened or closed between the two reads)", skewed, c.Denominator))
 	}
-	r.Value = quantile(ratios, 0.9)
+	r.Value = stats.Quantile(ratios, 0.9)
 	r.At = worst.Time
-	r.Details = append(r.Details, fmt.Sprintf("p90 of %d samples with %s >= %d; median %.2f, max %.2f at %s", len(ratios), c.Denominator, minDen, median(ratios), worstV, clock(worst.Time)))
+	r.Details = append(r.Details, fmt.Sprintf("p90 of %d samples with %s >= %d; median %.2f, max %.2f at %s", len(ratios), c.Denominator, minDen, stats.Median(ratios), worstV, clock(worst.Time)))
 	if r.Value > c.Max {
 		r.Status = record.StatusFail
 		r.Message = fmt.Sprintf("%.2f %s above their pre-load level per %s on node %s (p90 of %d samples with %s >= %d; limit %g) around %s; %s",
@@ -154,7 +155,7 @@ func skewGuardedDenominators(den metric, samples []sample) []float64 {
 func ratioCause(ratios []float64) string {
 	q := len(ratios) / 4
 	if q >= 2 {
-		first, last := median(append([]float64(nil), ratios[:q]...)), median(append([]float64(nil), ratios[len(ratios)-q:]...))
+		first, last := stats.Median(ratios[:q]), stats.Median(ratios[len(ratios)-q:])
 		if last > 1.5*first && last-first >= 1 {
 			return fmt.Sprintf("the ratio rose over the run (median %.2f in the first quarter of these samples, %.2f in the last): the numerator accumulates whatever the connections do (per request or per event, not per connection)", first, last)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,7 +86,7 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "layer\testab\tidle\tidle max\tidle p99\tTIME_WAIT\tCLOSE_WAIT\tcw age\tother\t")
 	if s.Sockets != nil {
-		for _, name := range sortedKeys(s.Sockets.Layers) {
+		for _, name := range slices.Sorted(maps.Keys(s.Sockets.Layers)) {
 			l := s.Sockets.Layers[name]
 			var mx, p99 string = "-", "-"
 			if l.Idle != nil {
@@ -104,7 +105,7 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 	tw.Flush()
 	if g := s.Goroutines; g != nil {
 		fmt.Fprintf(&b, "goroutines %d (%s)", g.Total, g.Source)
-		for _, c := range sortedKeys(g.ByClass) {
+		for _, c := range slices.Sorted(maps.Keys(g.ByClass)) {
 			fmt.Fprintf(&b, "  %s=%d", c, g.ByClass[c])
 		}
 		b.WriteString("\n")
@@ -114,7 +115,7 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 	}
 	if f := s.FDs; f != nil {
 		fmt.Fprintf(&b, "fds %d/%d", f.Total, f.Limit)
-		for _, t := range sortedKeys(f.ByType) {
+		for _, t := range slices.Sorted(maps.Keys(f.ByType)) {
 			fmt.Fprintf(&b, "  %s=%d", t, f.ByType[t])
 		}
 		if f.Source != "" {
@@ -142,13 +143,4 @@ func ms(v int64, estimated bool) string {
 		s = "~" + s
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -199,8 +199,7 @@ func (f *Fold) Result() map[string][]record.Reclaimed {
 			}
 			r := record.Reclaimed{Layer: k.layer, Witness: w, Count: a.closed.seen, MaxS: a.max}
 			if len(a.closed.v) > 0 {
-				s := sorted(a.closed.v)
-				r.MedianS, r.P90S = quantile(s, 0.5), quantile(s, 0.9)
+				r.MedianS, r.P90S = stats.Quantile(a.closed.v, 0.5), stats.Quantile(a.closed.v, 0.9)
 			}
 			if a.lowerN > 0 {
 				r.LowerBoundS, r.LowerBoundCount, r.LowerBoundWhy = a.lower, a.lowerN, a.lowerWhy
@@ -245,7 +244,7 @@ func (f *Fold) CycleMedians(layer, witness string) map[int]float64 {
 	out := map[int]float64{}
 	for c, v := range a.byCycle {
 		if len(v.v) > 0 {
-			out[c] = quantile(sorted(v.v), 0.5)
+			out[c] = stats.Median(v.v)
 		}
 	}
 	return out
@@ -275,20 +274,3 @@ func Short(r record.Reclaimed) string {
 }
 
 func secs(s float64) string { return strings.TrimSpace(fmt.Sprintf("%.1f s", s)) }
-
-func sorted(v []float64) []float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return s
-}
-
-// quantile of sorted values, by linear interpolation between ranks.
-func quantile(s []float64, q float64) float64 {
-	if len(s) == 0 {
-		return math.NaN()
-	}
-	pos := q * float64(len(s)-1)
-	lo := int(math.Floor(pos))
-	hi := min(lo+1, len(s)-1)
-	return s[lo] + (s[hi]-s[lo])*(pos-float64(lo))
-}

@@ -2,7 +2,9 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/soak-dev/soak/reclaimed"
@@ -30,7 +32,7 @@ func (c *Comparison) Table() string {
 		layers[l] = true
 	}
 	delete(layers, record.LayerOther)
-	names := sortedKeys(layers)
+	names := slices.Sorted(maps.Keys(layers))
 	for _, l := range names {
 		la, lb := a.Layers[l], bb.Layers[l]
 		node := la.Node
@@ -73,7 +75,7 @@ func (c *Comparison) Table() string {
 			line(l + f)
 		}
 	}
-	for _, n := range sortedKeys(summaryNodes(a, bb)) {
+	for _, n := range slices.Sorted(maps.Keys(summaryNodes(a, bb))) {
 		line("nodes." + n + ".goroutines.peak")
 		line("nodes." + n + ".fd.peak")
 	}

@@ -3,9 +3,11 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -150,15 +152,15 @@ func comparability(a, b record.Meta) (why, notes []string) {
 	if pa, pb := phaseBases(a), phaseBases(b); strings.Join(pa, ",") != strings.Join(pb, ",") {
 		why = append(why, fmt.Sprintf("phases [%s] vs [%s]", strings.Join(pa, " "), strings.Join(pb, " ")))
 	}
-	if la, lb := sortedKeys(a.Layers), sortedKeys(b.Layers); strings.Join(la, ",") != strings.Join(lb, ",") {
+	if la, lb := slices.Sorted(maps.Keys(a.Layers)), slices.Sorted(maps.Keys(b.Layers)); strings.Join(la, ",") != strings.Join(lb, ",") {
 		why = append(why, fmt.Sprintf("layers [%s] vs [%s]", strings.Join(la, " "), strings.Join(lb, " ")))
 	}
-	for _, l := range sortedKeys(a.Layers) {
+	for _, l := range slices.Sorted(maps.Keys(a.Layers)) {
 		if lb, ok := b.Layers[l]; ok && lb.IdleTimeoutMs != a.Layers[l].IdleTimeoutMs {
 			notes = append(notes, fmt.Sprintf("layer %s idle timeout %d ms vs %d ms", l, a.Layers[l].IdleTimeoutMs, lb.IdleTimeoutMs))
 		}
 	}
-	for _, n := range sortedKeys(a.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(a.Nodes)) {
 		if nb, ok := b.Nodes[n]; ok && nb.Engine != a.Nodes[n].Engine {
 			notes = append(notes, fmt.Sprintf("node %s engine %q vs %q", n, a.Nodes[n].Engine, nb.Engine))
 		}
@@ -208,7 +210,7 @@ func compareRows(a, b *Summary) []Row {
 	for f := range b.Figures {
 		figs[f] = true
 	}
-	names := sortedKeys(figs)
+	names := slices.Sorted(maps.Keys(figs))
 	sort.SliceStable(names, func(i, j int) bool { return figureOrder(names[i]) < figureOrder(names[j]) })
 	var rows []Row
 	for _, f := range names {
@@ -242,7 +244,7 @@ func compareChecks(a, b *Summary) []CheckRow {
 		}
 	}
 	var out []CheckRow
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		cr := CheckRow{Name: n, A: get(a, n), B: get(b, n)}
 		cr.Regressed = cr.B == record.StatusFail && cr.A != record.StatusFail
 		out = append(out, cr)

@@ -2,7 +2,9 @@ package reports
 
 import (
 	"image/color"
+	"maps"
 	"math"
+	"slices"
 
 	"github.com/soak-dev/soak/record"
 )
@@ -113,7 +115,7 @@ func overlayPlots(ba, bb *builder, out string) ([]plotFile, error) {
 	}
 	if err := overlay("connections", "Established connections per layer (A solid, B dotted)", "sockets", 1,
 		func(add func(string, string, func(*builder) *nodeSeries)) {
-			for _, l := range sortedKeys(layers) {
+			for _, l := range slices.Sorted(maps.Keys(layers)) {
 				add(lbl(layers[l], l), keyEst(l), nodeOf(layers[l]))
 			}
 		}); err != nil {
@@ -121,7 +123,7 @@ func overlayPlots(ba, bb *builder, out string) ([]plotFile, error) {
 	}
 	if err := overlay("idle-age", "Max idle age per layer (A solid, B dotted)", "idle age (s)", 1,
 		func(add func(string, string, func(*builder) *nodeSeries)) {
-			for _, l := range sortedKeys(layers) {
+			for _, l := range slices.Sorted(maps.Keys(layers)) {
 				add(lbl(layers[l], l), keyIdleMax(l), nodeOf(layers[l]))
 			}
 		}); err != nil {
@@ -161,5 +163,5 @@ func unionNodes(a, b *builder) []string {
 			set[n] = true
 		}
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }

@@ -1,7 +1,9 @@
 package reports
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"time"
 
@@ -109,7 +111,7 @@ func (lc *layerConns) witness() string {
 			return w
 		}
 	}
-	if ws := sortedKeys(lc.byWitness); len(ws) > 0 {
+	if ws := slices.Sorted(maps.Keys(lc.byWitness)); len(ws) > 0 {
 		return ws[0]
 	}
 	return ""

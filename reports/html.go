@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -90,7 +92,7 @@ func (b *builder) renderHTML() ([]byte, error) {
 	m := b.run.Meta
 	pg := reportPage{Title: "soak report: " + filepath.Base(b.run.Dir), Meta: m, Summary: b.sum, Verdict: b.verdict,
 		Plots: b.plots, Notes: append(append([]string(nil), b.sum.Notes...), b.notes...),
-		Warnings: b.run.Warnings, Layers: sortedKeys(b.sum.Layers), Built: time.Now()}
+		Warnings: b.run.Warnings, Layers: slices.Sorted(maps.Keys(b.sum.Layers)), Built: time.Now()}
 	span := b.spanS
 	for i, p := range m.Phases {
 		bar := phaseBar{Name: p.Name, Kind: p.Kind, Offset: p.Start.Sub(m.Start), Planned: time.Duration(p.PlannedMs) * time.Millisecond, Shaded: i%2 == 0}
@@ -106,7 +108,7 @@ func (b *builder) renderHTML() ([]byte, error) {
 		}
 		pg.Phases = append(pg.Phases, bar)
 	}
-	for _, n := range sortedKeys(m.Nodes) {
+	for _, n := range slices.Sorted(maps.Keys(m.Nodes)) {
 		pg.Nodes = append(pg.Nodes, nodeFacts{Name: n, NodeMeta: m.Nodes[n], Summary: b.sum.Nodes[n]})
 		pg.Logs = append(pg.Logs, b.logTail(n, m.Nodes[n]))
 	}

@@ -1,10 +1,12 @@
 package reports
 
 import (
-	"sort"
+	"maps"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
+	"slices"
 )
 
 // Goroutines and FDs per idle connection, per layer, from steps.
@@ -139,7 +141,7 @@ func unionKeys(a, b map[string]int) []string {
 	for k := range b {
 		set[k] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 // PerIdleConn is a layer's goroutines and FDs per idle connection,
@@ -169,7 +171,7 @@ type PerIdleConn struct {
 // summary, with figures <layer>.goroutines_per_idle_conn and
 // <layer>.fds_per_idle_conn, and their per-cycle spread.
 func addPerIdleConn(s *Summary, tl *timeline) {
-	for _, layer := range sortedKeys(s.Layers) {
+	for _, layer := range slices.Sorted(maps.Keys(s.Layers)) {
 		node := s.Layers[layer].Node
 		ns := tl.nodes[node]
 		if ns == nil || len(ns.steps[layer]) == 0 {
@@ -234,9 +236,7 @@ func cycleSpreadOf(s *Summary, fig string, byCycle map[int][]float64) {
 }
 
 func medianRange(v []float64) (med, lo, hi float64) {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	return median(s), s[0], s[len(s)-1]
+	return stats.Median(v), slices.Min(v), slices.Max(v)
 }
 
 func abs(n int) int {

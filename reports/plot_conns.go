@@ -3,7 +3,9 @@ package reports
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -58,7 +60,7 @@ func histPlot(title string, byCloser map[string][]int) (*plot.Plot, int) {
 	p.Y.Tick.Marker = shortTicks{}
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	closers := sortedKeys(byCloser)
+	closers := slices.Sorted(maps.Keys(byCloser))
 	const groupWidth = 14.0
 	w := vg.Points(groupWidth / float64(max(len(closers), 1)))
 	drawn := 0
@@ -96,7 +98,7 @@ func (b *builder) plotLifetimes() error {
 		b.skip("lifetimes", title, "no data: conns.jsonl holds no finished connection")
 		return nil
 	}
-	for _, l := range sortedKeys(b.cs.layers) {
+	for _, l := range slices.Sorted(maps.Keys(b.cs.layers)) {
 		lc := b.cs.layers[l]
 		w := lc.witness()
 		life, dl := histPlot(fmt.Sprintf("%s: lifetime (%s witness)", l, w), lc.lifetime[w])

@@ -6,6 +6,8 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+
+	"github.com/soak-dev/soak/internal/stats"
 )
 
 // plotScatter is plot 6: goroutines against established connections, one
@@ -51,7 +53,7 @@ func (b *builder) plotScatter() error {
 		for k := range xy {
 			x[k], y[k] = xy[k].X, xy[k].Y
 		}
-		if a, slope, ok := ols(x, y); ok {
+		if a, slope, ok := stats.OLS(x, y); ok {
 			f := plotter.NewFunction(func(x float64) float64 { return a + slope*x })
 			f.Color = col
 			f.Width = vg.Points(1.5)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"image/color"
+	"maps"
+	"slices"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -53,7 +55,7 @@ func (b *builder) layerOnNode(layer string, ns *nodeSeries) bool {
 func (b *builder) nodeLayers(fn func(node, layer string, ns *nodeSeries)) {
 	for _, node := range b.tl.nodeNames() {
 		ns := b.tl.nodes[node]
-		for _, l := range sortedKeys(ns.layers) {
+		for _, l := range slices.Sorted(maps.Keys(ns.layers)) {
 			if b.layerOnNode(l, ns) {
 				fn(node, l, ns)
 			}
@@ -202,7 +204,7 @@ func (b *builder) plotStackedPerNode(sp stackedPlot) error {
 		c := b.newTimePlot(title, sp.ylabel)
 		var labels []string
 		var series [][]point
-		for _, part := range sortedKeys(sp.parts(ns)) {
+		for _, part := range slices.Sorted(maps.Keys(sp.parts(ns))) {
 			if s := ns.get(sp.partKey + part); s != nil && s.peak > 0 {
 				labels, series = append(labels, part), append(series, b.tl.points(s))
 			}

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -150,6 +153,20 @@ func readVerdict(r *record.Run) (*record.Verdict, error) {
 	return &v, nil
 }
 
+// maxTheilSen is the most points a report fits a Theil-Sen slope to: the
+// estimator is O(n^2), so longer inputs are thinned first.
+const maxTheilSen = 300
+
+// slopeOf is the Theil-Sen slope of (x, y), thinned to maxTheilSen points;
+// 0 when there are fewer than two points with distinct x.
+func slopeOf(x, y []float64) float64 {
+	tx, ty := stats.Thin(x, y, maxTheilSen)
+	if s := stats.TheilSen(tx, ty); !math.IsNaN(s) {
+		return s
+	}
+	return 0
+}
+
 // summarize computes the summary from the folded run.
 func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseResult, v *record.Verdict) *Summary {
 	m := r.Meta
@@ -177,7 +194,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 			for _, p := range tl.points(g) {
 				x, y = append(x, p.X/3600), append(y, p.Mean)
 			}
-			n.GoroutinesSlope = theilSen(x, y)
+			n.GoroutinesSlope = slopeOf(x, y)
 			if e := ns.get(keyEstAll); e != nil {
 				x, y = x[:0], y[:0]
 				var lo, hi float64 = math.Inf(1), math.Inf(-1)
@@ -188,7 +205,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 						lo, hi = math.Min(lo, ex), math.Max(hi, ex)
 					}
 				}
-				if _, b, ok := ols(x, y); ok {
+				if _, b, ok := stats.OLS(x, y); ok {
 					n.GoroutinesPerConn = b
 					if hi-lo > perConnSpread {
 						perConnSpread, perConnNode = hi-lo, name
@@ -233,7 +250,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 	for l := range cs.layers {
 		layers[l] = true
 	}
-	for _, l := range sortedKeys(layers) {
+	for _, l := range slices.Sorted(maps.Keys(layers)) {
 		ls := LayerSummary{Node: m.Layers[l].Node, IdleTimeoutS: float64(m.Layers[l].IdleTimeoutMs) / 1000}
 		var seen bool
 		for _, ns := range tl.nodes {

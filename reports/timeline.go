@@ -303,13 +303,3 @@ func (tl *timeline) nodeNames() []string {
 	sort.Strings(out)
 	return out
 }
-
-// sortedKeys returns the keys of a set, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}

@@ -10,13 +10,14 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
-// Exit codes of a run.
+// Exit codes of soak, every subcommand (docs: soak --help); a run's is
+// also in meta.json.
 const (
-	ExitPass        = 0
-	ExitCheckFailed = 1
-	ExitUsage       = 2
-	ExitEnvironment = 3
-	ExitInterrupted = 130
+	ExitPass        = 0   // every check passed (or inconclusive, unless it fails the run)
+	ExitCheckFailed = 1   // a check failed, or compare found a regression
+	ExitUsage       = 2   // bad flags or arguments, an invalid scenario
+	ExitEnvironment = 3   // the SUT, a backend or the machine failed
+	ExitInterrupted = 130 // SIGINT or SIGTERM
 )
 
 // DefaultOutDir is where run directories go.

@@ -3,7 +3,8 @@ package runner
 import (
 	"context"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -90,7 +91,7 @@ func (r *run) stopped(ctx context.Context) error {
 }
 
 func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cycle, rep, index, total int) error {
-	for _, b := range sortedKeys(p.Faults) {
+	for _, b := range slices.Sorted(maps.Keys(p.Faults)) {
 		r.backends[b].SetFaults(p.Faults[b])
 		r.event(record.EventFaults, b, "faults changed by phase "+name, nil)
 	}
@@ -136,13 +137,4 @@ func (r *run) baseURL() string {
 		}
 	}
 	return r.data.Nodes[r.sc.NodeNames()[0]].URL
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -3,7 +3,9 @@ package runner
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -146,18 +148,18 @@ func (s Status) line() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%d/%d] %s (%s) %s left, run %s left | %.0f req/s, %d errors | est",
 		s.PhaseIndex, s.PhaseTotal, s.Phase, s.Kind, fmtSecs(s.PhaseLeft), fmtSecs(s.RunLeft), s.Rate, s.Errors)
-	for _, k := range sortedKeys(s.Established) {
+	for _, k := range slices.Sorted(maps.Keys(s.Established)) {
 		fmt.Fprintf(&b, " %s=%d", k, s.Established[k])
 		if idle := s.IdleMaxMs[k]; idle > 0 {
 			fmt.Fprintf(&b, "(idle %.0fs)", float64(idle)/1000)
 		}
 	}
 	b.WriteString(" | gor")
-	for _, k := range sortedKeys(s.Goroutines) {
+	for _, k := range slices.Sorted(maps.Keys(s.Goroutines)) {
 		fmt.Fprintf(&b, " %s=%d", k, s.Goroutines[k])
 	}
 	b.WriteString(" | fds")
-	for _, k := range sortedKeys(s.FDs) {
+	for _, k := range slices.Sorted(maps.Keys(s.FDs)) {
 		fmt.Fprintf(&b, " %s=%d", k, s.FDs[k])
 	}
 	return b.String()

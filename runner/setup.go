@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -212,14 +214,14 @@ func (r *run) nodeSpec(name string, n *scenarios.Node) (sut.Spec, error) {
 		}
 		spec.Argv = append(spec.Argv, s)
 	}
-	for _, k := range sortedKeys(n.Env) {
+	for _, k := range slices.Sorted(maps.Keys(n.Env)) {
 		s, err := scenarios.Render("nodes."+name+".env."+k, n.Env[k], r.data, nil)
 		if err != nil {
 			return spec, err
 		}
 		spec.Env = append(spec.Env, k+"="+s)
 	}
-	for _, f := range sortedKeys(n.Files) {
+	for _, f := range slices.Sorted(maps.Keys(n.Files)) {
 		s, err := scenarios.Render("nodes."+name+".files."+f, n.Files[f], r.data, nil)
 		if err != nil {
 			return spec, err

@@ -1,7 +1,9 @@
 package scenarios
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -171,10 +173,10 @@ func (s *Scenario) ScaleDurations(f float64) {
 }
 
 // NodeNames returns the node names, sorted.
-func (s *Scenario) NodeNames() []string { return sortedKeys(s.Nodes) }
+func (s *Scenario) NodeNames() []string { return slices.Sorted(maps.Keys(s.Nodes)) }
 
 // BackendNames returns the backend names, sorted.
-func (s *Scenario) BackendNames() []string { return sortedKeys(s.Backends) }
+func (s *Scenario) BackendNames() []string { return slices.Sorted(maps.Keys(s.Backends)) }
 
 // LayerNames returns the layer names, sorted.
-func (s *Scenario) LayerNames() []string { return sortedKeys(s.Layers) }
+func (s *Scenario) LayerNames() []string { return slices.Sorted(maps.Keys(s.Layers)) }

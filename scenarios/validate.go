@@ -2,11 +2,11 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/template"
@@ -84,16 +84,16 @@ func (v *validator) scenario(sc *Scenario) {
 		v.fail("interval", "%s is too long; at most %s (checks need many samples)", sc.Interval, MaxInterval)
 	}
 	v.template("target", sc.Target)
-	for _, name := range sortedKeys(sc.Backends) {
+	for _, name := range slices.Sorted(maps.Keys(sc.Backends)) {
 		v.backend("backends."+name, name, sc.Backends[name])
 	}
 	if len(sc.Nodes) == 0 {
 		v.fail("nodes", "required: at least one node (a SUT process to start or attach to)")
 	}
-	for _, name := range sortedKeys(sc.Nodes) {
+	for _, name := range slices.Sorted(maps.Keys(sc.Nodes)) {
 		v.node("nodes."+name, name, sc.Nodes[name])
 	}
-	for _, name := range sortedKeys(sc.Layers) {
+	for _, name := range slices.Sorted(maps.Keys(sc.Layers)) {
 		v.layer("layers."+name, name, sc.Layers[name])
 	}
 	if len(sc.Phases) == 0 {
@@ -244,10 +244,10 @@ func (v *validator) node(path, name string, n *Node) {
 	for i, arg := range n.Command {
 		v.template(fmt.Sprintf("%s.command[%d]", path, i), arg)
 	}
-	for _, k := range sortedKeys(n.Env) {
+	for _, k := range slices.Sorted(maps.Keys(n.Env)) {
 		v.template(path+".env."+k, n.Env[k])
 	}
-	for _, f := range sortedKeys(n.Files) {
+	for _, f := range slices.Sorted(maps.Keys(n.Files)) {
 		if f == "" || strings.HasPrefix(f, "/") || strings.Contains(f, "..") {
 			v.fail(path+".files."+f, "%q must be a relative path inside the run directory", f)
 		}
@@ -348,7 +348,7 @@ func (v *validator) phase(path string, p *Phase) {
 		v.fail(path+".name", "%q must not contain '#', '/' or spaces", p.Name)
 	}
 	v.count(path+".repeat", p.Repeat, MaxCount)
-	for _, b := range sortedKeys(p.Faults) {
+	for _, b := range slices.Sorted(maps.Keys(p.Faults)) {
 		if v.sc.Backends[b] == nil {
 			v.fail(path+".faults."+b, "unknown backend %q (backends: %s)", b, names(v.sc.Backends))
 		}
@@ -519,18 +519,9 @@ func (v *validator) phaseRef(path, name string, required bool) {
 // scenario's layers; an unknown class, state, FD type or layer is an error
 // with a suggestion, never a series read as 0.
 func (v *validator) series(path, s string) {
-	if _, err := series.Check(s, sortedKeys(v.sc.Layers)); err != nil {
+	if _, err := series.Check(s, slices.Sorted(maps.Keys(v.sc.Layers))); err != nil {
 		v.fail(path, "%v", err)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // names lists a section's names for an error message, or says there are none.
@@ -538,7 +529,7 @@ func names[V any](m map[string]V) string {
 	if len(m) == 0 {
 		return "none defined"
 	}
-	return strings.Join(sortedKeys(m), ", ")
+	return strings.Join(slices.Sorted(maps.Keys(m)), ", ")
 }
 
 // anyBad tells whether the schema walk dropped one of the kinds of path, so

@@ -16,7 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/soak-dev/soak/checks"
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -129,7 +129,7 @@ func run(o options, text []byte) (string, error) {
 	// of a GC sawtooth are autocorrelated, so take 1-minute medians, then
 	// the Theil-Sen slope and the Mann-Kendall p of an upward trend.
 	mx, my := minuteMedians(fit, func(p point) float64 { return p.rss })
-	tsSlope, mkP := checks.Trend(mx, my)
+	tsSlope, mkP := stats.Trend(mx, my)
 	return fmt.Sprintf("footprint conns=%d hold_s=%.0f points=%d rss_mib_mean=%.1f rss_slope_mib_h=%.2f rss_se_mib_h=%.2f rss_minutes=%d rss_ts_mib_h=%.2f rss_mk_p=%.3g goroutines_mean=%.1f goroutines_slope_h=%.2f goroutines_se_h=%.2f written_mib_h=%.2f lost=%.0f exit=%d run=%s",
 		o.conns, o.duration.Seconds(), len(fit), rssMean/(1<<20), rssSlope*h/(1<<20), rssSE*h/(1<<20), len(my), tsSlope*h/(1<<20), mkP, gMean, gSlope*h, gSE*h, bSlope*h/(1<<20), hold.Extra["closed_by_server"], res.ExitCode, res.Dir), nil
 }

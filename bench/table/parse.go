@@ -4,9 +4,10 @@ import (
 	"bufio"
 	"os"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/soak-dev/soak/internal/stats"
 )
 
 // benchLine matches a `go test -bench` result: name, iterations, metrics.
@@ -45,17 +46,7 @@ func medianOf(runs []map[string]float64, unit string) (float64, bool) {
 	if len(vs) == 0 {
 		return 0, false
 	}
-	return median(vs), true
-}
-
-func median(vs []float64) float64 {
-	s := append([]float64(nil), vs...)
-	sort.Float64s(s)
-	if n := len(s); n%2 == 1 {
-		return s[n/2]
-	} else {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
+	return stats.Median(vs), true
 }
 
 // skips returns benchmark name -> the reason it was skipped.

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strconv"
 	"time"
+
+	"github.com/soak-dev/soak/internal/stats"
 )
 
 // row is one line of the results table; met is "yes", "no" or "—" (no
@@ -47,7 +49,7 @@ func loadRows(in string) []row {
 	if len(by["soak"]) == 0 {
 		return append(rows, noData("Load, whole process: `soak run` vs `vegeta attack`", "load.txt"))
 	}
-	s = median(by["soak"])
+	s = stats.Median(by["soak"])
 	for _, ref := range []struct{ tool, what string }{
 		{"vegeta", "Load, whole process: `soak run` (steady, probes on) vs `vegeta attack` same rate, 64 conns (req/s, median of %d)"},
 		{"vegeta0", "Load, whole process: `soak run` vs `vegeta attack -rate 0 -max-workers 64` (req/s, median of %d)"},
@@ -55,7 +57,7 @@ func loadRows(in string) []row {
 		if len(by[ref.tool]) == 0 {
 			continue
 		}
-		v := median(by[ref.tool])
+		v := stats.Median(by[ref.tool])
 		rows = append(rows, row{what: fmt.Sprintf(ref.what, len(by["soak"])), soak: f0(s), ref: f0(v), ratio: x(s / v), target: "≥ 0.95x", met: yes(s/v >= 0.95), note: why})
 	}
 	return rows
@@ -107,7 +109,7 @@ func roundRatios(a, b []map[string]float64, unit string) (float64, string) {
 	for _, r := range rs {
 		lo, hi = min(lo, r), max(hi, r)
 	}
-	return median(rs), fmt.Sprintf(" (%.2f–%.2f)", lo, hi)
+	return stats.Median(rs), fmt.Sprintf(" (%.2f–%.2f)", lo, hi)
 }
 
 // footprintRows: issue 11 item 4 (the 24-hour report is reportRow).

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -68,7 +69,7 @@ unless --listen says otherwise.`,
 
 func runBackend(cmd *cobra.Command, o backendOpts) error {
 	if o.errorRate < 0 || o.errorRate > 1 {
-		return withCode(exitUsage, fmt.Errorf("--error-rate %v: want 0..1", o.errorRate))
+		return withCode(runner.ExitUsage, fmt.Errorf("--error-rate %v: want 0..1", o.errorRate))
 	}
 	cfg := scenarios.Backend{
 		Kind: o.kind, Listen: o.listen, IdleTimeout: scenarios.Duration(o.idleTimeout), Buckets: o.buckets,
@@ -79,7 +80,7 @@ func runBackend(cmd *cobra.Command, o backendOpts) error {
 			CloseIdleAfter: scenarios.Duration(o.closeIdleAfter)}
 	}
 	if !slices.Contains(fakebackend.Kinds(), o.kind) {
-		return withCode(exitUsage, fmt.Errorf("--kind %q: want one of %v", o.kind, fakebackend.Kinds()))
+		return withCode(runner.ExitUsage, fmt.Errorf("--kind %q: want one of %v", o.kind, fakebackend.Kinds()))
 	}
 	parent := cmd.Context()
 	if parent == nil {
@@ -89,7 +90,7 @@ func runBackend(cmd *cobra.Command, o backendOpts) error {
 	defer stop()
 	err := fakebackend.Serve(ctx, fakebackend.StandaloneOptions{Name: o.name, Config: cfg, Ledger: o.ledger, Log: cmd.OutOrStdout()})
 	if err != nil {
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	}
 	return nil
 }

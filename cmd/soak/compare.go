@@ -9,6 +9,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/reports"
+	"github.com/soak-dev/soak/runner"
 )
 
 func init() { subcommands = append(subcommands, newCompareCmd) }
@@ -70,43 +71,43 @@ func runCompare(cmd *cobra.Command, args []string, o compareOpts) error {
 		b = args[0]
 		rb, err := record.Open(b)
 		if err != nil {
-			return withCode(exitUsage, err)
+			return withCode(runner.ExitUsage, err)
 		}
 		if a, err = reports.FindBaseline(o.baseline, rb.Meta.Scenario, b); err != nil {
-			return withCode(exitUsage, err)
+			return withCode(runner.ExitUsage, err)
 		}
 	case o.baseline == "" && len(args) == 2:
 		a, b = args[0], args[1]
 	default:
-		return withCode(exitUsage, errors.New("give RUN_A RUN_B, or --baseline DIR and one RUN"))
+		return withCode(runner.ExitUsage, errors.New("give RUN_A RUN_B, or --baseline DIR and one RUN"))
 	}
 	opts := reports.CompareOptions{Out: o.out, Force: o.force}
 	for _, s := range o.failOn {
 		r, err := reports.ParseRule(s)
 		if err != nil {
-			return withCode(exitUsage, err)
+			return withCode(runner.ExitUsage, err)
 		}
 		opts.FailOn = append(opts.FailOn, r)
 	}
 	c, err := reports.Compare(a, b, opts)
 	switch {
 	case errors.Is(err, reports.ErrNotComparable), errors.Is(err, reports.ErrUnknownFigure), errors.Is(err, record.ErrNotRun):
-		return withCode(exitUsage, err)
+		return withCode(runner.ExitUsage, err)
 	case err != nil:
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	}
 	if o.json {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(c); err != nil {
-			return withCode(exitEnvironment, err)
+			return withCode(runner.ExitEnvironment, err)
 		}
 	} else {
 		fmt.Fprintln(cmd.OutOrStdout(), c.HTML)
 		fmt.Fprint(cmd.OutOrStdout(), "\n"+c.Table())
 	}
 	if c.Tripped > 0 {
-		return withCode(exitCheckFailed, fmt.Errorf("%d of %d fail-on rules tripped", c.Tripped, len(c.Rules)))
+		return withCode(runner.ExitCheckFailed, fmt.Errorf("%d of %d fail-on rules tripped", c.Tripped, len(c.Rules)))
 	}
 	return nil
 }

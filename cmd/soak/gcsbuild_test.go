@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/soak-dev/soak/runner"
 )
 
 // The test binary is built without -tags gcs (as `make soak` builds it):
@@ -28,8 +30,8 @@ phases:
 	}
 	for _, args := range [][]string{{"validate", path}, {"run", path, "--out", t.TempDir(), "--quiet"}} {
 		code, out := soak(t, args...)
-		if code != exitUsage || !strings.Contains(out, "backends.store.kind") || !strings.Contains(out, "-tags gcs") {
-			t.Errorf("soak %s: exit %d, output:\n%s\nwant exit %d naming backends.store.kind and -tags gcs", args[0], code, out, exitUsage)
+		if code != runner.ExitUsage || !strings.Contains(out, "backends.store.kind") || !strings.Contains(out, "-tags gcs") {
+			t.Errorf("soak %s: exit %d, output:\n%s\nwant exit %d naming backends.store.kind and -tags gcs", args[0], code, out, runner.ExitUsage)
 		}
 	}
 }

@@ -8,16 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/soak-dev/soak/runner"
 	"github.com/spf13/cobra"
-)
-
-// Exit codes, shared by every subcommand.
-const (
-	exitPass        = 0
-	exitCheckFailed = 1
-	exitUsage       = 2
-	exitEnvironment = 3
-	exitInterrupted = 130
 )
 
 // exitError carries an exit code out of a command's RunE.
@@ -73,7 +65,7 @@ func main() {
 // exitCode prints err (if any) and returns the process exit code.
 func exitCode(err error) int {
 	if err == nil {
-		return exitPass
+		return runner.ExitPass
 	}
 	var ee *exitError
 	if errors.As(err, &ee) {
@@ -84,5 +76,5 @@ func exitCode(err error) int {
 	}
 	// Errors from cobra itself (unknown flag, bad args) are usage errors.
 	fmt.Fprintln(os.Stderr, "soak:", err)
-	return exitUsage
+	return runner.ExitUsage
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/probes"
+	"github.com/soak-dev/soak/runner"
 	"github.com/spf13/cobra"
 )
 
@@ -67,13 +68,13 @@ sockets are shown as "other".`,
 
 func runProbe(cmd *cobra.Command, o probeOpts) error {
 	if o.pid <= 0 {
-		return withCode(exitUsage, errors.New("probe: --pid is required"))
+		return withCode(runner.ExitUsage, errors.New("probe: --pid is required"))
 	}
 	t := probes.Target{Node: o.node, PID: o.pid, GoroutinesURL: o.pprof, MetricsURL: o.metrics}
 	for _, l := range o.layers {
 		r, err := probes.ParseLayerRule(l)
 		if err != nil {
-			return withCode(exitUsage, err)
+			return withCode(runner.ExitUsage, err)
 		}
 		t.Layers = append(t.Layers, r)
 	}
@@ -90,9 +91,9 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 	err := probes.Watch(ctx, t, w, cmd.OutOrStdout(), opts...)
 	switch {
 	case err != nil:
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	case ctx.Err() != nil:
-		return withCode(exitInterrupted, nil)
+		return withCode(runner.ExitInterrupted, nil)
 	}
 	return nil
 }

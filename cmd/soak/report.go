@@ -10,6 +10,7 @@ import (
 	"github.com/soak-dev/soak/checks"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/reports"
+	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -45,10 +46,10 @@ Prints the path of report.html (or summary.json with --json).`,
 func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 	run, err := record.Open(dir)
 	if errors.Is(err, record.ErrNotRun) {
-		return withCode(exitUsage, err)
+		return withCode(runner.ExitUsage, err)
 	}
 	if err != nil {
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	}
 	if _, err := os.Stat(run.Path(record.VerdictFile)); o.recheck || errors.Is(err, os.ErrNotExist) {
 		if err := recheck(run); err != nil {
@@ -58,12 +59,12 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 	}
 	out, err := reports.Build(dir)
 	if err != nil {
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	}
 	if o.json {
 		b, err := os.ReadFile(run.Path(record.SummaryJSON))
 		if err != nil {
-			return withCode(exitEnvironment, err)
+			return withCode(runner.ExitEnvironment, err)
 		}
 		_, err = cmd.OutOrStdout().Write(b)
 		return err

@@ -72,14 +72,14 @@ Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
 
 func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	if o.durationScale <= 0 {
-		return withCode(exitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
+		return withCode(runner.ExitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
 	}
 	sc, data, err := loadScenario(which, o.sets)
 	if err == nil {
 		err = unbuiltBackends(sc)
 	}
 	if err != nil {
-		return withCode(exitUsage, err)
+		return withCode(runner.ExitUsage, err)
 	}
 	if o.isolate && sc.Isolate == nil {
 		sc.Isolate = &scenarios.Isolate{}
@@ -89,17 +89,17 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 			// Re-run this very command inside a new network namespace.
 			code, err := isolate.Reexec(os.Args[1:])
 			if err != nil {
-				return withCode(exitEnvironment, err)
+				return withCode(runner.ExitEnvironment, err)
 			}
 			return withCode(code, nil)
 		}
 		if err := isolate.SetUpLoopback(sc.Isolate.Loopback); err != nil {
-			return withCode(exitEnvironment, err)
+			return withCode(runner.ExitEnvironment, err)
 		}
 	}
 	self, err := os.Executable()
 	if err != nil {
-		return withCode(exitEnvironment, fmt.Errorf("find soak's own path: %w", err))
+		return withCode(runner.ExitEnvironment, fmt.Errorf("find soak's own path: %w", err))
 	}
 	runner.Version = soakVersion()
 	skipReport := make(chan struct{})
@@ -135,7 +135,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 		Args: os.Args, InconclusiveFails: o.inconclusiveFails, SkipReport: skipReport, Log: os.Stderr,
 	})
 	if err != nil {
-		return withCode(exitEnvironment, err)
+		return withCode(runner.ExitEnvironment, err)
 	}
 	printResult(cmd, res, o.json)
 	return withCode(res.ExitCode, nil)

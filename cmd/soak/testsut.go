@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/testsut"
 )
 
@@ -44,19 +45,19 @@ gracefully. --leak switches on named, real-world connection and goroutine leaks:
 			}
 			leaks, err := testsut.ParseLeaks(o.leaks)
 			if err != nil {
-				return withCode(exitUsage, err)
+				return withCode(runner.ExitUsage, err)
 			}
 			cfg.Leaks = leaks
 			if err := cfg.Validate(); err != nil {
-				return withCode(exitUsage, err)
+				return withCode(runner.ExitUsage, err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
 			if err := testsut.Run(ctx, cfg); err != nil {
 				if errors.Is(err, testsut.ErrConfig) {
-					return withCode(exitUsage, err)
+					return withCode(runner.ExitUsage, err)
 				}
-				return withCode(exitEnvironment, err)
+				return withCode(runner.ExitEnvironment, err)
 			}
 			return nil
 		},

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -49,7 +50,7 @@ Built-in scenario names are accepted too.`,
 					plural(len(sc.Nodes), "node"), plural(len(sc.Layers), "layer"), plural(len(sc.Phases), "phase"), sc.Planned())
 			}
 			if bad > 0 {
-				return withCode(exitUsage, fmt.Errorf("%d of %d scenario files invalid", bad, len(args)))
+				return withCode(runner.ExitUsage, fmt.Errorf("%d of %d scenario files invalid", bad, len(args)))
 			}
 			return nil
 		},
