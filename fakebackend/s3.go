@@ -80,8 +80,8 @@ func (p *s3Proto) createBuckets(names []string) error {
 		if ok {
 			continue
 		}
-		if err := gofakes3.ValidateBucketName(b); err != nil {
-			return fmt.Errorf("bucket %q: %w", b, err)
+		if msg := scenarios.BucketNameError("s3", b); msg != "" {
+			return fmt.Errorf("bucket %q is not a valid S3 bucket name: %s", b, msg)
 		}
 		if err := p.store.CreateBucket(b); err != nil {
 			return fmt.Errorf("bucket %q: %w", b, err)
@@ -112,6 +112,12 @@ func (p *s3Proto) handler() http.Handler {
 				r2.Body = incompleteBody{r.Body}
 			}
 			r = r2
+		}
+		// S3 refuses a bucket name it would never create; gofakes3 would
+		// auto-create it (WithAutoBucket) and hide a SUT's bad name.
+		if b, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); b != "" && scenarios.BucketNameError("s3", b) != "" {
+			writeS3Error(w, r, http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
+			return
 		}
 		if r.Method == http.MethodPut {
 			// Refuse over-cap uploads before reading them: gofakes3 would

@@ -384,6 +384,24 @@ func TestS3CapsAndSynthetic(t *testing.T) {
 	}
 	all, _ := io.ReadAll(full.Body)
 	full.Body.Close()
+	// Real S3 always sends Last-Modified and ETag; some clients dereference
+	// them unchecked.
+	head, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cap"), Key: aws.String("gen/x")})
+	if err != nil {
+		t.Fatalf("synthetic head: %v", err)
+	}
+	for _, h := range []struct {
+		op       string
+		modified *time.Time
+		etag     *string
+	}{{"GET", full.LastModified, full.ETag}, {"HEAD", head.LastModified, head.ETag}} {
+		if h.modified == nil || h.modified.IsZero() || time.Since(*h.modified) > time.Hour || h.etag == nil || len(*h.etag) != 34 {
+			t.Errorf("synthetic %s: Last-Modified %v, ETag %v; want both, like real S3", h.op, h.modified, h.etag)
+		}
+	}
+	if *full.ETag != *head.ETag || !full.LastModified.Equal(*head.LastModified) {
+		t.Errorf("GET and HEAD of one synthetic object differ: %s %v, %s %v", *full.ETag, full.LastModified, *head.ETag, head.LastModified)
+	}
 	if len(all) != 100000 || !bytes.Equal(all[99990:], got) {
 		t.Errorf("synthetic object: %d bytes, tail consistent %v", len(all), len(all) == 100000 && bytes.Equal(all[99990:], got))
 	}

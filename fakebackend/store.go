@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/soak-dev/soak/scenarios"
@@ -26,13 +28,18 @@ type capStore struct {
 	gofakes3.Backend
 	maxBytes, maxCount int64
 	synth              []*scenarios.Synthetic
+	// synthModified is the Last-Modified of every synthetic object: when
+	// the store was made, to the second as HTTP dates are. Real S3 always
+	// sends Last-Modified and ETag, and some clients dereference them unchecked.
+	synthModified string
 
 	mu           sync.Mutex
 	bytes, count int64
 }
 
 func newCapStore(inner gofakes3.Backend, objs *scenarios.Objects) *capStore {
-	s := &capStore{Backend: inner, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount}
+	s := &capStore{Backend: inner, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount,
+		synthModified: time.Now().UTC().Format(http.TimeFormat)}
 	if objs != nil {
 		if objs.MaxBytes > 0 {
 			s.maxBytes = int64(objs.MaxBytes)
@@ -155,7 +162,7 @@ func (s *capStore) GetObject(bucket, key string, rr *gofakes3.ObjectRangeRequest
 	obj, err := s.Backend.GetObject(bucket, key, rr)
 	if err != nil && gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) {
 		if sy := s.synthetic(key); sy != nil {
-			return synthObject(key, int64(sy.Size), rr)
+			return synthObject(key, int64(sy.Size), s.synthModified, rr)
 		}
 	}
 	return obj, err
@@ -165,7 +172,7 @@ func (s *capStore) HeadObject(bucket, key string) (*gofakes3.Object, error) {
 	obj, err := s.Backend.HeadObject(bucket, key)
 	if err != nil && gofakes3.HasErrorCode(err, gofakes3.ErrNoSuchKey) {
 		if sy := s.synthetic(key); sy != nil {
-			return synthObject(key, int64(sy.Size), nil)
+			return synthObject(key, int64(sy.Size), s.synthModified, nil)
 		}
 	}
 	return obj, err
@@ -183,12 +190,13 @@ func (s *capStore) synthetic(key string) *scenarios.Synthetic {
 // synthObject makes the deterministic object of key: its bytes depend only
 // on the key and the offset, so a range read needs no generation of the
 // bytes before it and repeated GETs return the same content.
-func synthObject(key string, size int64, rr *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
+func synthObject(key string, size int64, modified string, rr *gofakes3.ObjectRangeRequest) (*gofakes3.Object, error) {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	seed := h.Sum64()
 	etag := md5.Sum([]byte(fmt.Sprintf("soak-synthetic:%s:%d", key, size)))
-	obj := &gofakes3.Object{Name: key, Size: size, Hash: etag[:], Metadata: map[string]string{}}
+	obj := &gofakes3.Object{Name: key, Size: size, Hash: etag[:],
+		Metadata: map[string]string{"Last-Modified": modified, "Content-Type": "binary/octet-stream"}}
 	start, length := int64(0), size
 	if rr != nil {
 		rng, err := rr.Range(size)

@@ -188,6 +188,12 @@ func (v *validator) backend(path, name string, b *Backend) {
 	if b.Listen != "" {
 		v.hostPort(path+".listen", b.Listen)
 	}
+	cloud := map[string]string{"s3": "S3 bucket", "gcs": "GCS bucket", "azure": "Azure container"}[b.Kind]
+	for i, name := range b.Buckets {
+		if msg := BucketNameError(b.Kind, name); cloud != "" && msg != "" {
+			v.fail(fmt.Sprintf("%s.buckets[%d]", path, i), "%q is not a valid %s name: %s", name, cloud, msg)
+		}
+	}
 	if b.Objects != nil {
 		if b.Objects.MaxCount < 0 {
 			v.fail(path+".objects.max_count", "%d is negative", b.Objects.MaxCount)
