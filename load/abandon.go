@@ -76,7 +76,7 @@ func (p *abandonPhase) Run(ctx context.Context, env Env) (record.PhaseResult, er
 	for _, h := range hs {
 		h.since = start
 	}
-	hold(ctx, hs, p.spec.Duration.D())
+	hold(ctx, hs, p.spec.Duration.D(), false)
 	closeFigures(res.Extra, "", hs, &res)
 	res.Extra["open_at_end"] = res.Extra["opened"] - res.Extra["closed_by_server"]
 	led.closeAll()

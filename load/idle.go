@@ -68,8 +68,20 @@ func (p *idlePhase) Run(ctx context.Context, env Env) (record.PhaseResult, error
 	for _, h := range hs {
 		h.since = holdStart
 	}
-	hold(ctx, hs, p.spec.Duration.D())
+	untilClosed := p.spec.Until == scenarios.IdleUntilClosed
+	hold(ctx, hs, p.spec.Hold(), untilClosed)
 	res.Extra["held_ms"] = float64(time.Since(holdStart).Milliseconds())
+	if untilClosed {
+		open := 0
+		for _, h := range hs {
+			if h.closedAt.IsZero() {
+				open++
+			}
+		}
+		// Still open at max: the client closes them, and their idle time is
+		// only a lower bound of the SUT's timeout.
+		res.Extra["open_at_max"] = float64(open)
+	}
 	closeFigures(res.Extra, "", hs, nil)
 
 	if p.spec.ProbeReuse && ctx.Err() == nil {
@@ -83,8 +95,9 @@ func (p *idlePhase) Run(ctx context.Context, env Env) (record.PhaseResult, error
 	return res, finishResult(env, &res, led)
 }
 
-// hold waits d (or until ctx ends), peeking at the held connections.
-func hold(ctx context.Context, hs []*held, d time.Duration) {
+// hold waits d (or until ctx ends), peeking at the held connections; with
+// untilClosed it returns as soon as the server has closed every one.
+func hold(ctx context.Context, hs []*held, d time.Duration, untilClosed bool) {
 	deadline := time.Now().Add(d)
 	t := time.NewTicker(watchInterval(len(hs)))
 	defer t.Stop()
@@ -99,9 +112,21 @@ func hold(ctx context.Context, hs []*held, d time.Duration) {
 			return
 		case now := <-t.C:
 			watchOnce(hs, now)
+			if untilClosed && allClosed(hs) {
+				return
+			}
 		case <-time.After(left):
 		}
 	}
+}
+
+func allClosed(hs []*held) bool {
+	for _, h := range hs {
+		if h.closedAt.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // openHeld opens n connections through led (at most openWorkers at once,

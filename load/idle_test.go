@@ -134,3 +134,50 @@ func TestIdleStopsOnCancel(t *testing.T) {
 		t.Errorf("failed+skipped %v, want 200", got)
 	}
 }
+
+// TestIdleUntilClosed: a hold until closed ends when the server has closed
+// every connection, and the client ledger times the server's idle timeout;
+// against a server that never closes, it ends at max and the connections
+// are the client's closes (lower bounds).
+func TestIdleUntilClosed(t *testing.T) {
+	t.Parallel()
+	const n = 3
+	for _, tt := range []struct {
+		name       string
+		serverIdle time.Duration
+		byServer   int
+		openAtMax  float64
+	}{
+		{"server idle timeout 700ms", 700 * time.Millisecond, n, 0},
+		{"server never closes", 0, 0, n},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := newServer(t, tt.serverIdle)
+			sink := &memSink{}
+			const maxHold = 2500 * time.Millisecond
+			p := &scenarios.Phase{Name: "hold", Idle: &scenarios.Idle{Connections: n, Until: scenarios.IdleUntilClosed,
+				Max: scenarios.Duration(maxHold), Target: "GET /idle"}}
+			res := runPhase(t, p, Env{Phase: "hold", BaseURL: srv.URL, Sink: sink, RunDir: t.TempDir(), Stats: &Stats{}})
+			if got := res.ConnsClosedBy[record.ClosedByServer]; got != tt.byServer {
+				t.Errorf("closed by server %d, want %d (%v)", got, tt.byServer, res.ConnsClosedBy)
+			}
+			if got := res.Extra["open_at_max"]; got != tt.openAtMax {
+				t.Errorf("open at max %v, want %v", got, tt.openAtMax)
+			}
+			held := time.Duration(res.Extra["held_ms"]) * time.Millisecond
+			for _, c := range sink.all() {
+				idle := time.Duration(c.IdleBeforeCloseMs) * time.Millisecond
+				if tt.serverIdle > 0 && (idle < tt.serverIdle || idle > tt.serverIdle+watchEvery+100*time.Millisecond) {
+					t.Errorf("idle before close %v, want the server's %v (to one peek interval)", idle, tt.serverIdle)
+				}
+				if tt.serverIdle == 0 && idle < maxHold-50*time.Millisecond {
+					t.Errorf("idle before the client's close %v, want about max %v", idle, maxHold)
+				}
+			}
+			if tt.serverIdle > 0 && held >= maxHold {
+				t.Errorf("held %v: the hold did not end when the server had closed every connection", held)
+			}
+		})
+	}
+}

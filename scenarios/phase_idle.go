@@ -3,10 +3,21 @@ package scenarios
 import "time"
 
 // Idle opens Connections keep-alive connections, makes one request on each,
-// then holds them silent for Duration.
+// then holds them silent for Duration, or, with Until "closed", until the
+// SUT has closed each of them (at most Max).
 type Idle struct {
-	Connections int      `yaml:"connections" json:"connections"`
-	Duration    Duration `yaml:"duration" json:"duration"`
+	Connections int `yaml:"connections" json:"connections"`
+	// Duration is how long the connections are held. Required unless Until is "closed".
+	Duration Duration `yaml:"duration,omitempty" json:"duration,omitempty"`
+	// Until "closed" holds each connection until the SUT closes it, so the
+	// run measures the server's real idle timeout (client witness: idle
+	// before close) instead of a lower bound; the phase ends when all are
+	// closed, or after Max (the rest are then closed by the client, and
+	// count as lower bounds). Default "": hold for Duration.
+	Until string `yaml:"until,omitempty" json:"until,omitempty"`
+	// Max bounds a hold until closed. Required with Until "closed"; give
+	// it more than the idle timeout you expect.
+	Max Duration `yaml:"max,omitempty" json:"max,omitempty"`
 	// Target is the request made on each connection. Default "GET /".
 	Target string `yaml:"target,omitempty" json:"target,omitempty"`
 	// ProbeReuse sends one more request on each after the hold and counts
@@ -21,17 +32,41 @@ var _ PhaseSpec = (*Idle)(nil)
 // Kind implements PhaseSpec.
 func (*Idle) Kind() string { return "idle" }
 
-// Planned implements PhaseSpec.
-func (i *Idle) Planned() time.Duration { return i.Duration.D() }
+// IdleUntilClosed is the Until value that holds until the SUT closes.
+const IdleUntilClosed = "closed"
+
+// Hold is how long the connections are held at most.
+func (i *Idle) Hold() time.Duration {
+	if i.Until == IdleUntilClosed {
+		return i.Max.D()
+	}
+	return i.Duration.D()
+}
+
+// Planned implements PhaseSpec: the longest hold.
+func (i *Idle) Planned() time.Duration { return i.Hold() }
 
 // MaxConnections implements PhaseSpec.
 func (i *Idle) MaxConnections() int { return i.Connections }
 
-func (i *Idle) scale(f func(*Duration)) { f(&i.Duration) }
+func (i *Idle) scale(f func(*Duration)) { f(&i.Duration); f(&i.Max) }
 
 func (i *Idle) validate(v *validator, k string) {
 	v.positive(k+".connections", i.Connections, "connections to hold")
 	v.atMost(k+".connections", i.Connections, MaxConnections)
-	v.positiveDuration(k+".duration", i.Duration)
+	switch i.Until {
+	case "":
+		v.positiveDuration(k+".duration", i.Duration)
+		if i.Max != 0 {
+			v.fail(k+".max", "only with until: closed (the hold lasts duration)")
+		}
+	case IdleUntilClosed:
+		v.positiveDuration(k+".max", i.Max)
+		if i.Duration != 0 {
+			v.fail(k+".duration", "not with until: closed; give max, the longest the hold may last")
+		}
+	default:
+		v.fail(k+".until", "%q: want closed (hold each connection until the SUT closes it), or leave it out", i.Until)
+	}
 	v.target(k+".target", i.Target)
 }
