@@ -44,6 +44,10 @@ type Env struct {
 	RunDir string
 	// Stats is updated live for the progress display; may be nil.
 	Stats *Stats
+	// Seed seeds {{rand N}} of this phase run (0: DefaultSeed). The runner
+	// gives each run of a phase its own (its index in the run), so repeats
+	// reach other keys while a scenario still sends the same requests every time.
+	Seed uint64
 }
 
 // Stats are live counters of the running phase, safe for concurrent use.

@@ -30,15 +30,20 @@ type targeter struct {
 	rng *rand.Rand
 }
 
-// targetSeed seeds {{rand N}}, so runs of a scenario send the same requests.
-const targetSeed = 1
+// DefaultSeed seeds {{rand N}} when Env.Seed is 0, so runs of a scenario
+// send the same requests.
+const DefaultSeed = 1
 
 func newTargeter(targets []string, body int64, headers map[string]string, env Env) (*targeter, error) {
 	if len(targets) == 0 {
 		targets = []string{DefaultTarget}
 	}
+	seed := env.Seed
+	if seed == 0 {
+		seed = DefaultSeed
+	}
 	t := &targeter{data: env.Data, base: strings.TrimRight(env.BaseURL, "/"), header: http.Header{},
-		rng: rand.New(rand.NewPCG(targetSeed, targetSeed))}
+		rng: rand.New(rand.NewPCG(seed, seed))}
 	funcs := template.FuncMap{
 		"rand": func(n int) int {
 			if n <= 0 {
@@ -71,7 +76,7 @@ func newTargeter(targets []string, body int64, headers map[string]string, env En
 			return nil, fmt.Errorf("target %q: %q is not an http URL (is the scenario's target set?)", targets[i], u)
 		}
 	}
-	t.rng = rand.New(rand.NewPCG(targetSeed, targetSeed))
+	t.rng = rand.New(rand.NewPCG(seed, seed))
 	return t, nil
 }
 

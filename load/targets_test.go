@@ -94,3 +94,48 @@ func TestH2C(t *testing.T) {
 		t.Errorf("h2c opened %d connections for %d requests", res.ConnsOpened, res.Requests)
 	}
 }
+
+// Each run of a phase gets its own seed and its cycle and repeat, so load
+// reaches new keys over time; one seed still renders one sequence.
+func TestTargeterPerRunSeedAndRepeat(t *testing.T) {
+	t.Parallel()
+	render := func(seed uint64, cycle, rep int) []string {
+		data := scenarios.TemplateData{Cycle: cycle, Repeat: rep}
+		tg, err := newTargeter([]string{"GET /c{{.Cycle}}-r{{.Repeat}}/{{rand 1000000}}"}, 0, nil, Env{BaseURL: "http://h:1", Data: data, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for range 5 {
+			_, u, err := tg.next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, strings.TrimPrefix(u, "http://h:1"))
+		}
+		return out
+	}
+	first, again, second := render(1, 1, 1), render(1, 1, 1), render(2, 1, 2)
+	if strings.Join(first, " ") != strings.Join(again, " ") {
+		t.Errorf("seed 1 twice: %v then %v", first, again)
+	}
+	if !strings.HasPrefix(first[0], "/c1-r1/") || !strings.HasPrefix(second[0], "/c1-r2/") {
+		t.Errorf("cycle/repeat not rendered: %v, %v", first, second)
+	}
+	seen := map[string]bool{}
+	for _, u := range first {
+		seen[strings.TrimPrefix(u, "/c1-r1/")] = true
+	}
+	fresh := 0
+	for _, u := range second {
+		if !seen[strings.TrimPrefix(u, "/c1-r2/")] {
+			fresh++
+		}
+	}
+	if fresh < 4 {
+		t.Errorf("seed 2 repeats seed 1's rand values: %v vs %v", first, second)
+	}
+	if got := render(0, 0, 0); !strings.HasPrefix(got[0], "/c0-r0/") || got[1] == "" {
+		t.Errorf("seed 0 (DefaultSeed): %v", got)
+	}
+}

@@ -109,7 +109,10 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	r.event(record.EventPhaseStart, name, p.Kind(), nil)
 	r.phase.set(name, p.Kind(), p.Planned(), index, total)
 
-	env := load.Env{Phase: name, BaseURL: r.baseURL(), Data: r.data, Sink: r.w, RunDir: r.w.Dir(), Stats: &r.stats}
+	td := r.data // a copy per phase run: its cycle, repeat and seed
+	td.Cycle, td.Repeat = cycle, rep
+	env := load.Env{Phase: name, BaseURL: r.baseURL(), Data: td, Sink: r.w, RunDir: r.w.Dir(), Stats: &r.stats,
+		Seed: uint64(index)}
 	res, err := ph.Run(ctx, env)
 
 	r.metaM.Lock()

@@ -200,7 +200,8 @@ func shellQuote(argv []string) string {
 
 // nodeSpec renders a node's command and environment.
 func (r *run) nodeSpec(name string, n *scenarios.Node) (sut.Spec, error) {
-	spec := sut.Spec{Name: name, Dir: n.Dir, LogPath: r.w.Path("logs", name+".log"), BaseDir: r.data.ScenarioDir}
+	spec := sut.Spec{Name: name, Dir: n.Dir, LogPath: r.w.Path("logs", name+".log"), BaseDir: r.data.ScenarioDir,
+		Unset: n.EnvUnset}
 	switch {
 	case spec.Dir == "":
 		spec.Dir = r.w.Dir()

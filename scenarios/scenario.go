@@ -122,6 +122,9 @@ type Node struct {
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
 	// Env adds templated variables to soak's environment for the process.
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
+	// EnvUnset names variables of soak's environment the process must not
+	// inherit (e.g. SSL_CERT_FILE); "*" inherits none. Env is added after.
+	EnvUnset []string `yaml:"env_unset,omitempty" json:"env_unset,omitempty"`
 	// Files are written into the run directory before the node starts, by
 	// relative path, their text templated like the command: e.g. a generated
 	// nginx.conf that listens on {{.Nodes.NAME.Addr}}.

@@ -20,6 +20,11 @@ type TemplateData struct {
 	// working directory for a built-in). Relative command paths and node
 	// dirs resolve against it too.
 	ScenarioDir string
+	// Cycle is the cycle of the phase run being rendered (1..cycles) and
+	// Repeat its repeat within the cycle (1..repeat); both 0 outside load
+	// targets. With {{rand N}}, reseeded per phase run, they let load
+	// reach new keys over time: "GET /data/c{{.Cycle}}-{{.Repeat}}-{{rand 100}}".
+	Cycle, Repeat int
 }
 
 // NodeAddr holds a node's allocated addresses.

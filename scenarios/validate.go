@@ -253,6 +253,11 @@ func (v *validator) node(path, name string, n *Node) {
 	for _, k := range slices.Sorted(maps.Keys(n.Env)) {
 		v.template(path+".env."+k, n.Env[k])
 	}
+	for i, k := range n.EnvUnset {
+		if k == "" || (k != "*" && strings.ContainsAny(k, "= \x00")) {
+			v.fail(fmt.Sprintf("%s.env_unset[%d]", path, i), "%q is not a variable name (or * for all)", k)
+		}
+	}
 	for _, f := range slices.Sorted(maps.Keys(n.Files)) {
 		if f == "" || strings.HasPrefix(f, "/") || strings.Contains(f, "..") {
 			v.fail(path+".files."+f, "%q must be a relative path inside the run directory", f)

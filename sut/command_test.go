@@ -51,3 +51,36 @@ func TestRelativeCommandResolvesAgainstBaseDir(t *testing.T) {
 		})
 	}
 }
+
+// env_unset: the node does not inherit the named variables of soak's
+// environment ("*": none), and still gets its own Env.
+func TestEnvUnset(t *testing.T) {
+	t.Setenv("SOAK_TEST_CA", "/etc/host-ca.pem")
+	t.Setenv("SOAK_TEST_KEEP", "kept")
+	for _, tc := range []struct {
+		name  string
+		unset []string
+		want  string
+	}{
+		{"inherit", nil, "ca=/etc/host-ca.pem keep=kept own=mine"},
+		{"unset one", []string{"SOAK_TEST_CA"}, "ca= keep=kept own=mine"},
+		{"unset all", []string{"*"}, "ca= keep= own=mine"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			log := filepath.Join(t.TempDir(), "n.log")
+			p, err := Start(Spec{Name: "n", Argv: []string{"/bin/sh", "-c", `echo "ca=$SOAK_TEST_CA keep=$SOAK_TEST_KEEP own=$OWN"`},
+				Env: []string{"OWN=mine"}, Unset: tc.unset, Dir: t.TempDir(), LogPath: log})
+			if err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-p.Exited():
+			case <-time.After(10 * time.Second):
+				t.Fatal("exit not noticed")
+			}
+			if got := p.LogTail(1); got != tc.want {
+				t.Errorf("node saw %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

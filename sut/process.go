@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -25,6 +26,8 @@ type Spec struct {
 	// the head and the last DefaultLogTail bytes (at most half of it) are
 	// kept, with a note of what was dropped.
 	LogLimit int64
+	// Unset names variables of soak's environment not passed on; "*": none is.
+	Unset []string
 	// BaseDir is what a relative command path (./my-server, bin/x: one
 	// with a slash) resolves against: the scenario file's folder, so a
 	// scenario next to its binary finds it. Empty: Dir. A bare name is
@@ -92,7 +95,7 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	for {
 		cmd = exec.Command(path, spec.Argv[1:]...)
 		cmd.Args[0] = spec.Argv[0]
-		cmd.Env = append(os.Environ(), spec.Env...)
+		cmd.Env = append(inherited(spec.Unset), spec.Env...)
 		cmd.Dir = spec.Dir
 		cmd.Stdout, cmd.Stderr = in, in
 		cmd.SysProcAttr = sysProcAttr()
@@ -281,4 +284,20 @@ func (p *Process) watch(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// inherited is soak's environment without the variables named in unset
+// ("*": all of them).
+func inherited(unset []string) []string {
+	if slices.Contains(unset, "*") {
+		return []string{}
+	}
+	env := []string{} // not nil: a nil Env would inherit everything
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(unset, k) {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
