@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -121,5 +122,51 @@ func TestFalseAlarms(t *testing.T) {
 	}
 	if code, _ := script(t, "false-alarms", "--count", "x"); code != 2 {
 		t.Errorf("false-alarms --count x: exit %d, want 2", code)
+	}
+}
+
+// TestABReclaim is issue 17's proof: two builds of the reference SUT that
+// differ only in the target's backend idle timeout (1 s vs 3 s) through
+// ci/ab-builds: the table gives both effective timeouts within one sample
+// interval (250ms) of the configured values and the rules trip (exit 1).
+// SOAK_LONG=1 adds goroutines per idle connection (the proxy's client on
+// fasthttp vs net/http, 2 connections) and one build against itself, which
+// must trip no rule.
+func TestABReclaim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the reference SUT four times")
+	}
+	ab := func(v, a, b string, rules ...string) (int, string) {
+		args := []string{"--scenario", "testdata/reclaim-ab.yaml", "--runs", t.TempDir(), "--var", v, "--a", a, "--b", b}
+		for _, r := range rules {
+			args = append(args, "--fail-on", r)
+		}
+		return script(t, "ab-builds", args...)
+	}
+	code, out := ab("backend_idle", "1s", "3s", "backend.max_idle:+1s", "backend.reclaimed_after:+1s")
+	if code != 1 {
+		t.Errorf("1 s vs 3 s backend idle timeout: exit %d, want 1\n%s", code, out)
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`backend \(node target\): reclaimed after (0\.[89]|1\.[01]) s \(A, backend, \d+ closes\) vs (2\.[89]|3\.[01]) s \(B, backend`),
+		regexp.MustCompile(`TRIPPED +backend\.reclaimed_after:\+1s`),
+		regexp.MustCompile(`TRIPPED +backend\.max_idle:\+1s`),
+	} {
+		if !want.MatchString(out) {
+			t.Errorf("the A-vs-B table lacks %s:\n%s", want, out)
+		}
+	}
+	if os.Getenv("SOAK_LONG") == "" {
+		t.Log("SOAK_LONG=1 also compares goroutines per idle connection and one build with itself")
+		return
+	}
+	code, out = ab("intra_engine", "fasthttp", "net/http", "intra.goroutines_per_idle_conn:+0.5")
+	if code != 1 || !regexp.MustCompile(`intra: ~[01]\.\d vs ~2\.0 goroutines per idle connection`).MatchString(out) {
+		t.Errorf("fasthttp vs net/http proxy client: exit %d, want 1 and ~2.0 for net/http\n%s", code, out)
+	}
+	code, out = ab("backend_idle", "1s", "1s", "backend.max_idle:+1s", "backend.reclaimed_after:+1s",
+		"intra.reclaimed_after:+1s", "intra.goroutines_per_idle_conn:+0.5", "backend.goroutines_per_idle_conn:+0.5")
+	if code != 0 {
+		t.Errorf("one build against itself: exit %d, want 0 (a false trip)\n%s", code, out)
 	}
 }

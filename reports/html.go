@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/soak-dev/soak/reclaimed"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -36,6 +37,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	},
 	"statusClass": statusClass,
+	"reclaimText": reclaimed.Text,
 	"orDash":      orDash,
 	"success":     phaseSuccess,
 }).ParseFS(templateFS, "templates/*.tmpl"))
