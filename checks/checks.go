@@ -58,6 +58,8 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 	if sc != nil && len(sc.Expect) > 0 {
 		expect = sc.Expect
 	}
+	// Every rate-driven phase that no load check names gets the default guard.
+	expect = append(slices.Clip(expect), loadGuards(sc, expect)...)
 	v := record.Verdict{RunEnded: run.Meta.Ended, Made: now()}
 	for _, e := range expect {
 		v.Checks = append(v.Checks, evaluateOne(d, e)...)

@@ -19,6 +19,8 @@ type runData struct {
 	sc      *scenarios.Scenario
 	samples map[string][]sample
 	conns   []record.Conn
+	// loads are the phases' load results (load/<phase>.json) by run name.
+	loads map[string]record.PhaseResult
 	// events folds the kernel event witness's connections by node and
 	// layer: one a connection would not fit a long run's memory.
 	events   map[eventsKey]*eventsSeen
@@ -48,6 +50,14 @@ func loadRun(run *record.Run, sc *scenarios.Scenario) (*runData, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("read samples: %w", err)
+	}
+	prs, err := run.PhaseResults()
+	if err != nil {
+		return nil, fmt.Errorf("read load results: %w", err)
+	}
+	d.loads = map[string]record.PhaseResult{}
+	for _, pr := range prs {
+		d.loads[pr.Phase] = pr
 	}
 	for _, ss := range d.samples {
 		sort.SliceStable(ss, func(i, j int) bool { return ss[i].Time.Before(ss[j].Time) })

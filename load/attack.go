@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -106,6 +108,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		enc    vegeta.Encoder
 		encErr error
 		m      vegeta.Metrics
+		ok     uint64 // responses with an expected status
 	)
 	if f != nil {
 		bw = bufio.NewWriterSize(f, 64<<10)
@@ -136,10 +139,18 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			if env.Stats != nil {
 				env.Stats.Requests.Add(1)
 			}
-			if r.Code == 0 && r.Error != "" {
-				countErr(env, &res, errKind(r.Error))
-			} else if r.Code >= 400 && env.Stats != nil {
-				env.Stats.Errors.Add(1)
+			switch {
+			case r.Code == 0 && r.Error != "":
+				kind := errKind(r.Error)
+				countErr(env, &res, kind)
+				example(&res, kind, r.Method+" "+r.URL+": "+r.Error)
+			case !a.req.Succeeded(int(r.Code)):
+				if env.Stats != nil {
+					env.Stats.Errors.Add(1)
+				}
+				example(&res, strconv.Itoa(int(r.Code)), fmt.Sprintf("%s %s: %d", r.Method, r.URL, r.Code))
+			default:
+				ok++
 			}
 			m.Add(r)
 			// Bodies and headers would bloat the file and memory; vegeta report needs neither.
@@ -161,6 +172,12 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 	}
 	res.Requests = m.Requests
 	res.Rate, res.Throughput, res.Success = m.Rate, m.Throughput, m.Success
+	if len(a.req.ExpectStatus) > 0 && m.Requests > 0 {
+		// vegeta counts 2xx-3xx; the phase said which codes it expects.
+		res.Success = float64(ok) / float64(m.Requests)
+		res.ExpectStatus = a.req.ExpectStatus
+	}
+	res.PlannedRequests = a.planned()
 	res.LatencyP50 = ms(m.Latencies.P50)
 	res.LatencyP90 = ms(m.Latencies.P90)
 	res.LatencyP99 = ms(m.Latencies.P99)
@@ -187,6 +204,38 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		return res, fmt.Errorf("phase %s: write vegeta results: %w", env.Phase, encErr)
 	}
 	return res, nil
+}
+
+// example keeps the first failed request of key (a status code or an error kind).
+func example(res *record.PhaseResult, key, text string) {
+	if _, ok := res.Examples[key]; !ok {
+		if res.Examples == nil {
+			res.Examples = map[string]string{}
+		}
+		res.Examples[key] = text
+	}
+}
+
+// planned is how many requests the steps' pacers plan over their
+// durations (their instantaneous rates integrated), 0 when one is
+// unbounded (rate 0: as fast as the workers allow).
+func (a *attackPhase) planned() float64 {
+	const slices = 200
+	var n float64
+	for _, st := range a.steps {
+		if st.du <= 0 {
+			return 0
+		}
+		dt := st.du / slices
+		for i := range slices {
+			r := st.pacer.Rate(dt*time.Duration(i) + dt/2)
+			if r <= 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+				return 0
+			}
+			n += r * dt.Seconds()
+		}
+	}
+	return n
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -21,6 +21,15 @@ type PhaseResult struct {
 	StatusCodes map[string]int `json:"status_codes,omitempty"`
 	// Errors counts failed requests by kind: refused, reset, timeout, eof, bad-response, other.
 	Errors map[string]int `json:"errors,omitempty"`
+	// ExpectStatus is the phase's expect_status: the codes counted as
+	// success (empty: 100-399). Success honours it.
+	ExpectStatus []int `json:"expect_status,omitempty"`
+	// Examples holds one failed request per status code or error kind,
+	// e.g. {"404": "GET http://127.0.0.1:8080/v1/objects/soak/k-1: 404"}.
+	Examples map[string]string `json:"examples,omitempty"`
+	// PlannedRequests is how many requests the phase's pacing plans over
+	// its duration (0: unbounded rate, or not a rate-driven phase).
+	PlannedRequests float64 `json:"planned_requests,omitempty"`
 	// Conns counts client connections opened and closed by whom during the phase.
 	ConnsOpened   int            `json:"conns_opened"`
 	ConnsClosedBy map[string]int `json:"conns_closed_by,omitempty"`

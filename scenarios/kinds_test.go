@@ -19,7 +19,7 @@ func TestOneOfKinds(t *testing.T) {
 	}{
 		{&Phase{}, PhaseKinds, []string{"steady", "ramp", "burst", "idle", "churn", "slow", "abandon", "quiet"},
 			func(v any) interface{ Kind() string } { return v.(*Phase).Spec() }},
-		{&Expectation{}, CheckKinds, []string{"reclaim", "drain", "close_wait", "no_growth", "ratio", "max", "baseline"},
+		{&Expectation{}, CheckKinds, []string{"reclaim", "drain", "close_wait", "no_growth", "ratio", "max", "baseline", "load"},
 			func(v any) interface{ Kind() string } { return v.(*Expectation).Spec() }},
 	} {
 		if !slices.Equal(tc.kinds, tc.want) {

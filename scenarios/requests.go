@@ -1,6 +1,9 @@
 package scenarios
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // DefaultConnections caps open connections per host when Requests sets none.
 const DefaultConnections = 64
@@ -26,6 +29,18 @@ type Requests struct {
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 	// HTTP2 uses h2c (HTTP/2 without TLS). Default false (HTTP/1.1).
 	HTTP2 bool `yaml:"h2c,omitempty" json:"h2c,omitempty"`
+	// ExpectStatus lists the status codes that count as success (a probe
+	// that expects 404). Default: 100-399.
+	ExpectStatus []int `yaml:"expect_status,omitempty" json:"expect_status,omitempty"`
+}
+
+// Succeeded says whether a response with status code is a success for
+// these requests (0: no response, never).
+func (r *Requests) Succeeded(code int) bool {
+	if len(r.ExpectStatus) == 0 {
+		return code >= 100 && code < 400
+	}
+	return slices.Contains(r.ExpectStatus, code)
 }
 
 // connections is the most connections the requests keep open at once.
@@ -42,4 +57,9 @@ func (r *Requests) validate(v *validator, path string) {
 	}
 	v.count(path+".connections", r.Connections, MaxConnections)
 	v.count(path+".workers", r.Workers, MaxConnections)
+	for i, c := range r.ExpectStatus {
+		if c < 100 || c > 599 {
+			v.fail(fmt.Sprintf("%s.expect_status[%d]", path, i), "%d is not an HTTP status code (100-599)", c)
+		}
+	}
 }

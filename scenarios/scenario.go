@@ -218,4 +218,10 @@ type Expectation struct {
 	Ratio     *RatioCheck     `yaml:"ratio,omitempty" json:"ratio,omitempty"`
 	Max       *MaxCheck       `yaml:"max,omitempty" json:"max,omitempty"`
 	Baseline  *BaselineCheck  `yaml:"baseline,omitempty" json:"baseline,omitempty"`
+	Load      *LoadCheck      `yaml:"load,omitempty" json:"load,omitempty"`
+
+	// AbortOnFail stops the run as soon as this check has certainly failed
+	// (k6's abortOnFail): the load stops, the data is kept, the report is
+	// written and soak exits 1. Default false; --fail-fast sets it for all.
+	AbortOnFail bool `yaml:"abort_on_fail,omitempty" json:"abort_on_fail,omitempty"`
 }

@@ -24,6 +24,10 @@ func TestMain(m *testing.M) {
 		netnsHelper() // the test binary as a server in a namespace of its own
 		return
 	}
+	if os.Getenv(statusServerEnv) != "" {
+		statusServer() // the test binary as a SUT that answers 500
+		return
+	}
 	dir, err := os.MkdirTemp("", "soak-e2e")
 	if err != nil {
 		panic(err)
