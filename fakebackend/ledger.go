@@ -54,6 +54,12 @@ type trackedConn struct {
 	// readErr is set when a read saw EOF or a reset that the backend did
 	// not cause itself: the client hung up.
 	readErr atomic.Bool
+	// inRequest is set while a request is in the handler (from its start to
+	// the next idle state): a read timeout outside it is the header timeout.
+	inRequest atomic.Bool
+	// bodyDeadline is the read deadline (unix ns) set on a request body, 0
+	// when none: a close past it is the body timeout's.
+	bodyDeadline atomic.Int64
 	// reason, when set before Close, names who closed (timeout, fault, open).
 	reason atomic.Pointer[string]
 
@@ -81,7 +87,24 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	if err != nil && c.reason.Load() == nil && !isTimeout(err) && !errors.Is(err, net.ErrClosed) {
 		c.readErr.Store(true)
 	}
+	// Inside a request, net/http times reads out itself to end its
+	// background read; outside one, only the header timeout does.
+	if err != nil && isTimeout(err) && !c.inRequest.Load() {
+		c.timedOut()
+	}
 	return n, err
+}
+
+// setBodyDeadline sets the read deadline of a request body and remembers it.
+func (c *trackedConn) setBodyDeadline(rc *http.ResponseController, t time.Time) {
+	c.bodyDeadline.Store(t.UnixNano())
+	_ = rc.SetReadDeadline(t)
+}
+
+// timedOut records that a read timeout (header or body) ends the connection.
+func (c *trackedConn) timedOut() {
+	r := record.ClosedByTimeout
+	c.reason.CompareAndSwap(nil, &r)
 }
 
 func (c *trackedConn) Write(p []byte) (int, error) {
@@ -122,6 +145,8 @@ func (c *trackedConn) setState(s http.ConnState) {
 		}
 		c.state = stateActive
 	case http.StateIdle:
+		c.inRequest.Store(false)
+		c.bodyDeadline.Store(0) // net/http clears the deadline now
 		c.state = stateIdle
 		c.idleSince = now
 	case http.StateHijacked, http.StateClosed:
@@ -163,6 +188,8 @@ func (c *trackedConn) finish() {
 	switch {
 	case c.reason.Load() != nil:
 		closedBy = *c.reason.Load()
+	case c.bodyDeadline.Load() != 0 && time.Now().UnixNano() >= c.bodyDeadline.Load():
+		closedBy = record.ClosedByTimeout
 	case c.readErr.Load():
 		closedBy = record.ClosedByClient
 	}
@@ -187,7 +214,7 @@ func (c *trackedConn) finish() {
 	if p := c.l.phase.Load(); p != nil {
 		line.Phase = *p
 	}
-	if !c.served.Load() && line.BytesIn > 0 {
+	if !c.served.Load() && line.BytesIn > 0 && closedBy != record.ClosedByTimeout {
 		// Bytes arrived but no request reached the handler: garbage, or a
 		// request net/http rejected with a 400 itself.
 		c.l.malformed.Add(1)

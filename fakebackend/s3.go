@@ -1,6 +1,7 @@
 package fakebackend
 
 import (
+	"bytes"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -119,7 +120,28 @@ func (p *s3Proto) handler() http.Handler {
 			writeS3Error(w, r, http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
 			return
 		}
-		if r.Method == http.MethodPut {
+		q := r.URL.Query()
+		uploadID := q.Get("uploadId")
+		switch {
+		case r.Method == http.MethodPut && uploadID != "" && q.Has("partNumber"):
+			// A part: held in memory until the upload ends, so reserved
+			// now, before its body is read.
+			n, _ := strconv.Atoi(q.Get("partNumber"))
+			size := uploadSize(r)
+			if size > 0 {
+				undo, err := p.store.reservePart(uploadID, n, size)
+				if err != nil {
+					writeS3Error(w, r, http.StatusBadRequest, string(codeEntityTooLarge), err.(*gofakes3.ErrorResponse).Message)
+					return
+				}
+				sw := &statusWriter{ResponseWriter: w}
+				p.fake.ServeHTTP(sw, r)
+				if sw.status >= 300 {
+					undo()
+				}
+				return
+			}
+		case r.Method == http.MethodPut:
 			// Refuse over-cap uploads before reading them: gofakes3 would
 			// answer the store's refusal as a 500 after the whole body.
 			// Admitting it as a new object is the stricter test; only when
@@ -130,9 +152,58 @@ func (p *s3Proto) handler() http.Handler {
 					return
 				}
 			}
+		case hasBody:
+			// CompleteMultipartUpload, multi-delete: XML that gofakes3
+			// reads whole into memory. Bounded as S3 bounds them.
+			var ok bool
+			if r, ok = p.boundXML(w, r); !ok {
+				return
+			}
+		}
+		if uploadID != "" && (r.Method == http.MethodPost || r.Method == http.MethodDelete) {
+			// Complete (its object is counted by PutObject) or abort.
+			undo := p.store.releaseUpload(uploadID)
+			sw := &statusWriter{ResponseWriter: w}
+			p.fake.ServeHTTP(sw, r)
+			if sw.status >= 300 {
+				undo()
+			}
+			return
 		}
 		p.fake.ServeHTTP(w, r)
 	})
+}
+
+// MaxXMLBody bounds the XML body of a request (CompleteMultipartUpload with
+// 10,000 parts is about 1 MB); a 1 GiB one was read whole into memory.
+const MaxXMLBody = 2 << 20
+
+// boundXML reads r's body (at most MaxXMLBody) and answers S3's
+// MaxMessageLengthExceeded when it is larger; ok is false when answered.
+func (p *s3Proto) boundXML(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	tooBig := func() (*http.Request, bool) {
+		writeS3Error(w, r, http.StatusBadRequest, "MaxMessageLengthExceeded", fmt.Sprintf("Your request was too big (at most %d bytes).", MaxXMLBody))
+		return nil, false
+	}
+	if r.ContentLength > MaxXMLBody {
+		return tooBig()
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, MaxXMLBody+1))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gofakes3.ErrIncompleteBody) {
+			writeS3Error(w, r, http.StatusBadRequest, "IncompleteBody", "You did not provide the number of bytes specified by the Content-Length HTTP header.")
+		} else {
+			writeS3Error(w, r, http.StatusBadRequest, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.")
+		}
+		return nil, false
+	}
+	if len(b) > MaxXMLBody {
+		return tooBig()
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	r2.Body = io.NopCloser(bytes.NewReader(b))
+	return r2, true
 }
 
 // hostBucket returns the bucket a virtual-hosted-style request names in

@@ -29,17 +29,33 @@ type protocol interface {
 	writeError(w http.ResponseWriter, r *http.Request, status int)
 }
 
+// Slow clients (slowloris: thousands of connections each sending a byte a
+// second) would otherwise hold the backend's connections forever. Neither
+// bounds an idle keep-alive connection between requests: that is
+// IdleTimeout's job, done by the reaper so the ledger names the closer.
+const (
+	// DefaultHeaderTimeout bounds the time to read a request's headers,
+	// from its first byte (net/http's ReadHeaderTimeout).
+	DefaultHeaderTimeout = 10 * time.Second
+	// DefaultBodyIdleTimeout bounds the wait for the next bytes of a
+	// request body; a body that keeps coming is not cut.
+	DefaultBodyIdleTimeout = 30 * time.Second
+)
+
 // reapEvery is how often idle connections are checked against the idle
 // timeouts; it bounds how late past its timeout a connection is closed.
 const reapEvery = 50 * time.Millisecond
 
 // server is the wrapper every kind shares: listener, ledger, faults.
 type server struct {
-	name  string
-	cfg   *scenarios.Backend
-	proto protocol
-	l     *ledger
-	f     *faultState
+	name string
+	cfg  *scenarios.Backend
+	// headerTimeout and bodyIdleTimeout are the Default* values; tests
+	// shorten them before Start.
+	headerTimeout, bodyIdleTimeout time.Duration
+	proto                          protocol
+	l                              *ledger
+	f                              *faultState
 
 	mu       sync.Mutex
 	srv      *http.Server
@@ -57,7 +73,8 @@ type server struct {
 var _ Backend = (*server)(nil)
 
 func newServer(name string, cfg *scenarios.Backend, p protocol, sink record.Sink) *server {
-	s := &server{name: name, cfg: cfg, proto: p, l: newLedger(name, sink, time.Now)}
+	s := &server{name: name, cfg: cfg, proto: p, l: newLedger(name, sink, time.Now),
+		headerTimeout: DefaultHeaderTimeout, bodyIdleTimeout: DefaultBodyIdleTimeout}
 	s.f = newFaultState(time.Now)
 	s.f.set(cfg.Faults)
 	return s
@@ -120,8 +137,10 @@ func (s *server) Start(ctx context.Context, addr string) error {
 			return context.WithValue(ctx, connKey{}, c)
 		},
 		// No IdleTimeout/ReadTimeout: net/http would close idle connections
-		// without telling us; the reaper does it and names the closer.
-		ErrorLog: log.New(io.Discard, "", 0),
+		// without telling us; the reaper does it and names the closer. A
+		// header timeout is seen by trackedConn.Read (closed_by: timeout).
+		ReadHeaderTimeout: s.headerTimeout,
+		ErrorLog:          log.New(io.Discard, "", 0),
 	}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
 	s.serveErr = make(chan error, 1)
@@ -199,6 +218,20 @@ func (s *server) wrap(h http.Handler) http.Handler {
 		}
 		if tc != nil {
 			tc.requests.Add(1)
+			tc.inRequest.Store(true)
+			if r.Body != nil && r.Body != http.NoBody {
+				// A copy: net/http looks at the original body after the
+				// handler to decide whether the connection can be reused.
+				r2 := new(http.Request)
+				*r2 = *r
+				rc := http.NewResponseController(w)
+				r2.Body = &idleBody{ReadCloser: r.Body, tc: tc, rc: rc, timeout: s.bodyIdleTimeout}
+				r = r2
+				// After the handler, net/http reads what it left of the
+				// body, to reuse the connection: bounded the same way (the
+				// deadline is cleared before the connection idles).
+				defer func() { tc.setBodyDeadline(rc, time.Now().Add(s.bodyIdleTimeout)) }()
+			}
 		}
 		s.l.requests.Add(1)
 		sw := &statusWriter{ResponseWriter: w}
@@ -242,3 +275,21 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 }
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// idleBody cuts a request body that stalls: each read may wait at most
+// timeout for its bytes. A cut is recorded as closed_by: timeout.
+type idleBody struct {
+	io.ReadCloser
+	tc      *trackedConn
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.tc.setBodyDeadline(b.rc, time.Now().Add(b.timeout))
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && isTimeout(err) {
+		b.tc.timedOut()
+	}
+	return n, err
+}

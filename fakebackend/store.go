@@ -35,11 +35,16 @@ type capStore struct {
 
 	mu           sync.Mutex
 	bytes, count int64
+	// parts are the bytes of multipart uploads in progress, by upload id
+	// and part number: gofakes3 holds them in memory until the upload is
+	// completed or aborted, so they count against maxBytes too.
+	parts     map[string]map[int]int64
+	partBytes int64
 }
 
 func newCapStore(inner gofakes3.Backend, objs *scenarios.Objects) *capStore {
 	s := &capStore{Backend: inner, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount,
-		synthModified: time.Now().UTC().Format(http.TimeFormat)}
+		synthModified: time.Now().UTC().Format(http.TimeFormat), parts: map[string]map[int]int64{}}
 	if objs != nil {
 		if objs.MaxBytes > 0 {
 			s.maxBytes = int64(objs.MaxBytes)
@@ -73,9 +78,9 @@ func (s *capStore) exists(bucket, key string) bool {
 }
 
 func (s *capStore) admitLocked(size int64, newObject bool) error {
-	if size > 0 && s.bytes+size > s.maxBytes {
+	if held := s.bytes + s.partBytes; size > 0 && held+size > s.maxBytes {
 		return gofakes3.ErrorMessagef(codeEntityTooLarge,
-			"the fake backend holds at most %d bytes in memory (%d held); raise objects.max_bytes", s.maxBytes, s.bytes)
+			"the fake backend holds at most %d bytes in memory (%d held); raise objects.max_bytes", s.maxBytes, held)
 	}
 	if newObject && s.count+1 > s.maxCount {
 		return gofakes3.ErrorMessagef(codeEntityTooLarge,
@@ -249,4 +254,54 @@ func splitmix(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
+}
+
+// reservePart admits part n of upload id, of size bytes, replacing a part
+// of that number sent before; undo gives the reservation back when the
+// part is not stored after all.
+func (s *capStore) reservePart(id string, n int, size int64) (undo func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.parts[id][n]
+	s.partBytes -= old
+	if err := s.admitLocked(size, false); err != nil {
+		s.partBytes += old
+		return nil, err
+	}
+	if s.parts[id] == nil {
+		s.parts[id] = map[int]int64{}
+	}
+	s.parts[id][n] = size
+	s.partBytes += size
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.parts[id] != nil && s.parts[id][n] == size {
+			s.parts[id][n] = old
+			s.partBytes += old - size
+		}
+	}, nil
+}
+
+// releaseUpload stops counting the parts of upload id (completed: the
+// object they make is counted by PutObject; or aborted); undo counts them
+// again when that fails.
+func (s *capStore) releaseUpload(id string) (undo func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	parts := s.parts[id]
+	delete(s.parts, id)
+	var total int64
+	for _, n := range parts {
+		total += n
+	}
+	s.partBytes -= total
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if parts != nil && s.parts[id] == nil {
+			s.parts[id] = parts
+			s.partBytes += total
+		}
+	}
 }
