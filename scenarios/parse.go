@@ -51,7 +51,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	if body == nil {
 		return nil, Errors{{File: file, Msg: "empty scenario file"}}
 	}
-	w := &walker{file: file, pos: map[string]*token.Position{}, anchors: anchors, aliasBudget: maxAliasNodes}
+	w := &walker{file: file, pos: map[string]*token.Position{}, anchors: anchors, aliasBudget: maxAliasNodes, vars: topVars(body)}
 	if !w.walk(body, reflect.TypeOf(Scenario{}), "") {
 		return nil, w.errs.sorted()
 	}

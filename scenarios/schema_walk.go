@@ -2,7 +2,9 @@ package scenarios
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,6 +30,9 @@ type walker struct {
 	anchors     map[string]ast.Node
 	aliasBudget int
 	inAlias     bool
+	// vars are the scenario's vars, for a value with units (a duration,
+	// rate or size) given as a template of them: idle_timeout: "{{.Vars.idle}}".
+	vars map[string]string
 }
 
 // maxAliasNodes bounds the nodes the walk visits through aliases.
@@ -101,6 +106,21 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 		if !ok {
 			w.errorf(n, path, "must be a single value, not %s", describe(n))
 			return false
+		}
+		if sn, isStr := n.(*ast.StringNode); isStr && strings.Contains(s, "{{") {
+			// Rendered now, so the node command and the layer share one
+			// value: --set vars.idle=20s changes both.
+			r, err := Render(path, s, TemplateData{Vars: w.vars}, nil)
+			if err != nil {
+				w.errorf(n, path, "%q does not render: a value with units may use only vars (%s)", s, strings.Join(slices.Sorted(maps.Keys(w.vars)), ", "))
+				return false
+			}
+			sn.Value, sn.Token.Value = r, r
+			if err := reflect.New(t).Interface().(scalarChecker).checkScalar(r); err != nil {
+				w.errorf(n, path, "%v (rendered from %q)", err, s)
+				return false
+			}
+			return true
 		}
 		if err := reflect.New(t).Interface().(scalarChecker).checkScalar(s); err != nil {
 			w.errorf(n, path, "%v", err)
@@ -362,4 +382,28 @@ func (w *walker) alias(a *ast.AliasNode, t reflect.Type, path string) bool {
 		}
 	}
 	return fine
+}
+
+// topVars returns the string values of the top-level vars mapping of body.
+func topVars(body ast.Node) map[string]string {
+	vars := map[string]string{}
+	pairs, ok := mappingPairs(unwrap(body))
+	if !ok {
+		return vars
+	}
+	for _, kv := range pairs {
+		if kv.Key.GetToken().Value != "vars" {
+			continue
+		}
+		inner, ok := mappingPairs(unwrap(kv.Value))
+		if !ok {
+			return vars
+		}
+		for _, v := range inner {
+			if s, ok := scalarText(unwrap(v.Value)); ok {
+				vars[v.Key.GetToken().Value] = s
+			}
+		}
+	}
+	return vars
 }
