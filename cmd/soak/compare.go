@@ -38,7 +38,7 @@ latest run of B's scenario is used).
 --fail-on rules make CI fail on a regression (exit 1):
   FIGURE:+N      the figure may grow by at most N (its own unit)
   FIGURE:+N%     ... by at most N percent of A
-  FIGURE:+1s     for time figures (*.max_idle in s, load.p50/p99 in ms)
+  FIGURE:+1s     for time figures (*.max_idle, *.reclaimed_after* in s, load.p50/p99 in ms)
   FIGURE:-N%     the figure may drop by at most N percent (e.g. load.rate)
   any-check-regressed   a check that did not fail in A fails in B
 Where both runs ran 2 or more cycles (scenario cycles:), a change within the
