@@ -1,4 +1,4 @@
-package checks_test
+package e2e
 
 import (
 	"context"
@@ -22,7 +22,8 @@ import (
 // runner, once healthy and once per named leak, judged by the default
 // checks. The healthy build must pass every default check; each leak must
 // fail the check meant for it. Every row runs in the default go test
-// (about 20 s each); SOAK_LONG=1 adds the false-alarm loop (long_test.go).
+// (about 20 s each, in parallel up to -parallel); SOAK_LONG=1 adds the
+// false-alarm loop (long_test.go).
 
 var (
 	soakOnce sync.Once
@@ -40,7 +41,7 @@ func soakBinary(t *testing.T) string {
 			soakErr = err
 			return
 		}
-		checks.AfterTests = append(checks.AfterTests, func() { os.RemoveAll(dir) })
+		afterTests = append(afterTests, func() { os.RemoveAll(dir) })
 		soakBin = filepath.Join(dir, "soak")
 		cmd := exec.Command("go", "build", "-o", soakBin, "./cmd/soak")
 		cmd.Dir = ".."
@@ -159,9 +160,18 @@ func TestMatrix(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the reference SUT")
 	}
-	var table []string
+	var (
+		mu    sync.Mutex
+		table []string
+	)
+	// The rows run in parallel: the log waits for all of them.
+	t.Cleanup(func() {
+		sort.Strings(table)
+		t.Logf("matrix (leak x checks not passing):\n%s", strings.Join(table, "\n"))
+	})
 	for _, c := range matrix {
 		t.Run(leakName(c.leak), func(t *testing.T) {
+			t.Parallel()
 			res := runMatrix(t, c)
 			byName := map[string]record.CheckResult{}
 			var failed []string
@@ -172,7 +182,9 @@ func TestMatrix(t *testing.T) {
 				}
 			}
 			sort.Strings(failed)
+			mu.Lock()
 			table = append(table, fmt.Sprintf("%-30s exit %d, not passing: %s", leakName(c.leak), res.ExitCode, strings.Join(failed, " ")))
+			mu.Unlock()
 			if c.check == "" {
 				if res.Verdict.Status != record.StatusPass || res.ExitCode != runner.ExitPass {
 					t.Errorf("healthy build: verdict %s exit %d, want pass 0:\n%s", res.Verdict.Status, res.ExitCode, checks.Summary(res.Verdict))
@@ -191,7 +203,6 @@ func TestMatrix(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("matrix (leak x checks not passing):\n%s", strings.Join(table, "\n"))
 }
 
 // healthyRatio judges the healthy run again for the goroutines per

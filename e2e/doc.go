@@ -1,0 +1,8 @@
+// Package e2e holds the end-to-end tests that run the reference SUT
+// (soak testsut) under the runner and judge it with the default checks:
+// the leak matrix (each named leak must fail the check meant for it, the
+// healthy build must pass) and, with SOAK_LONG=1, the false-alarm loop and
+// time to detection. They build the soak binary once and take minutes, so
+// they live apart from the unit packages, which stay fast. The rows run in
+// parallel, as many at once as go test's -parallel allows (GOMAXPROCS).
+package e2e

@@ -1,0 +1,32 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+// afterTests holds cleanups run once all tests are done (the soak binary
+// the matrix builds).
+var afterTests []func()
+
+func TestMain(m *testing.M) {
+	// Messages print local clock times; pin the zone so expected text is exact.
+	time.Local = time.UTC
+	code := m.Run()
+	for _, f := range afterTests {
+		f()
+	}
+	// The runner's GCS fake pulls in opencensus: its stats worker starts in
+	// an init and lives for the process.
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start")); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: %v\n", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
