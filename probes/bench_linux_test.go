@@ -35,12 +35,13 @@ func BenchmarkSample(b *testing.B) {
 			}
 			defer s.Close()
 			if os.Getenv("SOAK_PROBE_FDS") == "proc" { // the fd lister before BPF, for comparison
-				r, err := openFDReader(h.cmd.Process.Pid)
+				r, err := openFDReader(DefaultProcRoot, h.cmd.Process.Pid)
 				if err != nil {
 					b.Fatal(err)
 				}
-				s.sys.fds.close()
-				s.sys.fds = r
+				f := sourceOf[*fdSource](s)
+				f.lister.close()
+				f.lister = r
 			}
 			ctx := context.Background()
 			smp, _ := s.Sample(ctx, time.Now())

@@ -2,8 +2,10 @@ package probes
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"unsafe"
 
 	"github.com/prometheus/procfs"
@@ -18,18 +20,110 @@ import (
 // The open directory stays bound to the process it was opened for: once
 // that process is gone it reads ENOENT, even if the pid is reused.
 type fdReader struct {
-	pid  int
+	path string // root/PID/fd, for messages
 	dir  int
 	ents []byte // getdents buffer
 	link []byte // readlink buffer; a longer target is cut, which the type prefix survives
 }
 
-func openFDReader(pid int) (*fdReader, error) {
-	dir, err := unix.Open(fmt.Sprintf("/proc/%d/fd", pid), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func openFDReader(root procRoot, pid int) (*fdReader, error) {
+	path := root.pid(pid, "fd")
+	dir, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	return &fdReader{pid: pid, dir: dir, ents: make([]byte, 64<<10), link: make([]byte, 256)}, nil
+	return &fdReader{path: path, dir: dir, ents: make([]byte, 64<<10), link: make([]byte, 256)}, nil
+}
+
+func init() { registerSource(stageFDs, "fds", openFDSource) }
+
+var _ source = (*fdSource)(nil)
+
+// fdSource counts the process's file descriptors by type and collects its
+// socket inodes for the sockets source.
+type fdSource struct {
+	s       *Sampler
+	lister  fdLister
+	why     string // why /proc/PID/fd is read, when BPF was tried and failed
+	sockFDs int    // socket fds in the last sample: the next map's size
+}
+
+func openFDSource(s *Sampler) (source, error) {
+	l, why, err := openFDLister(s.root, s.target.PID, s.sys.started, s.forceProc)
+	if err != nil {
+		return nil, accessError(s.root, s.target.PID, s.root.pid(s.target.PID, "fd"), err)
+	}
+	return &fdSource{s: s, lister: l, why: why}, nil
+}
+
+func (f *fdSource) start(_ context.Context, t *tick) {
+	s := f.s
+	t.inodes = make(map[uint32]int32, f.sockFDs)
+	fds, err := f.lister.read(s.sys.proc, t.inodes)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) && f.lister.source() == record.FDSourceBPF {
+		// The iterator failed where /proc may not: use /proc from now on.
+		if r, oerr := openFDReader(s.root, s.target.PID); oerr == nil {
+			t.out.Errors = append(t.out.Errors, "fds: BPF iterator failed, reading /proc/PID/fd from now on: "+err.Error())
+			f.lister.close()
+			f.lister, f.why = r, err.Error()
+			clear(t.inodes)
+			fds, err = r.read(s.sys.proc, t.inodes)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			t.gone = true
+			return
+		}
+		t.out.Errors = append(t.out.Errors, "fds: "+err.Error())
+	}
+	t.out.FDs = fds
+	if fds != nil {
+		f.sockFDs = len(t.inodes)
+	}
+}
+
+func (f *fdSource) finish(context.Context, *tick) {}
+
+func (f *fdSource) close() []record.Conn {
+	f.lister.close()
+	return nil
+}
+
+// openFDLister prefers the BPF iterator, which costs a fraction of
+// /proc/PID/fd, and falls back to /proc/PID/fd, saying why.
+func openFDLister(root procRoot, pid int, started uint64, forceProc bool) (fdLister, string, error) {
+	why := "asked for /proc"
+	if !forceProc {
+		r, err := openBPFFDReader(pid, started)
+		if err == nil {
+			return r, "", nil
+		}
+		why = err.Error()
+	}
+	r, err := openFDReader(root, pid)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, why, nil
+}
+
+// FDMethod says how file descriptors are listed: record.FDSourceBPF or
+// record.FDSourceProc.
+func (s *Sampler) FDMethod() string {
+	if f := sourceOf[*fdSource](s); f != nil {
+		return f.lister.source()
+	}
+	return ""
+}
+
+// FDFallback says why /proc/PID/fd is read instead of the BPF iterator, or
+// "" when it is not.
+func (s *Sampler) FDFallback() string {
+	if f := sourceOf[*fdSource](s); f != nil {
+		return f.why
+	}
+	return ""
 }
 
 // fdLister lists a process's file descriptors: fdReader through
@@ -56,7 +150,7 @@ func (r *fdReader) close() {
 // inodes, with their fd numbers, to inodes (to join with the socket dump).
 func (r *fdReader) read(p procfs.Proc, inodes map[uint32]int32) (*record.FDs, error) {
 	if _, err := unix.Seek(r.dir, 0, 0); err != nil {
-		return nil, fmt.Errorf("read /proc/%d/fd: %w", r.pid, err)
+		return nil, fmt.Errorf("read %s: %w", r.path, err)
 	}
 	fds := &record.FDs{ByType: map[string]int{}, Source: record.FDSourceProc}
 	for {
@@ -65,7 +159,7 @@ func (r *fdReader) read(p procfs.Proc, inodes map[uint32]int32) (*record.FDs, er
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read /proc/%d/fd: %w", r.pid, err)
+			return nil, fmt.Errorf("read %s: %w", r.path, err)
 		}
 		if n == 0 {
 			break
@@ -74,7 +168,7 @@ func (r *fdReader) read(p procfs.Proc, inodes map[uint32]int32) (*record.FDs, er
 			// struct linux_dirent64: ino u64, off s64, reclen u16, type u8, name NUL-terminated.
 			reclen := int(*(*uint16)(unsafe.Pointer(&b[16])))
 			if reclen < 20 || reclen > len(b) {
-				return nil, fmt.Errorf("read /proc/%d/fd: bad directory entry", r.pid)
+				return nil, fmt.Errorf("read %s: bad directory entry", r.path)
 			}
 			name := b[19:reclen]
 			b = b[reclen:]

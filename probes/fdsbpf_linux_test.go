@@ -94,7 +94,7 @@ func TestBPFFDsMatchProc(t *testing.T) {
 	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
 	pid := h.cmd.Process.Pid
 	b, p := bpfOrSkip(t, pid)
-	pr, err := openFDReader(pid)
+	pr, err := openFDReader(DefaultProcRoot, pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,9 +184,9 @@ func TestSamplerFallsBackWhenBPFFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	b, ok := s.sys.fds.(*bpfFDReader)
+	b, ok := sourceOf[*fdSource](s).lister.(*bpfFDReader)
 	if !ok {
-		t.Fatalf("lister %T, want the BPF one", s.sys.fds)
+		t.Fatalf("lister %T, want the BPF one", sourceOf[*fdSource](s).lister)
 	}
 	b.close()
 	smp, _ := s.Sample(t.Context(), time.Now())

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,78 @@ import (
 
 	"github.com/soak-dev/soak/record"
 )
+
+func init() {
+	registerSource(stageGoroutines, "goroutines", func(s *Sampler) (source, error) { return &goroutineSource{s: s}, nil })
+}
+
+var _ source = (*goroutineSource)(nil)
+
+// goroutineSource counts goroutines by class from the node's pprof
+// endpoint, else go_goroutines from its metrics, else its OS threads. The
+// HTTP fetch runs while the other sources read /proc and netlink.
+type goroutineSource struct {
+	s  *Sampler
+	ch chan goroutineResult // this tick's fetch
+}
+
+func (g *goroutineSource) start(ctx context.Context, _ *tick) {
+	g.ch = make(chan goroutineResult, 1)
+	go func() { g.ch <- g.fetch(ctx) }()
+}
+
+// finish joins the fetch; it runs before the sockets source classifies
+// the dump, which must know the fetch's own connection.
+func (g *goroutineSource) finish(_ context.Context, t *tick) {
+	r := <-g.ch
+	if t.gone {
+		return
+	}
+	t.out.Errors = append(t.out.Errors, r.errs...)
+	t.out.Goroutines = r.g
+	if t.out.Goroutines == nil && t.out.Process != nil {
+		t.out.Goroutines = &record.Goroutines{Total: t.out.Process.Threads, Source: record.SourceThreads}
+	}
+}
+
+func (g *goroutineSource) close() []record.Conn { return nil }
+
+type goroutineResult struct {
+	g    *record.Goroutines
+	errs []string
+}
+
+// fetch tries pprof, then metrics; finish falls back to threads.
+func (g *goroutineSource) fetch(ctx context.Context) goroutineResult {
+	s := g.s
+	var r goroutineResult
+	if s.target.GoroutinesURL != "" {
+		err := s.fetch.get(ctx, s.target.GoroutinesURL, func(body io.Reader) error {
+			g, err := ParseGoroutines(body, s.topStacks)
+			r.g = g
+			return err
+		})
+		if err == nil {
+			return r
+		}
+		r.g = nil
+		r.errs = append(r.errs, "goroutines: pprof: "+err.Error())
+	}
+	if s.target.MetricsURL != "" {
+		err := s.fetch.get(ctx, s.target.MetricsURL, func(body io.Reader) error {
+			n, err := ParseGoGoroutines(body)
+			if err == nil {
+				r.g = &record.Goroutines{Total: n, Source: record.SourceMetrics}
+			}
+			return err
+		})
+		if err == nil {
+			return r
+		}
+		r.errs = append(r.errs, "goroutines: metrics: "+err.Error())
+	}
+	return r
+}
 
 // classRules map a frame's function to a goroutine class. A goroutine takes
 // the class of the first rule any of its frames matches, so a handler

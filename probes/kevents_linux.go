@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -387,4 +388,83 @@ func netnsInode(ns string) (uint32, error) {
 		return 0, fmt.Errorf("network namespace %q: not net:[inode]", ns)
 	}
 	return uint32(n), nil
+}
+
+func init() { registerSource(stageEvents, "events", openEventSource) }
+
+var _ source = (*eventSource)(nil)
+
+// eventSource is the kernel event witness as a probe source: one exact
+// record.Conn per connection of the target's layers, when KernelEvents
+// asked for it (else the source is not opened).
+type eventSource struct {
+	kev  *kernelEvents // nil when polling only
+	why  string        // why the witness does not run, when asked for
+	lost int64         // lost events already reported
+}
+
+func openEventSource(s *Sampler) (source, error) {
+	if s.events <= 0 {
+		return nil, nil
+	}
+	kev, why := openEventWitness(s.target, s.sys.netns, s.events, s.forceProc)
+	return &eventSource{kev: kev, why: why}, nil
+}
+
+func (e *eventSource) start(context.Context, *tick) {}
+
+func (e *eventSource) finish(_ context.Context, t *tick) {
+	if e.kev == nil || t.gone {
+		return
+	}
+	conns, st := e.kev.take()
+	t.ended = append(t.ended, conns...)
+	t.out.Events = &st
+	if st.Lost > e.lost {
+		t.out.Errors = append(t.out.Errors, fmt.Sprintf("events: %d kernel events lost (ring buffer full), %d in all",
+			st.Lost-e.lost, st.Lost))
+		e.lost = st.Lost
+	}
+}
+
+func (e *eventSource) close() []record.Conn {
+	if e.kev == nil {
+		return nil
+	}
+	open := e.kev.close()
+	e.kev = nil
+	return open
+}
+
+// openEventWitness starts the kernel event witness, or says why not.
+func openEventWitness(t Target, netns string, interval time.Duration, forceProc bool) (*kernelEvents, string) {
+	if forceProc {
+		return nil, "asked for polling only"
+	}
+	ino, err := netnsInode(netns)
+	if err == nil {
+		var k *kernelEvents
+		if k, err = openKernelEvents(t.Node, ino, t.Layers, interval, DefaultEventRing); err == nil {
+			return k, ""
+		}
+	}
+	return nil, err.Error()
+}
+
+// EventsMethod says which witness records connections' lives:
+// record.WitnessKernelEvents, or "polling" (the tracker's samples only).
+func (s *Sampler) EventsMethod() string {
+	if e := sourceOf[*eventSource](s); e != nil && e.kev != nil {
+		return record.WitnessKernelEvents
+	}
+	return EventsPolling
+}
+
+// EventsFallback says why the kernel event witness does not run although
+// KernelEvents asked for it, or "".
+func (s *Sampler) EventsFallback() string {
+	if e := sourceOf[*eventSource](s); e != nil {
+		return e.why
+	}
+	return ""
 }

@@ -27,7 +27,7 @@ import (
 // skips saying why (no CAP_BPF/CAP_PERFMON, no BTF).
 func openEventsOrSkip(t *testing.T, rules []LayerRule, interval time.Duration) *kernelEvents {
 	t.Helper()
-	ns, err := netNS("self")
+	ns, err := netNS(procRoot(DefaultProcRoot).self("ns", "net"))
 	if err != nil {
 		t.Fatal(err)
 	}

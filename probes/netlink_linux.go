@@ -293,9 +293,10 @@ func (d *diag) close() {
 	}
 }
 
-// netNS returns the network namespace link of a process, e.g. "net:[4026531840]".
-func netNS(pid string) (string, error) {
-	l, err := os.Readlink("/proc/" + pid + "/ns/net")
+// netNS returns the network namespace link at path (root/PID/ns/net),
+// e.g. "net:[4026531840]".
+func netNS(path string) (string, error) {
+	l, err := os.Readlink(path)
 	if err != nil {
 		return "", fmt.Errorf("read network namespace: %w", err)
 	}

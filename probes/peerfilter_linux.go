@@ -3,8 +3,8 @@ package probes
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,13 +32,14 @@ type peerFilter struct {
 	proto     map[uint32]bool // the SUT's socket inodes known not to be TCP
 	seen      map[uint32]bool // scratch: the SUT's inodes in the dump
 	bc        []byte
+	root      procRoot // where socketIsTCP reads the fds' protocol
 }
 
 // maxFilterPorts bounds the bytecode: the kernel runs it for every socket.
 const maxFilterPorts = 64
 
-func newPeerFilter() *peerFilter {
-	return &peerFilter{proto: map[uint32]bool{}, seen: map[uint32]bool{}}
+func newPeerFilter(root procRoot) *peerFilter {
+	return &peerFilter{proto: map[uint32]bool{}, seen: map[uint32]bool{}, root: root}
 }
 
 // bytecode returns the filter for the next dump, or nil when it is not safe.
@@ -148,7 +149,7 @@ func (f *peerFilter) update(pid int, dump []sock, inodes map[uint32]int32, parti
 		if f.seen[ino] || f.proto[ino] {
 			continue
 		}
-		tcp, known := socketIsTCP(pid, fd)
+		tcp, known := socketIsTCP(f.root, pid, fd)
 		if known && !tcp {
 			f.proto[ino] = true
 			continue
@@ -165,9 +166,9 @@ func (f *peerFilter) update(pid int, dump []sock, inodes map[uint32]int32, parti
 // "UNIX-STREAM", ...): known is false when it could not be read. A closed
 // fd is not TCP (it is no longer the SUT's); any other failure counts as
 // TCP, the safe side.
-func socketIsTCP(pid int, fd int32) (tcp, known bool) {
+func socketIsTCP(root procRoot, pid int, fd int32) (tcp, known bool) {
 	var buf [32]byte
-	n, err := unix.Getxattr(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), "system.sockprotoname", buf[:])
+	n, err := unix.Getxattr(root.pid(pid, "fd", strconv.Itoa(int(fd))), "system.sockprotoname", buf[:])
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return false, false

@@ -113,7 +113,7 @@ func TestPeerFilterSameSample(t *testing.T) {
 	rules := []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}
 	s := newTestSampler(t, Target{Node: "sut", PID: h.cmd.Process.Pid, Layers: rules})
 	waitFor(t, s, func(smp record.Sample) bool { return layer(smp, "client").Established() == k })
-	if bc := s.sys.filter.bytecode(s.layers, s.tracker); bc == nil {
+	if bc := sourceOf[*socketSource](s).filter.bytecode(s.layers, s.tracker); bc == nil {
 		t.Fatal("peer filter not in use after a complete sample")
 	}
 	filtered, _ := sampleNow(t, s)
@@ -121,18 +121,18 @@ func TestPeerFilterSameSample(t *testing.T) {
 	for _, c := range peers {
 		peerAddrs[c.LocalAddr().String()] = true
 	}
-	for _, so := range s.sys.socks {
+	for _, so := range sourceOf[*socketSource](s).socks {
 		if peerAddrs[so.local.String()] && int(so.remote.Port()) == h.port {
 			t.Errorf("filtered dump lists a peer end %v -> %v", so.local, so.remote)
 		}
 	}
 	// The same view from an unfiltered dump.
-	all, _, err := s.sys.diag.dump(nil, nil)
+	all, _, err := sourceOf[*socketSource](s).diag.dump(nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	inodes := map[uint32]int32{}
-	if _, err := s.sys.fds.read(s.sys.proc, inodes); err != nil {
+	if _, err := sourceOf[*fdSource](s).lister.read(s.sys.proc, inodes); err != nil {
 		t.Fatal(err)
 	}
 	view, _ := socketView(filtered.Time, all, inodes, nil, newLayerSet(rules), newTracker("x"), record.MethodNetlink, false)
@@ -161,7 +161,7 @@ func TestPeerFilterSelfDial(t *testing.T) {
 	if got := layer(smp, "client").Established(); got != k {
 		t.Fatalf("established = %d, want %d", got, k)
 	}
-	if s.sys.filter.bytecode(s.layers, s.tracker) == nil {
+	if sourceOf[*socketSource](s).filter.bytecode(s.layers, s.tracker) == nil {
 		t.Fatal("peer filter not in use before the self-dial")
 	}
 	// Wait for the helper's 2 fds per self-dial, then one sample must see them all.
@@ -184,7 +184,7 @@ func TestPeerFilterSelfDial(t *testing.T) {
 	if got, want := layer(smp, "client").Established(), k+self; got != want {
 		t.Errorf("server ends = %d, want %d", got, want)
 	}
-	if s.sys.filter.bytecode(s.layers, s.tracker) != nil {
+	if sourceOf[*socketSource](s).filter.bytecode(s.layers, s.tracker) != nil {
 		t.Error("peer filter still in use while the SUT holds sockets it would drop")
 	}
 }
@@ -220,7 +220,7 @@ func TestFDReader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := openFDReader(os.Getpid())
+	r, err := openFDReader(DefaultProcRoot, os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,7 @@ type LayerRule struct {
 // Sampler samples one Target. Not safe for concurrent use: one goroutine calls Sample.
 type Sampler struct {
 	target       Target
+	root         procRoot
 	fetchTimeout time.Duration
 	topStacks    int
 	forceProc    bool
@@ -58,6 +59,7 @@ type Sampler struct {
 	tracker      *tracker
 	fetch        *fetcher
 	sys          *sysState // the platform's part
+	sources      []source  // the registered sources this target needs, in stage order
 	gone         string    // why sampling stopped; "" while the process lives
 	closed       bool
 }
@@ -70,6 +72,18 @@ func FetchTimeout(d time.Duration) Option {
 	return func(s *Sampler) {
 		if d > 0 {
 			s.fetchTimeout = d
+		}
+	}
+}
+
+// ProcRoot makes the sampler read the proc file system at dir instead of
+// DefaultProcRoot (node_exporter's --path.procfs): a host's /proc mounted
+// elsewhere, or a fixture tree in tests. Netlink and BPF read the kernel
+// directly and are not affected.
+func ProcRoot(dir string) Option {
+	return func(s *Sampler) {
+		if dir != "" {
+			s.root = procRoot(dir)
 		}
 	}
 }

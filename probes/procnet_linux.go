@@ -14,20 +14,21 @@ import (
 // readProcNet lists TCP sockets from /proc/PID/net/tcp and tcp6: the
 // fallback when sock_diag is denied. These files list the whole network
 // namespace of the process and carry no idle ages.
-func readProcNet(pid int, buf []sock) ([]sock, error) {
+func readProcNet(root procRoot, pid int, buf []sock) ([]sock, error) {
 	out := buf[:0]
 	for _, name := range []string{"tcp", "tcp6"} {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, name))
+		path := root.pid(pid, "net", name)
+		f, err := os.Open(path)
 		if err != nil {
 			if os.IsNotExist(err) && name == "tcp6" {
 				continue // IPv6 disabled
 			}
-			return out, fmt.Errorf("open /proc/%d/net/%s: %w", pid, name, err)
+			return out, fmt.Errorf("open %s: %w", path, err)
 		}
 		out, err = parseProcNet(f, out)
 		f.Close()
 		if err != nil {
-			return out, fmt.Errorf("parse /proc/%d/net/%s: %w", pid, name, err)
+			return out, fmt.Errorf("parse %s: %w", path, err)
 		}
 	}
 	return out, nil
