@@ -6,6 +6,9 @@ package runner
 import (
 	"io"
 
+	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/load"
+	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -53,6 +56,26 @@ type Options struct {
 	SkipReport <-chan struct{}
 	// Log receives one-line notices (run directory, warnings); nil for none.
 	Log io.Writer
+
+	// The families a run uses, replaced by fakes in this package's tests;
+	// nil: the real ones (load.New, probes.NewSampler, fakebackend.New).
+	newPhase   func(*scenarios.Phase) (load.Phase, error)
+	newSampler func(probes.Target, ...probes.Option) (sampler, error)
+	newBackend func(name string, cfg *scenarios.Backend, sink record.Sink) (fakebackend.Backend, error)
+}
+
+// withDefaults fills the families left nil with the real ones.
+func (o Options) withDefaults() Options {
+	if o.newPhase == nil {
+		o.newPhase = load.New
+	}
+	if o.newSampler == nil {
+		o.newSampler = func(t probes.Target, opts ...probes.Option) (sampler, error) { return probes.NewSampler(t, opts...) }
+	}
+	if o.newBackend == nil {
+		o.newBackend = fakebackend.New
+	}
+	return o
 }
 
 // Result is how a run ended.

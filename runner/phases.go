@@ -95,7 +95,7 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 		r.backends[b].SetFaults(p.Faults[b])
 		r.event(record.EventFaults, b, "faults changed by phase "+name, nil)
 	}
-	ph, err := load.New(p)
+	ph, err := r.opts.newPhase(p)
 	if err != nil {
 		return fmt.Errorf("phase %s: %w", name, err)
 	}

@@ -54,6 +54,7 @@ type run struct {
 // non-nil only when no run directory could be made; every other failure is
 // in Result (ExitCode, Cause) and in the run directory.
 func Run(ctx context.Context, opts Options) (Result, error) {
+	opts = opts.withDefaults()
 	sc := opts.Scenario
 	sc.ScaleDurations(opts.DurationScale)
 	r := &run{opts: opts, sc: sc, log: opts.Log, backends: map[string]fakebackend.Backend{},

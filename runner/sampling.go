@@ -10,11 +10,23 @@ import (
 	"github.com/soak-dev/soak/record"
 )
 
+// sampler is what the runner needs of a probes.Sampler (tests pass fakes).
+type sampler interface {
+	Sample(ctx context.Context, now time.Time) (record.Sample, []record.Conn)
+	Close() []record.Conn
+	Method() string
+	FDMethod() string
+	EventsMethod() string
+	EventsFallback() string
+}
+
+var _ sampler = (*probes.Sampler)(nil)
+
 // nodeSampler samples one node every interval in its own goroutine, so a
 // slow node never delays the others' ticks.
 type nodeSampler struct {
 	node     string
-	sampler  *probes.Sampler
+	sampler  sampler
 	interval time.Duration
 	sink     record.Sink
 	warn     func(string)
@@ -28,7 +40,7 @@ type nodeSampler struct {
 	now         chan chan struct{} // asks for one sample now (the final one)
 }
 
-func startSampler(node string, s *probes.Sampler, interval time.Duration, sink record.Sink, warn func(string)) *nodeSampler {
+func startSampler(node string, s sampler, interval time.Duration, sink record.Sink, warn func(string)) *nodeSampler {
 	ns := &nodeSampler{node: node, sampler: s, interval: interval, sink: sink, warn: warn,
 		stop: make(chan struct{}), done: make(chan struct{}), now: make(chan chan struct{})}
 	go ns.loop()

@@ -66,7 +66,7 @@ func (r *run) setUp(ctx context.Context) error {
 func (r *run) startBackends(ctx context.Context) error {
 	for _, name := range r.sc.BackendNames() {
 		cfg := r.sc.Backends[name]
-		b, err := fakebackend.New(name, cfg, r.w)
+		b, err := r.opts.newBackend(name, cfg, r.w)
 		if err != nil {
 			return setupErr("backend %s: %v", name, err)
 		}
@@ -270,7 +270,7 @@ func (r *run) startProbes() error {
 		if t.MetricsURL, err = scenarios.Render("nodes."+name+".metrics", n.Metrics, r.data, nil); err != nil {
 			return setupErr("%v", err)
 		}
-		s, err := probes.NewSampler(t, probes.KernelEvents(r.sc.Interval.D()))
+		s, err := r.opts.newSampler(t, probes.KernelEvents(r.sc.Interval.D()))
 		if err != nil {
 			return setupErr("probe node %s: %v", name, err)
 		}
