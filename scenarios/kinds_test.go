@@ -14,17 +14,15 @@ func TestOneOfKinds(t *testing.T) {
 	for _, tc := range []struct {
 		one   any // *Phase or *Expectation
 		kinds []string
-		want  []string
 		spec  func(any) interface{ Kind() string }
 	}{
-		{&Phase{}, PhaseKinds, []string{"steady", "ramp", "burst", "idle", "churn", "slow", "abandon", "quiet"},
-			func(v any) interface{ Kind() string } { return v.(*Phase).Spec() }},
-		{&Expectation{}, CheckKinds, []string{"reclaim", "drain", "close_wait", "no_growth", "ratio", "max", "baseline", "load"},
-			func(v any) interface{ Kind() string } { return v.(*Expectation).Spec() }},
+		{&Phase{}, PhaseKinds, func(v any) interface{ Kind() string } { return v.(*Phase).Spec() }},
+		{&Expectation{}, CheckKinds, func(v any) interface{ Kind() string } { return v.(*Expectation).Spec() }},
 	} {
-		if !slices.Equal(tc.kinds, tc.want) {
-			t.Errorf("%T kinds %v, want %v", tc.one, tc.kinds, tc.want)
+		if len(tc.kinds) == 0 || len(slices.Compact(slices.Sorted(slices.Values(tc.kinds)))) != len(tc.kinds) {
+			t.Errorf("%T kinds %v: want some, each once", tc.one, tc.kinds)
 		}
+		found := 0
 		v := reflect.ValueOf(tc.one).Elem()
 		for i := range v.NumField() {
 			f := v.Type().Field(i)
@@ -32,11 +30,15 @@ func TestOneOfKinds(t *testing.T) {
 			if !slices.Contains(tc.kinds, key) {
 				continue
 			}
+			found++
 			v.Field(i).Set(reflect.New(f.Type.Elem()))
 			if got := tc.spec(tc.one); got == nil || got.Kind() != key {
 				t.Errorf("%T.%s: Spec() = %v, want kind %q", tc.one, f.Name, got, key)
 			}
 			v.Field(i).SetZero()
+		}
+		if found != len(tc.kinds) {
+			t.Errorf("%T: %d kind fields, %d kinds", tc.one, found, len(tc.kinds))
 		}
 	}
 }
