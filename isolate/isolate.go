@@ -25,6 +25,19 @@ func Inside() bool { return os.Getenv(EnvInside) == "1" }
 // ErrUnsupported is returned where network namespaces cannot be made.
 var ErrUnsupported = errors.New("network namespaces are not available")
 
+// Enter puts this soak in a fresh network namespace with the loopback
+// addresses given (default 127.0.0.1). Outside one, it re-runs this
+// executable with args there (Reexec) and returns the child's exit code
+// with done set: the caller exits with it. Inside, it brings lo up and
+// returns done false: the caller goes on with the run.
+func Enter(args, loopback []string) (code int, done bool, err error) {
+	if !Inside() {
+		code, err = Reexec(args)
+		return code, true, err
+	}
+	return 0, false, SetUpLoopback(loopback)
+}
+
 // Reexec runs this executable again with args inside a new network
 // namespace, forwards SIGINT and SIGTERM to it, waits, and returns its exit
 // code. The child runs in its own process group, so a Ctrl-C from the

@@ -107,15 +107,35 @@ func LoadFile(path string) (*Scenario, []byte, error) {
 	return sc, data, err
 }
 
-// Load parses a built-in scenario by name (see BuiltinNames) or the file at path.
-func Load(nameOrPath string) (*Scenario, []byte, error) {
+// Read returns the text of a built-in scenario (by name, see
+// BuiltinNames; a file of that name wins) or of the file at nameOrPath,
+// and the name errors cite: "builtin:NAME" or the path.
+func Read(nameOrPath string) (file string, data []byte, err error) {
 	if data, ok := Builtin(nameOrPath); ok {
 		if _, err := os.Stat(nameOrPath); err != nil {
-			sc, err := ParseScenario("builtin:"+nameOrPath, data)
-			return sc, data, err
+			return "builtin:" + nameOrPath, data, nil
 		}
 	}
-	return LoadFile(nameOrPath)
+	data, err = readFile(nameOrPath)
+	return nameOrPath, data, err
+}
+
+// Load parses a built-in scenario by name (see BuiltinNames) or the file
+// at path, once, after applying the --set overrides sets to its text. data
+// is the effective text (what a run keeps as scenario.yaml). An error in
+// the file that an override fixes is no error.
+func Load(nameOrPath string, sets ...string) (sc *Scenario, data []byte, err error) {
+	file, data, err := Read(nameOrPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(sets) > 0 {
+		if data, err = Override(file, data, sets); err != nil {
+			return nil, nil, err
+		}
+	}
+	sc, err = ParseScenario(file, data)
+	return sc, data, err
 }
 
 func readFile(path string) ([]byte, error) {

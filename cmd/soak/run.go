@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -74,7 +71,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	if o.durationScale <= 0 {
 		return withCode(runner.ExitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
 	}
-	sc, data, err := loadScenario(which, o.sets)
+	sc, data, err := scenarios.Load(which, o.sets...)
 	if err == nil {
 		err = unbuiltBackends(sc)
 	}
@@ -85,16 +82,12 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 		sc.Isolate = &scenarios.Isolate{}
 	}
 	if sc.Isolate != nil {
-		if !isolate.Inside() {
-			// Re-run this very command inside a new network namespace.
-			code, err := isolate.Reexec(os.Args[1:])
-			if err != nil {
-				return withCode(runner.ExitEnvironment, err)
-			}
-			return withCode(code, nil)
-		}
-		if err := isolate.SetUpLoopback(sc.Isolate.Loopback); err != nil {
+		code, done, err := isolate.Enter(os.Args[1:], sc.Isolate.Loopback)
+		if err != nil {
 			return withCode(runner.ExitEnvironment, err)
+		}
+		if done { // the isolated soak ran this command
+			return withCode(code, nil)
 		}
 	}
 	self, err := os.Executable()
@@ -102,26 +95,8 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 		return withCode(runner.ExitEnvironment, fmt.Errorf("find soak's own path: %w", err))
 	}
 	runner.Version = soakVersion()
-	skipReport := make(chan struct{})
-	ctx, cancel := context.WithCancel(cmd.Context())
-	defer cancel()
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-	go func() {
-		n := 0
-		for range sigs {
-			n++
-			if n == 1 {
-				fmt.Fprintln(os.Stderr, "\nsoak: interrupted: stopping load, keeping data, writing the report (Ctrl-C again to skip the report)")
-				cancel()
-			} else if n == 2 {
-				fmt.Fprintln(os.Stderr, "\nsoak: interrupted again: skipping the report; the data is kept")
-				close(skipReport)
-			}
-		}
-	}()
-
+	ctx, skipReport, stop := runner.NotifySignals(cmd.Context(), os.Stderr)
+	defer stop()
 	mode, progress := "auto", os.Stderr
 	switch {
 	case o.quiet:
@@ -139,23 +114,4 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	}
 	printResult(cmd, res, o.json)
 	return withCode(res.ExitCode, nil)
-}
-
-// loadScenario reads a built-in or a file and applies --set overrides.
-func loadScenario(which string, sets []string) (*scenarios.Scenario, []byte, error) {
-	_, data, err := scenarios.Load(which)
-	if err != nil && data == nil {
-		return nil, nil, err
-	}
-	file := which
-	if _, statErr := os.Stat(which); statErr != nil {
-		file = "builtin:" + which
-	}
-	if len(sets) > 0 {
-		if data, err = scenarios.Override(file, data, sets); err != nil {
-			return nil, nil, err
-		}
-	}
-	sc, err := scenarios.ParseScenario(file, data)
-	return sc, data, err
 }

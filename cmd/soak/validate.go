@@ -28,7 +28,7 @@ Built-in scenario names are accepted too.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var bad int
 			for _, a := range args {
-				sc, _, err := loadScenario(a, sets)
+				sc, _, err := scenarios.Load(a, sets...)
 				if err != nil {
 					bad++
 					var es scenarios.Errors
