@@ -68,6 +68,9 @@ type Fold struct {
 	clientLayer string
 	// backendLayer maps a backend name to the layer whose peer it is.
 	backendLayer map[string]string
+	// phasesEnd is when the last phase ended (zero: unknown): closes after
+	// it are the SUT being stopped, not an idle timeout.
+	phasesEnd time.Time
 }
 
 // New returns a Fold for a run. cycle gives the scenario cycle a moment
@@ -81,6 +84,15 @@ func New(m record.Meta, cycle func(time.Time) int) *Fold {
 		}
 		if l.Listen != "" && l.Peer == "" {
 			listenOnly = append(listenOnly, name)
+		}
+	}
+	for _, p := range m.Phases {
+		if p.End.IsZero() {
+			f.phasesEnd = time.Time{}
+			break
+		}
+		if p.End.After(f.phasesEnd) {
+			f.phasesEnd = p.End
 		}
 	}
 	switch {
@@ -105,7 +117,10 @@ func (f *Fold) Add(c record.Conn) {
 		f.accs[k] = a
 	}
 	idle := float64(c.IdleBeforeCloseMs) / 1000
+	teardown := !f.phasesEnd.IsZero() && c.Closed.After(f.phasesEnd)
 	switch {
+	case sutClosed && teardown:
+		// Stopping the SUT closes its idle connections, whatever their age.
 	case sutClosed && idle >= MinIdle.Seconds():
 		a.closed.add(idle)
 		a.max = math.Max(a.max, idle)

@@ -13,6 +13,7 @@ var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 
 func meta() record.Meta {
 	return record.Meta{IntervalMs: 1000,
+		Phases: []record.PhaseMeta{{Name: "p", Start: t0, End: t0.Add(200 * time.Second)}},
 		Backends: map[string]record.BackendMeta{"s3": {Kind: "s3"}},
 		Layers: map[string]record.LayerMeta{
 			"client":  {Node: "proxy", Listen: "proxy"},
@@ -40,6 +41,8 @@ func TestFold(t *testing.T) {
 		conn(record.WitnessClient, "hold", "", "client", record.ClosedByServer, 10200, 30*time.Second),
 		conn(record.WitnessClient, "hold", "", "client", record.ClosedByServer, 9800, 120*time.Second),
 		conn(record.WitnessClient, "load", "", "client", record.ClosedByServer, 20, 130*time.Second),
+		// ... one closed while the SUT was being stopped, after the phases: not a timeout.
+		conn(record.WitnessClient, "hold", "", "client", record.ClosedByServer, 3000, 201*time.Second),
 		// ... and the hold ended first on one after 4 s: a lower bound, not a close.
 		conn(record.WitnessClient, "hold", "", "client", record.ClosedByClient, 4000, 140*time.Second),
 		// intra layer, kernel on the proxy (client side): the proxy closed two, the target one.
