@@ -13,7 +13,7 @@ var t0 = time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 
 func meta() record.Meta {
 	return record.Meta{IntervalMs: 1000,
-		Phases: []record.PhaseMeta{{Name: "p", Start: t0, End: t0.Add(200 * time.Second)}},
+		Phases:   []record.PhaseMeta{{Name: "p", Start: t0, End: t0.Add(200 * time.Second)}},
 		Backends: map[string]record.BackendMeta{"s3": {Kind: "s3"}},
 		Layers: map[string]record.LayerMeta{
 			"client":  {Node: "proxy", Listen: "proxy"},
