@@ -34,6 +34,7 @@ type azureProto struct {
 	containers map[string]map[string]*azureBlob
 	bytes      int64
 	count      int64
+	inflight   int64 // bytes of uploads admitted, being read
 }
 
 type azureBlob struct {
@@ -220,7 +221,17 @@ func (p *azureProto) putBlob(w http.ResponseWriter, r *http.Request, container, 
 			old = int64(len(b.data))
 		}
 	}
-	over := p.bytes+r.ContentLength > p.maxBytes || (old < 0 && p.count+1 > p.maxCount)
+	over := p.bytes+p.inflight+r.ContentLength > p.maxBytes || (old < 0 && p.count+1 > p.maxCount)
+	if ok && !over {
+		// Reserved while the body arrives: concurrent uploads that each
+		// fit alone were all admitted, and held more than the cap.
+		p.inflight += r.ContentLength
+		defer func() {
+			p.mu.Lock()
+			p.inflight -= r.ContentLength
+			p.mu.Unlock()
+		}()
+	}
 	p.mu.Unlock()
 	if !ok {
 		writeAzureError(w, r, http.StatusNotFound, "ContainerNotFound", "The specified container does not exist.")

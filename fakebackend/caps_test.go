@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -101,4 +102,69 @@ func (filler) Read(p []byte) (int, error) {
 		p[i] = 'A'
 	}
 	return len(p), nil
+}
+
+// TestAzureConcurrentUploadsCapped: the cap was checked, not reserved,
+// before a body was read, so uploads that each fit alone were all taken
+// at once. Four 400 KiB uploads under a 1 MiB cap start together and send
+// their bodies only once the backend has answered the ones it refuses (or
+// after 3 s): at most two may be stored.
+func TestAzureConcurrentUploadsCapped(t *testing.T) {
+	b, _ := startBackend(t, &scenarios.Backend{Kind: "azure", Buckets: []string{"cap"}, Objects: &scenarios.Objects{MaxBytes: capMiB}})
+	const n, size = 4, 400 << 10
+	type result struct {
+		code int
+		msg  string
+	}
+	results := make(chan result, n)
+	var writers []*io.PipeWriter
+	for i := range n {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/soak/cap/blob%d", b.URL(), i), pr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = size
+		req.Header.Set("x-ms-blob-type", "BlockBlob")
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				results <- result{0, err.Error()}
+				return
+			}
+			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			results <- result{resp.StatusCode, string(msg)}
+		}()
+	}
+	var got []result
+	timeout := time.After(3 * time.Second)
+wait:
+	for len(got) < n-2 {
+		select {
+		case r := <-results:
+			got = append(got, r)
+		case <-timeout:
+			break wait
+		}
+	}
+	for _, pw := range writers {
+		go func() { _, _ = pw.Write(make([]byte, size)); pw.Close() }()
+	}
+	for len(got) < n {
+		got = append(got, <-results)
+	}
+	stored := 0
+	for _, r := range got {
+		switch {
+		case r.code == http.StatusCreated:
+			stored++
+		case r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.msg, "<Code>RequestBodyTooLarge</Code>"):
+			t.Errorf("refused with %d %s, want 413 RequestBodyTooLarge", r.code, r.msg)
+		}
+	}
+	if stored > 2 {
+		t.Errorf("%d uploads of 400 KiB stored under a 1 MiB cap", stored)
+	}
 }

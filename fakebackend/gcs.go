@@ -7,11 +7,14 @@
 package fakebackend
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/soak-dev/soak/scenarios"
@@ -34,7 +37,11 @@ const gcsPublicHost = "127.0.0.1"
 // gcsProto is the GCS JSON API on fake-gcs-server, served without its own
 // listener so the shared wrapper sees every connection.
 type gcsProto struct {
-	srv *fakestorage.Server
+	srv                *fakestorage.Server
+	maxBytes, maxCount int64
+
+	mu       sync.Mutex // serialises admissions, so reservations add up
+	inflight int64      // bytes of bodies admitted and being stored
 }
 
 func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
@@ -42,7 +49,16 @@ func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start fake-gcs-server: %w", err)
 	}
-	return &gcsProto{srv: srv}, nil
+	p := &gcsProto{srv: srv, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount}
+	if o := cfg.Objects; o != nil {
+		if o.MaxBytes > 0 {
+			p.maxBytes = int64(o.MaxBytes)
+		}
+		if o.MaxCount > 0 {
+			p.maxCount = int64(o.MaxCount)
+		}
+	}
+	return p, nil
 }
 
 func (p *gcsProto) kind() string { return "gcs" }
@@ -69,6 +85,17 @@ func (p *gcsProto) handler() http.Handler {
 				}
 				r = r2
 			}
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			body, release, ok := p.admit(w, r)
+			if !ok {
+				return
+			}
+			defer release()
+			r2 := new(http.Request)
+			*r2 = *r
+			r2.Body = body
+			r = r2
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -103,6 +130,11 @@ func (p *gcsProto) writeError(w http.ResponseWriter, r *http.Request, status int
 	if status == http.StatusServiceUnavailable {
 		reason, msg = "rateLimitExceeded", "The service is currently unavailable."
 	}
+	p.writeJSONError(w, status, reason, msg)
+}
+
+// writeJSONError writes GCS's JSON error body.
+func (p *gcsProto) writeJSONError(w http.ResponseWriter, status int, reason, msg string) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	w.WriteHeader(status)
 	type item struct {
@@ -114,4 +146,77 @@ func (p *gcsProto) writeError(w http.ResponseWriter, r *http.Request, status int
 		"code": status, "message": msg, "errors": []item{{"global", reason, msg}},
 	}}
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+// admit bounds a request body by what the caps leave (objects.max_bytes,
+// max_count; fake-gcs-server has none of its own, and held 3 x 300 MiB):
+// the body is read here, at most the room left plus one byte, and reserved
+// until the request ends; over the cap is GCS's 413 JSON error. What is
+// held is summed from the store's listing, so it is exact whatever the
+// upload kind (media, multipart, XML PUT, compose); chunks of a resumable
+// upload not yet finished are not in the listing.
+func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (io.ReadCloser, func(), bool) {
+	p.mu.Lock()
+	held, count := p.held()
+	room := max(0, p.maxBytes-held-p.inflight)
+	if r.ContentLength > room || count >= p.maxCount && isGCSUpload(r) {
+		p.mu.Unlock()
+		p.tooLarge(w, held, count)
+		return nil, nil, false
+	}
+	// Reserve the room (or the declared length) while the body arrives.
+	reserve := room
+	if r.ContentLength >= 0 {
+		reserve = r.ContentLength
+	}
+	p.inflight += reserve
+	p.mu.Unlock()
+	b, err := io.ReadAll(io.LimitReader(r.Body, reserve+1))
+	release := func() {
+		p.mu.Lock()
+		p.inflight -= reserve
+		p.mu.Unlock()
+	}
+	if err != nil {
+		release()
+		p.writeJSONError(w, http.StatusBadRequest, "invalid", "reading the request body: "+err.Error())
+		return nil, nil, false
+	}
+	if int64(len(b)) > reserve {
+		release()
+		p.tooLarge(w, held, count)
+		return nil, nil, false
+	}
+	return io.NopCloser(bytes.NewReader(b)), release, true
+}
+
+// held sums the objects stored.
+func (p *gcsProto) held() (n, count int64) {
+	be := p.srv.Backend()
+	buckets, err := be.ListBuckets()
+	if err != nil {
+		return 0, 0
+	}
+	for _, b := range buckets {
+		objs, err := be.ListObjects(b.Name, "", false)
+		if err != nil {
+			continue
+		}
+		for _, o := range objs {
+			n += o.Size
+			count++
+		}
+	}
+	return n, count
+}
+
+// isGCSUpload reports whether r may create an object.
+func isGCSUpload(r *http.Request) bool {
+	return strings.HasPrefix(r.URL.Path, "/upload/") || r.Method == http.MethodPut && isGCSXMLPath(r.URL.Path) ||
+		strings.HasSuffix(r.URL.Path, "/compose") || strings.Contains(r.URL.Path, "/copyTo/") || strings.Contains(r.URL.Path, "/rewriteTo/")
+}
+
+func (p *gcsProto) tooLarge(w http.ResponseWriter, held, count int64) {
+	p.writeJSONError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge",
+		fmt.Sprintf("the fake backend holds at most %d bytes and %d objects in memory (%d bytes, %d objects held); raise objects.max_bytes/max_count", p.maxBytes, p.maxCount, held, count))
 }
