@@ -85,3 +85,43 @@ func TestNoiseLikeWithLike(t *testing.T) {
 		t.Errorf("one run of one cycle: %+v; want no noise estimate, saying why", r)
 	}
 }
+
+// TestIssue17MaxIdle is issue 17's case: a 2-cycle scenario whose load
+// phase repeats 4 times and whose client layer is idle only in the hold.
+// Build A reclaims after 10 s, build B after 29.5 s. Numbering cycles by
+// "name#N" made 8 cycles, 6 of them load only with an idle age of 0, so the
+// spread was as large as the figure and +5s did not trip.
+func TestIssue17MaxIdle(t *testing.T) {
+	t.Parallel()
+	mk := func(timeoutMs int64) *Summary {
+		sy := defaultSynth()
+		sy.layers = map[string]record.LayerMeta{"client": {Node: "proxy", IdleTimeoutMs: timeoutMs}}
+		sy.phases = []synthPhase{
+			{name: "load", kind: "steady", dur: 5 * time.Second, repeat: 4, rate: 50},
+			{name: "hold", kind: "idle", dur: 32 * time.Second},
+		}
+		sy.cycles, sy.wobble, sy.idleOnlyIn = 2, 0, "hold"
+		s, err := Summarize(sy.write(t, filepath.Join(t.TempDir(), "run")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	a, b := mk(10000), mk(29500)
+	if a.Cycles != 2 || b.Cycles != 2 {
+		t.Fatalf("cycles %d and %d, want 2 and 2", a.Cycles, b.Cycles)
+	}
+	r, err := ParseRule("client.max_idle:+5s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Comparison{A: a, B: b, Rows: compareRows(a, b)}
+	res, err := evalRule(r, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Tripped {
+		t.Errorf("10 s vs 29.5 s with +5s: not tripped: %s", res.Message)
+	}
+	t.Log(res.Message)
+}

@@ -42,6 +42,28 @@ type synth struct {
 	// events adds that many kernel-events connections of the client layer,
 	// every other one living 50 ms (less than a tick).
 	events int
+	// idleOnlyIn makes the client layer idle only during runs of this
+	// phase (idle age = time since the run started, up to the layer's
+	// timeout) and busy (0) elsewhere, as in an idle hold.
+	idleOnlyIn string
+}
+
+// phaseAt returns the base name of the phase running el seconds in, and
+// how long it had run.
+func (sy synth) phaseAt(el float64) (string, float64) {
+	at := 0.0
+	for c := 0; c < max(sy.cycles, 1); c++ {
+		for _, p := range sy.phases {
+			for i := 0; i < max(p.repeat, 1); i++ {
+				d := p.dur.Seconds()
+				if el < at+d {
+					return p.name, el - at
+				}
+				at += d
+			}
+		}
+	}
+	return "", 0
 }
 
 // cycleSecs is the length of one cycle of the phase list.
@@ -219,6 +241,18 @@ func (sy synth) sample(node string, ni int, el float64, ts time.Time) record.Sam
 		}
 		e := int(wave) + ni
 		idle := int64(math.Mod(el, float64(lm.IdleTimeoutMs)/1000) * 900)
+		if sy.idleOnlyIn != "" && l == "client" {
+			idle = 0
+			if ph, in := sy.phaseAt(el); ph == sy.idleOnlyIn {
+				idle = int64(math.Min(in, float64(lm.IdleTimeoutMs)/1000) * 1000)
+			}
+		}
+		if sy.idleOnlyIn != "" && l == "client" {
+			idle = 0
+			if ph, in := sy.phaseAt(el); ph == sy.idleOnlyIn {
+				idle = int64(math.Min(in, float64(lm.IdleTimeoutMs)/1000) * 1000)
+			}
+		}
 		if sy.leak && l == "backend" {
 			e += int(el / 5)
 			idle = int64(el * 1000)
