@@ -155,21 +155,16 @@ func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
 }
 
 func (k *kernelEvents) release() {
-	for _, c := range []interface{ Close() error }{k.link, k.prog, k.pm, k.seen, k.lost, k.events} {
-		switch v := c.(type) {
-		case link.Link:
-			if v != nil {
-				v.Close()
-			}
-		case *ebpf.Program:
-			if v != nil {
-				v.Close()
-			}
-		case *ebpf.Map:
-			if v != nil {
-				v.Close()
-			}
+	if k.link != nil {
+		k.link.Close()
+	}
+	for _, m := range []*ebpf.Map{k.pm, k.seen, k.lost, k.events} {
+		if m != nil {
+			m.Close()
 		}
+	}
+	if k.prog != nil {
+		k.prog.Close()
 	}
 }
 
