@@ -15,6 +15,8 @@ const (
 	EventBackendStop  = "backend-stop"
 	EventFaults       = "faults"
 	EventWarning      = "warning"
+	// EventAbort: a check with abort_on_fail certainly failed; the run stops.
+	EventAbort = "abort"
 )
 
 // Event is something that happened at a moment: a line of events.jsonl.

@@ -8,7 +8,8 @@ const (
 	EndedInterrupted = "interrupted"
 	EndedSUTFailed   = "sut-failed"
 	EndedError       = "error"
-	EndedKilled      = "killed" // set by readers when meta.json has no end
+	EndedAborted     = "aborted" // a check with abort_on_fail failed: the run stopped early
+	EndedKilled      = "killed"  // set by readers when meta.json has no end
 )
 
 // Meta describes a run: meta.json, rewritten atomically at start, at each

@@ -51,6 +51,9 @@ type Options struct {
 	Args []string
 	// InconclusiveFails makes an inconclusive check fail the run.
 	InconclusiveFails bool
+	// FailFast sets abort_on_fail on every check: the run stops at the
+	// first check that has certainly failed.
+	FailFast bool
 	// SkipReport, once closed (e.g. by a second SIGINT), skips the report, or
 	// abandons it if it is being built. The data and verdict are kept.
 	SkipReport <-chan struct{}

@@ -46,9 +46,15 @@ func (r *run) runPhases(ctx context.Context) error {
 		select {
 		case <-r.died:
 			cancel()
+		case <-r.abort.done:
+			cancel()
 		case <-ctx.Done():
 		}
 	}()
+	var watching sync.WaitGroup
+	watching.Add(1)
+	go func() { defer watching.Done(); r.watchLoad(ctx) }()
+	defer func() { cancel(); watching.Wait() }()
 	prog := r.startProgress(ctx)
 	defer prog.stop()
 
@@ -85,6 +91,8 @@ func (r *run) stopped(ctx context.Context) error {
 	select {
 	case <-r.died:
 		return fmt.Errorf("%w: %s", ErrNodeDied, r.deathCause)
+	case <-r.abort.done:
+		return errAborted
 	default:
 	}
 	return ctx.Err()

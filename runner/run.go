@@ -45,6 +45,9 @@ type run struct {
 	dieOnce    sync.Once
 	deathCause string
 
+	// abort judges the abort_on_fail checks during the run (abort.go).
+	abort *aborter
+
 	// lost lists data that could not be kept (lost.go).
 	lostM sync.Mutex
 	lost  []string
@@ -62,6 +65,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	if r.log == nil {
 		r.log = io.Discard
 	}
+	r.abort = newAborter(r)
 	if err := r.create(); err != nil {
 		return Result{ExitCode: ExitEnvironment, Cause: err.Error()}, err
 	}
@@ -137,6 +141,8 @@ func (r *run) execute(ctx context.Context) Result {
 
 	switch {
 	case err == nil:
+	case errors.Is(err, errAborted):
+		res.Ended, res.ExitCode, res.Cause = record.EndedAborted, ExitCheckFailed, r.abortCause()
 	case errors.Is(err, ErrNodeDied):
 		res.Ended, res.ExitCode, res.Cause = record.EndedSUTFailed, ExitEnvironment, r.deathCause
 	case ctx.Err() != nil:

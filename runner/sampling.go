@@ -30,6 +30,8 @@ type nodeSampler struct {
 	interval time.Duration
 	sink     record.Sink
 	warn     func(string)
+	// observe sees every sample once recorded (abort_on_fail); may be nil.
+	observe func(node string, s record.Sample)
 
 	mu     sync.Mutex
 	latest record.Sample
@@ -40,8 +42,8 @@ type nodeSampler struct {
 	now         chan chan struct{} // asks for one sample now (the final one)
 }
 
-func startSampler(node string, s sampler, interval time.Duration, sink record.Sink, warn func(string)) *nodeSampler {
-	ns := &nodeSampler{node: node, sampler: s, interval: interval, sink: sink, warn: warn,
+func startSampler(node string, s sampler, interval time.Duration, sink record.Sink, warn func(string), observe func(string, record.Sample)) *nodeSampler {
+	ns := &nodeSampler{node: node, sampler: s, interval: interval, sink: sink, warn: warn, observe: observe,
 		stop: make(chan struct{}), done: make(chan struct{}), now: make(chan chan struct{})}
 	go ns.loop()
 	return ns
@@ -83,6 +85,9 @@ func (ns *nodeSampler) tick() (gone bool) {
 	ns.mu.Lock()
 	ns.latest = s
 	ns.mu.Unlock()
+	if ns.observe != nil {
+		ns.observe(ns.node, s)
+	}
 	return s.Gone
 }
 

@@ -281,7 +281,7 @@ func (r *run) startProbes() error {
 			r.warn(fmt.Sprintf("node %s: connections' lives from polling only (1 per %s), not kernel events: %s",
 				name, r.sc.Interval.D(), why))
 		}
-		r.samplers[name] = startSampler(name, s, r.sc.Interval.D(), r.w, r.warn)
+		r.samplers[name] = startSampler(name, s, r.sc.Interval.D(), r.w, r.warn, r.observe)
 	}
 	return r.writeMeta()
 }

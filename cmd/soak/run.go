@@ -21,6 +21,7 @@ type runOpts struct {
 	quiet             bool
 	json              bool
 	inconclusiveFails bool
+	failFast          bool
 	isolate           bool
 }
 
@@ -64,6 +65,7 @@ Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
 	f.BoolVar(&o.json, "json", false, "progress as JSON lines on stdout, and the result as a JSON line at the end")
 	f.BoolVar(&o.isolate, "isolate", false, "run everything in a fresh network namespace (as the scenario's isolate: does)")
 	f.BoolVar(&o.inconclusiveFails, "inconclusive-fails", false, "an inconclusive check fails the run (exit 1)")
+	f.BoolVar(&o.failFast, "fail-fast", false, "stop the run as soon as any check has certainly failed (abort_on_fail on every check): keep the data, write the report, exit 1")
 	return cmd
 }
 
@@ -107,7 +109,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	res, err := runner.Run(ctx, runner.Options{
 		Scenario: sc, ScenarioYAML: data, ScenarioPath: which, OutDir: o.out, Name: o.name,
 		DurationScale: o.durationScale, SoakBinary: self, Progress: progress, ProgressMode: mode,
-		Args: os.Args, InconclusiveFails: o.inconclusiveFails, SkipReport: skipReport, Log: os.Stderr,
+		Args: os.Args, InconclusiveFails: o.inconclusiveFails, FailFast: o.failFast, SkipReport: skipReport, Log: os.Stderr,
 	})
 	if err != nil {
 		return withCode(runner.ExitEnvironment, err)
