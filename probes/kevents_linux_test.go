@@ -27,6 +27,12 @@ import (
 // skips saying why (no CAP_BPF/CAP_PERFMON, no BTF).
 func openEventsOrSkip(t *testing.T, rules []LayerRule, interval time.Duration) *kernelEvents {
 	t.Helper()
+	return openEventsRing(t, rules, interval, DefaultEventRing)
+}
+
+// openEventsRing is openEventsOrSkip with a ring of ring bytes.
+func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, ring int) *kernelEvents {
+	t.Helper()
 	ns, err := netNS(procRoot(DefaultProcRoot).self("ns", "net"))
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +41,7 @@ func openEventsOrSkip(t *testing.T, rules []LayerRule, interval time.Duration) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := openKernelEvents("n", ino, rules, interval, DefaultEventRing)
+	k, err := openKernelEvents("n", ino, rules, interval, ring)
 	switch {
 	case errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported):
 		t.Skipf("kernel event witness unavailable: %v", err)
@@ -466,5 +472,46 @@ func TestKernelEventsAgreeWithSsAndTcplife(t *testing.T) {
 		if c.ClosedBy != self {
 			t.Errorf("%s -> %s: closed by %s, tcplife says %s (%s side)", c.Local, c.Remote, c.ClosedBy, f[7], c.Side)
 		}
+	}
+}
+
+// TestKernelEventsLostCounted: a ring of one page (46 events) cannot hold
+// a burst of 200 connections (800 events) while the reader is stalled: the events
+// that found it full are counted as lost, and every connection is either
+// recorded or accounted for by a lost or unseen event, never silently gone.
+func TestKernelEventsLostCounted(t *testing.T) {
+	const n = 200
+	addr, port := sinkServer(t)
+	kev := openEventsRing(t, []LayerRule{{Name: "in", LocalPorts: []int{port}}, {Name: "out", RemotePorts: []int{port}}},
+		time.Second, os.Getpagesize())
+	// A reader that falls behind: holding its lock stalls it after one
+	// record, so the ring is not drained during the burst.
+	kev.mu.Lock()
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			if c, err := net.Dial("tcp", addr); err == nil {
+				c.Close()
+			}
+		})
+	}
+	wg.Wait()
+	time.Sleep(100 * time.Millisecond)
+	kev.mu.Unlock()
+	time.Sleep(300 * time.Millisecond)
+	conns, st := kev.take()
+	rest := kev.close()
+	if st.Lost == 0 {
+		t.Fatalf("stats %+v: no event lost with a one-page ring and %d connections", st, n)
+	}
+	recorded := len(conns)
+	for _, c := range rest {
+		if c.ClosedBy != record.OpenAtEnd {
+			recorded++
+		}
+	}
+	t.Logf("%d of %d sockets recorded closed, %d events lost, %d closes unseen", recorded, 2*n, st.Lost, st.Unseen)
+	if int64(recorded)+st.Lost < 2*n {
+		t.Errorf("%d recorded + %d lost events < %d sockets: some vanished uncounted", recorded, st.Lost, 2*n)
 	}
 }
