@@ -132,34 +132,37 @@ func TestFaultsSeenByClient(t *testing.T) {
 	}
 }
 
+// TestFaultRefuseWindow and TestFaultCloseIdleAfter jump the injected
+// clock past the fault's window instead of sleeping through 400 ms of wall
+// clock, which a loaded machine could overrun.
 func TestFaultRefuseWindow(t *testing.T) {
 	t.Parallel()
-	b, sink := startBackend(t, &scenarios.Backend{Kind: "s3"})
-	b.SetFaults(&scenarios.Faults{RefuseFor: scenarios.Duration(400 * time.Millisecond)})
+	b, sink, clk := startBackendClock(t, &scenarios.Backend{Kind: "s3"})
+	b.SetFaults(&scenarios.Faults{RefuseFor: scenarios.Duration(time.Hour)})
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	if _, _, err := get(hc, b.URL(), "x"); err == nil {
 		t.Errorf("request during the refuse window succeeded")
 	}
-	time.Sleep(500 * time.Millisecond)
+	clk.advance(2 * time.Hour)
 	if status, _, err := get(hc, b.URL(), "x"); err != nil || status != http.StatusNotFound {
 		t.Errorf("after the window: status %d err %v, want 404 NoSuchBucket", status, err)
 	}
-	if lines := sink.lines(); len(lines) == 0 || lines[0].ClosedBy != record.ClosedByFault {
+	if lines := sink.waitLines(t, 1, 10*time.Second); lines[0].ClosedBy != record.ClosedByFault {
 		t.Errorf("refused connection ledger = %+v, want closed by fault", lines)
 	}
 }
 
 func TestFaultCloseIdleAfter(t *testing.T) {
 	t.Parallel()
-	b, sink := startBackend(t, &scenarios.Backend{Kind: "s3", IdleTimeout: scenarios.Duration(time.Minute)})
-	b.SetFaults(&scenarios.Faults{CloseIdleAfter: scenarios.Duration(200 * time.Millisecond)})
+	b, sink, clk := startBackendClock(t, &scenarios.Backend{Kind: "s3", IdleTimeout: scenarios.Duration(48 * time.Hour)})
+	b.SetFaults(&scenarios.Faults{CloseIdleAfter: scenarios.Duration(time.Hour)})
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
-	hc := &http.Client{Transport: tr, Timeout: 2 * time.Second}
+	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	var reused []bool
-	for range 2 {
+	for i := range 2 {
 		trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = append(reused, i.Reused) }}
 		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), http.MethodGet, b.URL()+"/", nil)
 		resp, err := hc.Do(req)
@@ -168,14 +171,21 @@ func TestFaultCloseIdleAfter(t *testing.T) {
 		}
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		time.Sleep(500 * time.Millisecond)
+		if i == 0 {
+			// Idle for two hours by the backend's clock: the reaper closes it.
+			waitIdle(t, b, 1)
+			clk.advance(2 * time.Hour)
+			sink.waitLines(t, 1, 10*time.Second)
+		}
 	}
-	if len(reused) != 2 || reused[1] {
+	// The transport may first try the dead connection and redial: the
+	// last connection must be new.
+	if len(reused) < 2 || reused[len(reused)-1] {
 		t.Errorf("second request reused = %v, want a new connection after the backend closed the idle one", reused)
 	}
-	lines := sink.waitLines(t, 1, 2*time.Second)
-	if lines[0].ClosedBy != record.ClosedByFault || lines[0].IdleBeforeCloseMs < 200 {
-		t.Errorf("ledger = %+v, want closed by fault after >= 200ms idle", lines[0])
+	lines := sink.waitLines(t, 1, 10*time.Second)
+	if lines[0].ClosedBy != record.ClosedByFault || lines[0].IdleBeforeCloseMs < time.Hour.Milliseconds() {
+		t.Errorf("ledger = %+v, want closed by fault after >= 1h idle", lines[0])
 	}
 }
 

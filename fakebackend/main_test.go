@@ -2,6 +2,7 @@ package fakebackend
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,4 +54,60 @@ func startBackend(t *testing.T, cfg *scenarios.Backend) (Backend, *memSink) {
 		}
 	})
 	return b, sink
+}
+
+// offsetClock is real time plus an offset the test moves forward, so fault
+// windows and idle ages can be jumped past instead of slept through: a
+// loaded machine cannot make a "during the window" call land after it.
+type offsetClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *offsetClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *offsetClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// startBackendClock is startBackend with the fault and ledger clocks on
+// an offsetClock.
+func startBackendClock(t *testing.T, cfg *scenarios.Backend) (Backend, *memSink, *offsetClock) {
+	t.Helper()
+	sink := &memSink{}
+	b, err := New("fake", cfg, sink)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	clk := &offsetClock{}
+	s := b.(*server)
+	s.f.now, s.l.now = clk.now, clk.now
+	if err := b.Start(context.Background(), "127.0.0.1:0"); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := b.Close(context.Background()); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return b, sink, clk
+}
+
+// waitIdle waits (bounded) until b has n idle connections: the server
+// marks a connection idle a moment after the client has its response, and
+// an idle age measured from before that mark would start late.
+func waitIdle(t *testing.T, b Backend, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if b.Live().Idle >= n {
+			return
+		}
+	}
+	t.Fatalf("backend has %d idle connections, want %d", b.Live().Idle, n)
 }
