@@ -75,17 +75,6 @@ func (l *ledger) closeAll() {
 	}
 }
 
-// snapshot returns the connections still open.
-func (l *ledger) snapshot() []*ledgerConn {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	conns := make([]*ledgerConn, 0, len(l.open))
-	for c := range l.open {
-		conns = append(conns, c)
-	}
-	return conns
-}
-
 func (l *ledger) counts() (opened int, closedBy map[string]int, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -185,13 +174,6 @@ func (c *ledgerConn) markServerClosed(t time.Time) {
 		c.serverClosedAt = t
 	}
 	c.mu.Unlock()
-}
-
-// serverClosedSeen reports whether the server's close has been seen.
-func (c *ledgerConn) serverClosedSeen() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.serverClosedAt.IsZero()
 }
 
 // Close closes the connection and reports it to the ledger once.

@@ -60,7 +60,7 @@ func ParseLayerRule(s string) (LayerRule, error) {
 	for _, part := range strings.Split(spec, ";") {
 		kind, ports, ok := strings.Cut(strings.TrimSpace(part), ":")
 		if !ok {
-			return LayerRule{}, fmt.Errorf("layer %q: %q lacks local: or remote:", s, part)
+			return LayerRule{}, fmt.Errorf("layer %q: %q lacks a local: or remote: prefix", s, part)
 		}
 		var dst *[]int
 		switch kind {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -204,14 +203,6 @@ func formatBytes(v float64) string {
 		return fmt.Sprintf("%.1f KiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0f B", v)
-}
-
-// sortedChecks returns checks failed first, then inconclusive, then passed.
-func sortedChecks(cs []record.CheckResult) []record.CheckResult {
-	rank := map[string]int{record.StatusFail: 0, record.StatusInconclusive: 1, record.StatusPass: 2}
-	out := append([]record.CheckResult(nil), cs...)
-	sort.SliceStable(out, func(i, j int) bool { return rank[out[i].Status] < rank[out[j].Status] })
-	return out
 }
 
 // comparePage is what templates/compare.html.tmpl renders.
