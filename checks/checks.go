@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -36,7 +35,7 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 	}
 	if sc == nil {
 		// The run directory keeps the scenario as run: judge by it.
-		if b, err := os.ReadFile(run.Path(record.ScenarioFile)); err == nil {
+		if b, err := run.ReadFile(record.ScenarioFile); err == nil {
 			if sc, err = scenarios.ParseScenario(run.Path(record.ScenarioFile), b); err != nil {
 				return record.Verdict{}, fmt.Errorf("checks: %w", err)
 			}

@@ -188,14 +188,36 @@ func (d *runData) growthPoints(c *scenarios.NoGrowthCheck, s metric, samples []s
 			cut := min(skip-skipped, w.to.Sub(w.from))
 			from, skipped = from.Add(cut), skipped+cut
 		}
+		// The window's points once, in time order; the bins walk them, and
+		// skip empty stretches at once: stepping bin by bin to a sample
+		// dated in year 9999 never finished.
+		all := s.points(samples, from, w.to)
+		sort.SliceStable(all, func(i, j int) bool { return all[i].t.Before(all[j].t) })
+		i := 0
 		for b := from; !b.Add(bin).After(w.to); b = b.Add(bin) {
-			pts := s.points(samples, b, b.Add(bin))
+			for i < len(all) && all[i].t.Before(b) {
+				i++
+			}
+			if i == len(all) {
+				break
+			}
+			if gap := all[i].t.Sub(b); gap > bin {
+				b = b.Add(gap / bin * bin) // the bin holding the next point
+				if b.Add(bin).After(w.to) {
+					break
+				}
+			}
+			j := i
+			for j < len(all) && !all[j].t.After(b.Add(bin)) {
+				j++
+			}
+			pts := all[i:j]
 			if len(pts) == 0 || float64(len(pts)) < 0.5*float64(bin/d.interval) {
 				continue
 			}
 			vals := make([]float64, len(pts))
-			for i, pt := range pts {
-				vals[i] = pt.v
+			for k, pt := range pts {
+				vals[k] = pt.v
 			}
 			x, y = append(x, b.Add(bin/2)), append(y, stats.Median(vals))
 		}

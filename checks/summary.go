@@ -15,11 +15,11 @@ func Summary(v record.Verdict) string {
 	for _, c := range v.Checks {
 		counts[c.Status]++
 	}
-	fmt.Fprintf(&b, "## soak verdict: %s %s\n\n", mark(v.Status), strings.ToUpper(v.Status))
+	fmt.Fprintf(&b, "## soak verdict: %s %s\n\n", mark(v.Status), cell(strings.ToUpper(v.Status)))
 	fmt.Fprintf(&b, "%d checks: %d failed, %d inconclusive, %d passed", len(v.Checks),
 		counts[record.StatusFail], counts[record.StatusInconclusive], counts[record.StatusPass])
 	if v.RunEnded != "" && v.RunEnded != record.EndedCompleted {
-		fmt.Fprintf(&b, " (the run ended %s)", v.RunEnded)
+		fmt.Fprintf(&b, " (the run ended %s)", cell(v.RunEnded))
 	}
 	if v.Cause != "" {
 		fmt.Fprintf(&b, "\n\n**%s**: %s", v.Status, cell(v.Cause))
@@ -48,7 +48,9 @@ func mark(status string) string {
 	return "⚠️"
 }
 
-// cell escapes text for a Markdown table cell.
-func cell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-}
+// cell escapes text for a Markdown table cell. Names and messages come
+// from the scenario and the SUT, and Markdown renderers pass HTML through,
+// so <, > and & are written as entities.
+func cell(s string) string { return cellEscaper.Replace(s) }
+
+var cellEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "&", "&amp;", "<", "&lt;", ">", "&gt;")

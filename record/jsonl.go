@@ -20,10 +20,10 @@ type jsonlWriter struct {
 	lostErr error
 }
 
-func openJSONL(path string) (*jsonlWriter, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func openJSONL(root *os.Root, name string) (*jsonlWriter, error) {
+	f, err := root.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, fmt.Errorf("open %s: %w", name, err)
 	}
 	return &jsonlWriter{f: f}, nil
 }

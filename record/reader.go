@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 // ErrNotRun is returned by Open for a directory that holds no run.
@@ -22,22 +23,48 @@ type Run struct {
 	Meta Meta
 	// Warnings collects what the readers skipped (torn lines) or inferred.
 	Warnings []string
+
+	root dirRoot // every file is read and written through it (see rundir.go)
 }
 
 // Open reads meta.json of the run in dir. A run without an end time was
 // killed (or is still running): its Ended is set to EndedKilled and its End
 // to the time of its last sample or event.
+//
+// A meta.json without a start (a hand-made or damaged run) gets the time of
+// the first sample, with a warning, so no reader works from year 1.
 func Open(dir string) (*Run, error) {
-	b, err := os.ReadFile(filepath.Join(dir, MetaFile))
+	r := &Run{Dir: dir}
+	b, err := r.ReadFile(MetaFile)
 	if errors.Is(err, os.ErrNotExist) {
+		r.Close()
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotRun)
 	}
 	if err != nil {
+		r.Close()
 		return nil, fmt.Errorf("read run: %w", err)
 	}
-	r := &Run{Dir: dir}
 	if err := json.Unmarshal(b, &r.Meta); err != nil {
+		r.Close()
 		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetaFile), err)
+	}
+	if r.Meta.Start.IsZero() {
+		var first time.Time
+		_ = r.EachSample(func(s Sample) error {
+			if !s.Time.IsZero() && (first.IsZero() || s.Time.Before(first)) {
+				first = s.Time
+			}
+			return nil
+		})
+		if first.IsZero() {
+			first = r.Meta.End
+		}
+		r.Meta.Start = first
+		r.warnf("meta.json has no start; using the first sample's time (%s)", first.Format(time.RFC3339))
+	}
+	if !r.Meta.End.IsZero() && r.Meta.End.Before(r.Meta.Start) {
+		r.warnf("meta.json ends (%s) before it starts (%s); end ignored", r.Meta.End.Format(time.RFC3339), r.Meta.Start.Format(time.RFC3339))
+		r.Meta.End = time.Time{}
 	}
 	if r.Meta.Format > FormatVersion {
 		r.warnf("run format %d is newer than this soak reads (%d); some data may be missing", r.Meta.Format, FormatVersion)
@@ -46,12 +73,20 @@ func Open(dir string) (*Run, error) {
 		r.Meta.Ended = EndedKilled
 		r.Meta.ExitCode = 0
 		last := r.Meta.Start
+		// A sample dated after tomorrow is damage, not the run's end: a year
+		// 9999 end made every reader step through millennia.
+		limit, late := time.Now().Add(24*time.Hour), 0
 		_ = r.EachSample(func(s Sample) error {
-			if s.Time.After(last) {
+			if s.Time.After(limit) {
+				late++
+			} else if s.Time.After(last) {
 				last = s.Time
 			}
 			return nil
 		})
+		if late > 0 {
+			r.warnf("%d samples dated in the future (after %s) not taken as the run's end", late, limit.Format(time.RFC3339))
+		}
 		r.Meta.End = last
 		r.warnf("run has no end in meta.json: it was killed (or is still running); data up to %s", last.Format("15:04:05"))
 	}
@@ -93,15 +128,31 @@ func (r *Run) Events() ([]Event, error) { return collect[Event](r, EventsFile) }
 
 // PhaseResults returns the load results of every phase, in start order.
 func (r *Run) PhaseResults() ([]PhaseResult, error) {
-	paths, err := filepath.Glob(filepath.Join(r.Dir, LoadDir, "*.json"))
-	if err != nil {
-		return nil, err
+	d, err := r.OpenFile(LoadDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
 	}
+	if err != nil {
+		return nil, fmt.Errorf("read phase results: %w", err)
+	}
+	entries, err := d.ReadDir(-1)
+	d.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read phase results: %w", err)
+	}
+	var paths []string
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".json") && !strings.HasPrefix(e.Name(), ".") {
+			paths = append(paths, filepath.Join(LoadDir, e.Name()))
+		}
+	}
+	sort.Strings(paths)
 	var out []PhaseResult
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
+		b, err := r.ReadFile(p)
 		if err != nil {
-			return nil, fmt.Errorf("read phase result: %w", err)
+			r.warnf("%s: %v (skipped)", p, err)
+			continue
 		}
 		var pr PhaseResult
 		if err := json.Unmarshal(b, &pr); err != nil {
@@ -130,11 +181,16 @@ func collect[T any](r *Run, name string) ([]T, error) {
 	return out, err
 }
 
+// MaxLineBytes bounds one line of a JSONL file. Soak's own lines are a few
+// KB; a longer one (a damaged or hostile file: one 200 MB line cost 1 GB and
+// 22 s) is skipped unread, with a warning, and the lines after it are read.
+const MaxLineBytes = 4 << 20
+
 // eachLine decodes one JSON value per line. A missing file is empty; a
 // line that does not decode is skipped with a warning (the last line of a
-// killed run may be torn).
+// killed run may be torn), as is a line over MaxLineBytes.
 func eachLine[T any](r *Run, name string, fn func(T) error) error {
-	f, err := os.Open(filepath.Join(r.Dir, name))
+	f, err := r.OpenFile(name)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
@@ -143,8 +199,23 @@ func eachLine[T any](r *Run, name string, fn func(T) error) error {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
+	long := 0
+	defer func() {
+		if long > 0 {
+			r.warnf("%s: %d lines over %d bytes skipped", name, long, MaxLineBytes)
+		}
+	}()
+	var buf []byte
 	for lineNo := 1; ; lineNo++ {
-		line, err := br.ReadBytes('\n')
+		line, tooLong, err := readLine(br, buf[:0], MaxLineBytes)
+		buf = line
+		if tooLong {
+			long++
+			if long <= 3 {
+				r.warnf("%s:%d: line over %d bytes skipped", name, lineNo, MaxLineBytes)
+			}
+			line = nil
+		}
 		if len(line) > 0 {
 			complete := line[len(line)-1] == '\n'
 			var v T
@@ -163,6 +234,23 @@ func eachLine[T any](r *Run, name string, fn func(T) error) error {
 		}
 		if err != nil {
 			return fmt.Errorf("read %s: %w", name, err)
+		}
+	}
+}
+
+// readLine appends the next line of br (with its '\n', if any) to buf. A
+// line longer than max is read to its end but not kept: tooLong is set.
+func readLine(br *bufio.Reader, buf []byte, max int) (line []byte, tooLong bool, err error) {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong && len(buf)+len(chunk) > max {
+			tooLong, buf = true, buf[:0]
+		}
+		if !tooLong {
+			buf = append(buf, chunk...)
+		}
+		if err != bufio.ErrBufferFull {
+			return buf, tooLong, err
 		}
 	}
 }

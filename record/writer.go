@@ -17,6 +17,7 @@ const DefaultSyncEvery = 2 * time.Second
 // methods never block on anything but the disk.
 type Writer struct {
 	dir                    string
+	root                   *os.Root
 	samples, conns, events *jsonlWriter
 	stop                   chan struct{}
 	done                   chan struct{}
@@ -45,16 +46,19 @@ func Create(dir string) (*Writer, error) {
 			return nil, fmt.Errorf("create run directory: %w", err)
 		}
 	}
-	w := &Writer{dir: dir, stop: make(chan struct{}), done: make(chan struct{})}
-	var err error
-	if w.samples, err = openJSONL(filepath.Join(dir, SamplesFile)); err != nil {
-		return nil, err
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create run directory: %w", err)
 	}
-	if w.conns, err = openJSONL(filepath.Join(dir, ConnsFile)); err != nil {
-		return nil, err
+	w := &Writer{dir: dir, root: root, stop: make(chan struct{}), done: make(chan struct{})}
+	if w.samples, err = openJSONL(root, SamplesFile); err != nil {
+		return nil, errors.Join(err, w.closeFiles())
 	}
-	if w.events, err = openJSONL(filepath.Join(dir, EventsFile)); err != nil {
-		return nil, err
+	if w.conns, err = openJSONL(root, ConnsFile); err != nil {
+		return nil, errors.Join(err, w.closeFiles())
+	}
+	if w.events, err = openJSONL(root, EventsFile); err != nil {
+		return nil, errors.Join(err, w.closeFiles())
 	}
 	go w.syncLoop(DefaultSyncEvery)
 	return w, nil
@@ -87,7 +91,7 @@ func (w *Writer) WriteMeta(m Meta) error {
 	w.metaMu.Lock()
 	defer w.metaMu.Unlock()
 	m.Format = FormatVersion
-	return WriteJSONAtomic(filepath.Join(w.dir, MetaFile), m)
+	return writeJSONIn(w.root, MetaFile, m)
 }
 
 // Losses describes the data this Writer failed to keep, one line per file
@@ -122,9 +126,20 @@ func (w *Writer) Close() error {
 	w.closeOnce.Do(func() {
 		close(w.stop)
 		<-w.done
-		err = errors.Join(w.samples.Close(), w.conns.Close(), w.events.Close())
+		err = w.closeFiles()
 	})
 	return err
+}
+
+// closeFiles closes what Create opened.
+func (w *Writer) closeFiles() error {
+	var errs []error
+	for _, j := range []*jsonlWriter{w.samples, w.conns, w.events} {
+		if j != nil {
+			errs = append(errs, j.Close())
+		}
+	}
+	return errors.Join(append(errs, w.root.Close())...)
 }
 
 func (w *Writer) syncLoop(every time.Duration) {
@@ -151,32 +166,14 @@ func WriteJSONAtomic(path string, v any) error {
 	return WriteFileAtomic(path, append(b, '\n'))
 }
 
-// WriteFileAtomic writes data to path through a temporary file and a rename.
+// WriteFileAtomic writes data to path through a temporary file and a
+// rename, inside an os.Root of path's directory: a symlink at path is
+// replaced, never written through.
 func WriteFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	root, err := os.OpenRoot(filepath.Dir(path))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	// CreateTemp makes 0600 files; run files are meant to be shared (CI
-	// artifacts, a web server for reports), like the JSONL files.
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	defer root.Close()
+	return writeFileIn(root, filepath.Base(path), data)
 }

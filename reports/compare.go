@@ -96,10 +96,12 @@ func Compare(a, b string, opts CompareOptions) (*Comparison, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", a, err)
 	}
+	defer ba.run.Close()
 	bb, err := load(b)
 	if err != nil {
 		return nil, fmt.Errorf("compare %s: %w", b, err)
 	}
+	defer bb.run.Close()
 	c := &Comparison{A: ba.sum, B: bb.sum, DirA: a, DirB: b}
 	c.Why, c.Notes = comparability(ba.run.Meta, bb.run.Meta)
 	if len(c.Why) > 0 && !opts.Force {
@@ -121,15 +123,19 @@ func Compare(a, b string, opts CompareOptions) (*Comparison, error) {
 	if out == "" {
 		out = filepath.Join(b, "compare-"+fileSafe(filepath.Base(filepath.Clean(a))))
 	}
-	if err := os.MkdirAll(filepath.Join(out, record.PlotsDir), 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return c, fmt.Errorf("compare: %w", err)
 	}
+	// The output directory is written through an os.Root like a run
+	// directory: it sits inside run b, which may be an untrusted artifact.
+	od := &record.Run{Dir: out, Meta: ba.run.Meta}
+	defer od.Close()
 	c.Text = c.Table()
-	plots, err := overlayPlots(ba, bb, out)
+	plots, err := overlayPlots(ba, bb, od)
 	if err != nil {
 		return c, err
 	}
-	if err := record.WriteJSONAtomic(filepath.Join(out, "compare.json"), c); err != nil {
+	if err := od.WriteJSON(c, "compare.json"); err != nil {
 		return c, fmt.Errorf("compare: %w", err)
 	}
 	page, err := renderCompare(c, plots)
@@ -137,7 +143,7 @@ func Compare(a, b string, opts CompareOptions) (*Comparison, error) {
 		return c, err
 	}
 	c.HTML = filepath.Join(out, CompareFile)
-	if err := record.WriteFileAtomic(c.HTML, page); err != nil {
+	if err := od.WriteFile(page, CompareFile); err != nil {
 		return c, fmt.Errorf("compare: %w", err)
 	}
 	return c, nil

@@ -55,14 +55,14 @@ func (al *aligner) points(pts []point) []point {
 
 // overlayPlots draws A (solid) and B (dashed) on A's time axis and writes
 // them under out/plots.
-func overlayPlots(ba, bb *builder, out string) ([]plotFile, error) {
+func overlayPlots(ba, bb *builder, out *record.Run) ([]plotFile, error) {
 	al := newAligner(ba.run.Meta, bb.run.Meta)
 	// The axis spans both runs once B is mapped onto A.
 	span := ba.spanS
 	if bb.spanS > 0 {
 		span = math.Max(span, al.x(bb.spanS))
 	}
-	ob := &builder{run: &record.Run{Dir: out, Meta: ba.run.Meta}, tl: ba.tl, spanS: span}
+	ob := &builder{run: out, tl: ba.tl, spanS: span}
 	type side struct {
 		tag string
 		b   *builder

@@ -50,3 +50,85 @@ not json
 		t.Error("a node name escaped the run directory")
 	}
 }
+
+// TestBuildStaysInRunDir: issue 21. Run directories are CI artifacts, so a
+// symlink in one must not take a read or a write outside it: a
+// plots/connections.png link was overwritten through, a logs/NODE.log link
+// to /etc/passwd was embedded in report.html.
+func TestBuildStaysInRunDir(t *testing.T) {
+	t.Parallel()
+	outside := t.TempDir()
+	secret := filepath.Join(outside, "secret")
+	victim := filepath.Join(outside, "victim.png")
+	for p, body := range map[string]string{secret: "root:x:0:0:SECRET-PASSWD-LINE", victim: "VICTIM"} {
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	meta := `{"format":1,"scenario":"x","start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:00:10Z","ended":"completed","interval_ms":1000,
+"nodes":{"proxy":{"log":"logs/proxy.log"},"other":{}},"phases":[{"name":"p","kind":"quiet","start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:00:10Z"}]}`
+	samples := `{"t":"2026-01-01T00:00:01Z","node":"proxy","sockets":{"total":3}}
+{"t":"2026-01-01T00:00:02Z","node":"proxy","sockets":{"total":4}}
+`
+	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(meta), 0o644)
+	os.WriteFile(filepath.Join(dir, "samples.jsonl"), []byte(samples), 0o644)
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+	os.MkdirAll(filepath.Join(dir, "plots"), 0o755)
+	for link, target := range map[string]string{"logs/proxy.log": secret, "logs/other.log": "../../" + filepath.Base(outside) + "/secret",
+		"summary.json": secret} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Every plot name a report may write is a link to the victim.
+	for _, name := range []string{"connections", "goroutines", "sockets", "fds", "memory", "load", "timeline"} {
+		for _, ext := range []string{"png", "svg"} {
+			os.Symlink(victim, filepath.Join(dir, "plots", name+"."+ext))
+		}
+	}
+	out, err := Build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := os.ReadFile(out)
+	if strings.Contains(string(page), "SECRET-PASSWD-LINE") {
+		t.Error("report.html embeds a file outside the run directory")
+	}
+	if b, _ := os.ReadFile(victim); string(b) != "VICTIM" {
+		t.Errorf("a file outside the run directory was overwritten through a symlink: %.40q", b)
+	}
+	if b, _ := os.ReadFile(secret); string(b) != "root:x:0:0:SECRET-PASSWD-LINE" {
+		t.Errorf("secret overwritten: %.40q", b)
+	}
+	// A verdict outside the run directory is refused, by name.
+	os.Symlink(secret, filepath.Join(dir, "verdict.json"))
+	if _, err := Build(dir); err == nil || !strings.Contains(err.Error(), "verdict.json: path escapes from parent") {
+		t.Errorf("verdict.json linked outside: %v", err)
+	}
+}
+
+// TestBuildOddMeta: issue 21. A meta.json without a start panicked in
+// makeslice; a sample dated in year 9999 made the end of a killed run
+// centuries away.
+func TestBuildOddMeta(t *testing.T) {
+	t.Parallel()
+	for name, meta := range map[string]string{
+		"no start":   `{"format":1,"scenario":"x","end":"2026-01-01T00:00:10Z","ended":"completed","interval_ms":1000,"nodes":{"a":{}},"phases":[]}`,
+		"zero start": `{"format":1,"scenario":"x","start":"0001-01-01T00:00:00Z","end":"2026-01-01T00:00:10Z","ended":"completed","interval_ms":1000,"nodes":{"a":{}}}`,
+		"killed, sample in 9999": `{"format":1,"scenario":"x","start":"2026-01-01T00:00:00Z","interval_ms":1000,"nodes":{"a":{}},
+"phases":[{"name":"p","kind":"steady","start":"2026-01-01T00:00:00Z"}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, "meta.json"), []byte(meta), 0o644)
+			os.WriteFile(filepath.Join(dir, "samples.jsonl"), []byte(`{"t":"2026-01-01T00:00:01Z","node":"a","sockets":{"total":3}}
+{"t":"2026-01-01T00:00:02Z","node":"a","sockets":{"total":4}}
+{"t":"9999-01-01T00:00:00Z","node":"a","sockets":{"total":5}}
+`), 0o644)
+			if _, err := Build(dir); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"html/template"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -134,7 +133,7 @@ func (b *builder) logTail(node string, nm record.NodeMeta) logTail {
 		lt.Err = "log path is outside the run directory; not shown"
 		return lt
 	}
-	f, err := os.Open(filepath.Join(b.run.Dir, rel))
+	f, err := b.run.OpenFile(rel)
 	if err != nil {
 		lt.Err = "no log: " + err.Error()
 		return lt

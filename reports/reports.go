@@ -12,8 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -66,13 +64,11 @@ func BuildContext(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := os.MkdirAll(b.run.Path(record.PlotsDir), 0o755); err != nil {
-		return "", fmt.Errorf("build report: %w", err)
-	}
+	defer b.run.Close()
 	if err := b.renderPlots(ctx); err != nil {
 		return "", err
 	}
-	if err := record.WriteJSONAtomic(b.run.Path(record.SummaryJSON), b.sum); err != nil {
+	if err := b.run.WriteJSON(b.sum, record.SummaryJSON); err != nil {
 		return "", fmt.Errorf("build report: %w", err)
 	}
 	html, err := b.renderHTML()
@@ -83,7 +79,7 @@ func BuildContext(ctx context.Context, dir string) (string, error) {
 		return "", fmt.Errorf("build report: %w", err)
 	}
 	out := b.run.Path(record.ReportHTML)
-	if err := record.WriteFileAtomic(out, html); err != nil {
+	if err := b.run.WriteFile(html, record.ReportHTML); err != nil {
 		return "", fmt.Errorf("build report: %w", err)
 	}
 	return out, nil
@@ -95,6 +91,7 @@ func Summarize(dir string) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
+	b.run.Close()
 	return b.sum, nil
 }
 
@@ -113,6 +110,7 @@ func load(dir string) (*builder, error) {
 	// run and decoding JSON is most of the cost. The second Run value keeps
 	// the readers' warnings apart.
 	rc := &record.Run{Dir: r.Dir, Meta: r.Meta}
+	defer rc.Close()
 	connErr := make(chan error, 1)
 	go func() { connErr <- rc.EachConn(func(c record.Conn) error { b.cs.add(c); return nil }) }()
 	serr := r.EachSample(func(s record.Sample) error { b.tl.add(s); return nil })
@@ -145,8 +143,7 @@ func (b *builder) saveGrid(name, title string, grid [][]*plot.Plot, w, h vg.Leng
 		if err != nil {
 			return fmt.Errorf("render plot %s: %w", name, err)
 		}
-		path := filepath.Join(b.run.Path(record.PlotsDir), name+"."+format)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
+		if err := b.run.WriteFile(data, record.PlotsDir, name+"."+format); err != nil {
 			return fmt.Errorf("write plot: %w", err)
 		}
 		if format == "png" {

@@ -126,7 +126,9 @@ type VerdictSummary struct {
 
 // ReadSummary reads summary.json of a run built earlier.
 func ReadSummary(dir string) (*Summary, error) {
-	b, err := os.ReadFile(filepath.Join(dir, record.SummaryJSON))
+	r := &record.Run{Dir: dir}
+	defer r.Close()
+	b, err := r.ReadFile(record.SummaryJSON)
 	if err != nil {
 		return nil, fmt.Errorf("read summary: %w", err)
 	}
@@ -139,7 +141,7 @@ func ReadSummary(dir string) (*Summary, error) {
 
 // readVerdict returns the run's verdict, or nil when it has none.
 func readVerdict(r *record.Run) (*record.Verdict, error) {
-	b, err := os.ReadFile(r.Path(record.VerdictFile))
+	b, err := r.ReadFile(record.VerdictFile)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

@@ -148,7 +148,9 @@ func newTimeline(m record.Meta) *timeline {
 	}
 	width := iv
 	if n := span / width; n > MaxPlotPoints {
-		width = (span + MaxPlotPoints - 1) / MaxPlotPoints
+		// Not (span+MaxPlotPoints-1)/MaxPlotPoints: a span of centuries
+		// (a meta.json without a start) overflowed to a negative width.
+		width = span/MaxPlotPoints + 1
 	}
 	tl := &timeline{start: m.Start, width: width, nb: int(span/width) + 2, nodes: map[string]*nodeSeries{}}
 	tl.phases = append(tl.phases, m.Phases...)

@@ -51,7 +51,8 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 	if err != nil {
 		return withCode(runner.ExitEnvironment, err)
 	}
-	if _, err := os.Stat(run.Path(record.VerdictFile)); o.recheck || errors.Is(err, os.ErrNotExist) {
+	defer run.Close()
+	if _, err := run.Stat(record.VerdictFile); o.recheck || errors.Is(err, os.ErrNotExist) {
 		if err := recheck(run); err != nil {
 			// A report without a verdict is still worth having.
 			fmt.Fprintln(cmd.ErrOrStderr(), "soak: checks not evaluated:", err)
@@ -62,7 +63,7 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 		return withCode(runner.ExitEnvironment, err)
 	}
 	if o.json {
-		b, err := os.ReadFile(run.Path(record.SummaryJSON))
+		b, err := run.ReadFile(record.SummaryJSON)
 		if err != nil {
 			return withCode(runner.ExitEnvironment, err)
 		}
@@ -76,8 +77,8 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 // recheck evaluates the run's checks against the scenario it ran and writes verdict.json.
 func recheck(run *record.Run) error {
 	var sc *scenarios.Scenario
-	if _, err := os.Stat(run.Path(record.ScenarioFile)); err == nil {
-		if sc, _, err = scenarios.LoadFile(run.Path(record.ScenarioFile)); err != nil {
+	if b, err := run.ReadFile(record.ScenarioFile); err == nil {
+		if sc, err = scenarios.ParseScenario(run.Path(record.ScenarioFile), b); err != nil {
 			return fmt.Errorf("read scenario: %w", err)
 		}
 	}
