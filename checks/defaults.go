@@ -47,8 +47,8 @@ func Defaults(sc *scenarios.Scenario) []*scenarios.Expectation {
 	}
 	var repeated, load []string
 	for _, p := range sc.Phases {
-		if p == nil {
-			continue
+		if p == nil || p.Request != nil || p.Exec != nil {
+			continue // setup steps put no load
 		}
 		if p.Repeat > 1 || sc.Cycles > 1 {
 			repeated = append(repeated, p.Name)

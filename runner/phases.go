@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -132,6 +133,11 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 		data["error"] = err.Error()
 	}
 	r.event(record.EventPhaseEnd, name, p.Kind(), data)
+	if errors.Is(err, load.ErrStepFailed) && ctx.Err() == nil {
+		// A setup step that failed: the rest would not test what the
+		// scenario means to, so the run ends (exit 3) with its cause.
+		return fmt.Errorf("phase %s: %w", name, err)
+	}
 	if err != nil && ctx.Err() == nil {
 		r.warn(fmt.Sprintf("phase %s: %v", name, err))
 		// A phase's error is setup or I/O: its results are not all on disk.

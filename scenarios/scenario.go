@@ -204,6 +204,8 @@ type Phase struct {
 	Slow    *Slow    `yaml:"slow,omitempty" json:"slow,omitempty"`
 	Abandon *Abandon `yaml:"abandon,omitempty" json:"abandon,omitempty"`
 	Quiet   *Quiet   `yaml:"quiet,omitempty" json:"quiet,omitempty"`
+	Request *Request `yaml:"request,omitempty" json:"request,omitempty"`
+	Exec    *Exec    `yaml:"exec,omitempty" json:"exec,omitempty"`
 }
 
 // Expectation is one check. Exactly one kind is set.
