@@ -42,7 +42,8 @@ Ctrl-C stops the load at once, keeps the data and still writes the report
 
 Built-in scenarios: ` + fmt.Sprint(scenarios.BuiltinNames()) + `
 Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
-3 the SUT or environment failed, 130 interrupted.`,
+3 the SUT or environment failed or the run lost data it needed (a failed
+write, a full disk), 130 interrupted.`,
 		Example: `  soak run
   soak run nightly --duration-scale 0.05
   soak run my.yaml --set layers.client.idle_timeout=4s --name pr-1234
