@@ -19,7 +19,7 @@ func TestGCSBackendNeedsTag(t *testing.T) {
 nodes:
   n: {command: ["sleep", "60"]}
 backends:
-  store: {kind: gcs, buckets: [b1]}
+  store: {kind: gcs, buckets: [bucket-1]}
 layers:
   client: {node: n, listen: n, idle_timeout: 5s}
 phases:
