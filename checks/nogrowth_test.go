@@ -101,17 +101,20 @@ func TestNoGrowthCycles(t *testing.T) {
 // to flag a leak of one connection per minute under a sawtooth with noise,
 // and that it never flags the same series without the leak.
 func TestTimeToDetect(t *testing.T) {
+	t.Parallel()
 	detect := func(perMin float64, seed uint64) (minutes int) {
 		rng := rand.New(rand.NewPCG(seed, 7))
-		var samples []record.Sample
+		var compacted []sample // each minute compacted once: the test was quadratic in its own setup
 		meta := record.Meta{Start: t0, IntervalMs: 1000, Layers: map[string]record.LayerMeta{"backend": {Node: "target", IdleTimeoutMs: 2000}}}
 		for m := 1; m <= 60; m++ {
+			var minute []record.Sample
 			for sec := float64((m - 1) * 60); sec < float64(m*60); sec++ {
 				v := soakValue(sec, perMin, rng)
-				samples = append(samples, record.Sample{Time: at(sec), Node: "target", Sockets: layerSockets("backend", int(v), 0)})
+				minute = append(minute, record.Sample{Time: at(sec), Node: "target", Sockets: layerSockets("backend", int(v), 0)})
 			}
+			compacted = append(compacted, series.CompactAll(minute)...)
 			meta.Phases = []record.PhaseMeta{{Name: "soak", Base: "soak", Kind: "steady", Start: t0, End: at(float64(m * 60))}}
-			d := &runData{meta: meta, samples: map[string][]sample{"target": series.CompactAll(samples)}, interval: time.Second}
+			d := &runData{meta: meta, samples: map[string][]sample{"target": compacted}, interval: time.Second}
 			rs := noGrowth(d, &scenarios.NoGrowthCheck{Series: "sockets.backend", During: []string{"soak"}})
 			if rs[0].Status == record.StatusFail {
 				return m
