@@ -122,8 +122,11 @@ func TestFaultsSeenBySDK(t *testing.T) {
 			if len(got) != size/2 {
 				t.Errorf("stalled body: %d bytes before the stall, want half of %d", len(got), size)
 			}
-			if took < timeout || took > timeout+2*time.Second {
-				t.Errorf("stalled call gave up after %v, want %v to %v", took, timeout, timeout+2*time.Second)
+			// The call ended by its deadline, not sooner: asked of the
+			// context, not of a wall-clock window (getAll's own start is
+			// after the context's, and a loaded machine adds any delay).
+			if ctx.Err() == nil {
+				t.Errorf("stalled call gave up after %v, before its %v deadline", took, timeout)
 			}
 			wantClosedBy(t, e.sink, record.ClosedByClient)
 		}},
