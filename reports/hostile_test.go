@@ -66,26 +66,25 @@ func TestBuildStaysInRunDir(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	meta := `{"format":1,"scenario":"x","start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:00:10Z","ended":"completed","interval_ms":1000,
-"nodes":{"proxy":{"log":"logs/proxy.log"},"other":{}},"phases":[{"name":"p","kind":"quiet","start":"2026-01-01T00:00:00Z","end":"2026-01-01T00:00:10Z"}]}`
-	samples := `{"t":"2026-01-01T00:00:01Z","node":"proxy","sockets":{"total":3}}
-{"t":"2026-01-01T00:00:02Z","node":"proxy","sockets":{"total":4}}
-`
-	os.WriteFile(filepath.Join(dir, "meta.json"), []byte(meta), 0o644)
-	os.WriteFile(filepath.Join(dir, "samples.jsonl"), []byte(samples), 0o644)
+	defaultSynth().write(t, dir)
 	os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
-	os.MkdirAll(filepath.Join(dir, "plots"), 0o755)
-	for link, target := range map[string]string{"logs/proxy.log": secret, "logs/other.log": "../../" + filepath.Base(outside) + "/secret",
-		"summary.json": secret} {
+	for link, target := range map[string]string{"logs/proxy.log": secret, "summary.json": secret} {
+		os.Remove(filepath.Join(dir, link))
 		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	// Every plot name a report may write is a link to the victim.
-	for _, name := range []string{"connections", "goroutines", "sockets", "fds", "memory", "load", "timeline"} {
-		for _, ext := range []string{"png", "svg"} {
-			os.Symlink(victim, filepath.Join(dir, "plots", name+"."+ext))
-		}
+	// Build once, then make every plot it wrote a link to the victim.
+	if _, err := Build(dir); err != nil {
+		t.Fatal(err)
+	}
+	written, _ := filepath.Glob(filepath.Join(dir, "plots", "*"))
+	if len(written) == 0 {
+		t.Fatal("no plots written")
+	}
+	for _, p := range written {
+		os.Remove(p)
+		os.Symlink(victim, p)
 	}
 	out, err := Build(dir)
 	if err != nil {
