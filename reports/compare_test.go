@@ -146,11 +146,19 @@ func TestCompare(t *testing.T) {
 	if c.Tripped != 1 || !c.Rules[0].Tripped || c.Rules[1].Tripped {
 		t.Errorf("rules = %+v", c.Rules)
 	}
+	// The A-vs-B table: a sentence per layer, every figure by its rule
+	// name, the checks that differ, the rules.
+	for _, want := range []string{"backend (node proxy): ", "goroutines per idle connection", "figure (--fail-on name)",
+		"backend.max_idle", "load.p99", "reclaim/backend pass -> fail", "TRIPPED  any-check-regressed"} {
+		if !strings.Contains(c.Text, want) {
+			t.Errorf("the A-vs-B table lacks %q:\n%s", want, c.Text)
+		}
+	}
 	page, err := os.ReadFile(c.HTML)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"reclaim/backend", "regressed", "backend.max_idle", "goroutines.peak",
+	for _, want := range []string{"reclaim/backend", "regressed", "figure (--fail-on name)", "backend.max_idle", "goroutines.peak",
 		"1 rule(s) tripped", `id="plot-connections"><img`, `id="plot-goroutines"><img`, "A: backend"[:0]} {
 		if !strings.Contains(string(page), want) {
 			t.Errorf("compare.html lacks %q", want)
