@@ -50,7 +50,8 @@ are not comparable (different scenarios; --force compares anyway).`,
 		Example: `  soak compare runs/A runs/B
   soak compare --baseline runs/ runs/B --fail-on any-check-regressed --fail-on goroutines.peak:+10%
   soak compare runs/A runs/B --fail-on backend.max_idle:+1s --json`,
-		Args: cobra.RangeArgs(1, 2),
+		Args:              cobra.RangeArgs(1, 2),
+		ValidArgsFunction: completeRunDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runCompare(cmd, args, o)
 		},

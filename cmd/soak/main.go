@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/soak-dev/soak/runner"
 	"github.com/spf13/cobra"
@@ -50,7 +51,10 @@ Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
   soak compare runs/A runs/B --fail-on any-check-regressed`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       soakVersion(),
 	}
+	// soak --version prints what soak version prints.
+	root.SetVersionTemplate("soak {{.Version}} (" + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")\n")
 	for _, mk := range subcommands {
 		root.AddCommand(mk())
 	}

@@ -33,7 +33,8 @@ interrupted or killed. When the run has no verdict.json (a killed run) or
 Prints the path of report.html (or summary.json with --json).`,
 		Example: `  soak report runs/20261124-101500_quick
   soak report --recheck --json runs/20261124-101500_quick`,
-		Args: cobra.ExactArgs(1),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeRunDirs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runReport(cmd, args[0], o)
 		},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +41,7 @@ rebuilds its report at any time, even for a run that was killed.
 Ctrl-C stops the load at once, keeps the data and still writes the report
 (exit 130); a second Ctrl-C skips the report.
 
-Built-in scenarios: ` + fmt.Sprint(scenarios.BuiltinNames()) + `
+Built-in scenarios: ` + strings.Join(scenarios.BuiltinNames(), ", ") + `
 Exit codes: 0 pass, 1 a check failed, 2 usage or scenario error,
 3 the SUT or environment failed or the run lost data it needed (a failed
 write, a full disk), 130 interrupted.`,
@@ -48,7 +49,8 @@ write, a full disk), 130 interrupted.`,
   soak run nightly --duration-scale 0.05
   soak run my.yaml --set layers.client.idle_timeout=4s --name pr-1234
   soak run my.yaml --json > progress.jsonl`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			which := "quick"
 			if len(args) == 1 {

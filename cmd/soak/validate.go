@@ -24,7 +24,8 @@ Built-in scenario names are accepted too.`,
 		Example: `  soak validate my.yaml
   soak validate scenarios/examples/*.yaml
   soak validate quick nightly ab-engines`,
-		Args: cobra.MinimumNArgs(1),
+		Args:              cobra.MinimumNArgs(1),
+		ValidArgsFunction: completeScenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var bad int
 			for _, a := range args {
