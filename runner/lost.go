@@ -1,6 +1,9 @@
 package runner
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // A run that failed to keep data it needed (a write that failed, a full
 // disk, samples that stopped) cannot be judged as if it were whole: it
@@ -18,7 +21,21 @@ func (r *run) lose(what string, err error) {
 	}
 	r.lostM.Lock()
 	defer r.lostM.Unlock()
-	r.lost = append(r.lost, msg)
+	// meta.json is rewritten at every phase: one line, counted, per thing lost.
+	key, _, _ := strings.Cut(msg, ":")
+	for i, l := range r.lost {
+		if k, _, _ := strings.Cut(l.msg, ":"); k == key {
+			r.lost[i].n++
+			return
+		}
+	}
+	r.lost = append(r.lost, lostLine{msg, 1})
+}
+
+// lostLine is one thing lost, and how many times.
+type lostLine struct {
+	msg string
+	n   int
 }
 
 // keepMeta rewrites meta.json, recording a failure as lost data.
@@ -32,7 +49,14 @@ func (r *run) losses() []string {
 	out := r.w.Losses()
 	r.lostM.Lock()
 	defer r.lostM.Unlock()
-	return append(out, r.lost...)
+	for _, l := range r.lost {
+		if l.n > 1 {
+			out = append(out, fmt.Sprintf("%s (%d times)", l.msg, l.n))
+			continue
+		}
+		out = append(out, l.msg)
+	}
+	return out
 }
 
 // lostCause is the one-line cause of a run that lost data.

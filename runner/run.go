@@ -50,7 +50,7 @@ type run struct {
 
 	// lost lists data that could not be kept (lost.go).
 	lostM sync.Mutex
-	lost  []string
+	lost  []lostLine
 }
 
 // Run runs one scenario end to end and returns how it ended. The error is
