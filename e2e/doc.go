@@ -3,6 +3,6 @@
 // the leak matrix (each named leak must fail the check meant for it, the
 // healthy build must pass) and, with SOAK_LONG=1, the false-alarm loop and
 // time to detection. They build the soak binary once and take minutes, so
-// they live apart from the unit packages, which stay fast. The rows run in
-// parallel, as many at once as go test's -parallel allows (GOMAXPROCS).
+// they live apart from the unit packages, which stay fast. The healthy row
+// runs alone, then the leak rows in parallel (as many as -parallel allows).
 package e2e
