@@ -32,6 +32,17 @@ func TestHostileYAML(t *testing.T) {
 	// Many keys over many mappings are fine (every node has its own).
 	mustParse(t, "large.yaml", largeScenario(40, 400))
 
+	// A 4 MiB file of keys is refused before it is lexed (it took 4 s and
+	// 300 MB to lex; go-yaml's parser did not finish in 400 s).
+	b.Reset()
+	b.WriteString("name: keys\nvars:\n")
+	for i := 0; b.Len() < MaxFileSize-20; i++ {
+		fmt.Fprintf(&b, "  k%x: v\n", i)
+	}
+	if _, err := ParseScenario("big.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "lines, keys and list items; a scenario has at most 200000") {
+		t.Errorf("4 MiB of keys: %v", err)
+	}
+
 	bom := "\xef\xbb\xbfname: bom\nnodes: {a: {command: [srv]}}\nphases: [{name: q, quiet: {duration: 1s}}]\n"
 	if sc := mustParse(t, "bom.yaml", []byte(bom)); sc.Name != "bom" {
 		t.Errorf("name %q", sc.Name)

@@ -30,6 +30,11 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		return nil, Errors{e}
 	}
 	data = bytes.TrimPrefix(data, utf8BOM) // some editors on Windows write one
+	// Lines, keys and flow items bound the tokens from below: refuse a file
+	// with too many before the lexer spends seconds and 300 MB on 4 MiB.
+	if n := bytes.Count(data, []byte("\n")) + bytes.Count(data, []byte(":")) + bytes.Count(data, []byte(",")); n > MaxTokens {
+		return nil, Errors{{File: file, Msg: fmt.Sprintf("%d lines, keys and list items; a scenario has at most %d (is this the right file?)", n, MaxTokens)}}
+	}
 	tokens := lexer.Tokenize(string(data))
 	if e := checkNesting(file, tokens); e != nil {
 		return nil, Errors{e}
