@@ -9,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -26,7 +26,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Evaluate runs the scenario's checks (or the defaults) on run. Missing or
+// Evaluate runs the scenario's checks (or the defaults) on run. A nil sc
+// means the scenario the run directory keeps (scenario.yaml), which is what
+// the runner and `soak report --recheck` both judge by. Missing or
 // thin data makes a check inconclusive, not an error; errors are for
 // reading the run directory.
 func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Verdict, error) {
@@ -34,11 +36,15 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 		return record.Verdict{}, errors.New("checks: no run")
 	}
 	if sc == nil {
-		// The run directory keeps the scenario as run: judge by it.
-		if b, err := run.ReadFile(record.ScenarioFile); err == nil {
+		// The run directory keeps the scenario as run: judge by it, scaled
+		// as it ran, so the runner and `soak report --recheck` agree.
+		if b, err := run.Scenario(); err == nil {
 			if sc, err = scenarios.ParseScenario(run.Path(record.ScenarioFile), b); err != nil {
 				return record.Verdict{}, fmt.Errorf("checks: %w", err)
 			}
+			sc.ScaleDurations(run.Meta.DurationScale)
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return record.Verdict{}, fmt.Errorf("checks: %w", err)
 		}
 	}
 	now := time.Now
@@ -154,22 +160,4 @@ func evaluateOne(d *runData, e *scenarios.Expectation) []record.CheckResult {
 			Message: fmt.Sprintf("check kind %q has no evaluation in this soak build", spec.Kind())}}
 	}
 	return eval(d, spec)
-}
-
-// Write writes verdict.json, junit.xml and summary.md into the run directory.
-func Write(dir string, v record.Verdict) error {
-	if err := record.WriteJSONAtomic(filepath.Join(dir, record.VerdictFile), v); err != nil {
-		return fmt.Errorf("write verdict: %w", err)
-	}
-	junit, err := JUnit(v)
-	if err != nil {
-		return fmt.Errorf("write verdict: %w", err)
-	}
-	if err := record.WriteFileAtomic(filepath.Join(dir, record.JUnitFile), junit); err != nil {
-		return fmt.Errorf("write verdict: %w", err)
-	}
-	if err := record.WriteFileAtomic(filepath.Join(dir, record.SummaryMD), []byte(Summary(v))); err != nil {
-		return fmt.Errorf("write verdict: %w", err)
-	}
-	return nil
 }

@@ -152,14 +152,16 @@ func (d *runData) phaseEnd(p record.PhaseMeta) time.Time {
 }
 
 // layerTimeout is the idle timeout the SUT is configured with on layer.
+// The scenario the run is judged by comes first, so a recheck reads the
+// same timeouts as the run; meta.json serves runs without one.
 func (d *runData) layerTimeout(layer string) time.Duration {
-	if l, ok := d.meta.Layers[layer]; ok && l.IdleTimeoutMs > 0 {
-		return time.Duration(l.IdleTimeoutMs) * time.Millisecond
-	}
 	if d.sc != nil {
-		if l := d.sc.Layers[layer]; l != nil {
+		if l := d.sc.Layers[layer]; l != nil && l.IdleTimeout > 0 {
 			return l.IdleTimeout.D()
 		}
+	}
+	if l, ok := d.meta.Layers[layer]; ok && l.IdleTimeoutMs > 0 {
+		return time.Duration(l.IdleTimeoutMs) * time.Millisecond
 	}
 	return 0
 }

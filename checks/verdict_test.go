@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -38,7 +39,7 @@ func TestVerdictHonestAboutTheRun(t *testing.T) {
 			if v.Status != tc.want || len(v.Checks) != tc.checks || !strings.Contains(v.Cause, tc.cause) {
 				t.Fatalf("verdict %s with %d checks, cause %q; want %s with %d, cause containing %q", v.Status, len(v.Checks), v.Cause, tc.want, tc.checks, tc.cause)
 			}
-			junit, err := JUnit(v)
+			junit, err := reports.JUnit(v)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/soak-dev/soak/checks"
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -34,7 +35,7 @@ func TestFalseAlarms(t *testing.T) {
 			passed++
 			continue
 		}
-		t.Errorf("run %d: healthy build verdict %s:\n%s", i+1, res.Verdict.Status, checks.Summary(res.Verdict))
+		t.Errorf("run %d: healthy build verdict %s:\n%s", i+1, res.Verdict.Status, reports.VerdictMarkdown(res.Verdict))
 	}
 	t.Logf("false alarms: %d of %d healthy runs passed every default check", passed, n)
 }

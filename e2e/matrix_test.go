@@ -14,6 +14,7 @@ import (
 
 	"github.com/soak-dev/soak/checks"
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -199,14 +200,14 @@ func TestMatrix(t *testing.T) {
 			mu.Unlock()
 			if c.check == "" {
 				if res.Verdict.Status != record.StatusPass || res.ExitCode != runner.ExitPass {
-					t.Errorf("healthy build: verdict %s exit %d, want pass 0:\n%s", res.Verdict.Status, res.ExitCode, checks.Summary(res.Verdict))
+					t.Errorf("healthy build: verdict %s exit %d, want pass 0:\n%s", res.Verdict.Status, res.ExitCode, reports.VerdictMarkdown(res.Verdict))
 				}
 				healthyRatio(t, res.Dir)
 				return
 			}
 			ck, ok := byName[c.check]
 			if !ok || ck.Status != record.StatusFail || res.ExitCode != runner.ExitCheckFailed {
-				t.Errorf("%s: check %s is %q (exit %d), want fail 1:\n%s", c.leak, c.check, ck.Status, res.ExitCode, checks.Summary(res.Verdict))
+				t.Errorf("%s: check %s is %q (exit %d), want fail 1:\n%s", c.leak, c.check, ck.Status, res.ExitCode, reports.VerdictMarkdown(res.Verdict))
 				return
 			}
 			t.Logf("caught: %s (witnesses %v; %v)", ck.Message, ck.Witnesses, ck.Details)

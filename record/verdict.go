@@ -1,6 +1,12 @@
 package record
 
-import "time"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
 
 // Check statuses.
 const (
@@ -50,4 +56,28 @@ type CheckResult struct {
 	// Grew names the goroutine stacks that grew most from the baseline to
 	// the end, when goroutines grew (no_growth, ratio).
 	Grew []StackGrowth `json:"grew,omitempty"`
+}
+
+// WriteVerdict writes v as the run directory's verdict.json.
+func (r *Run) WriteVerdict(v Verdict) error {
+	if err := r.WriteJSON(v, VerdictFile); err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	return nil
+}
+
+// Verdict reads the run's verdict.json; nil, nil when the run has none yet.
+func (r *Run) Verdict() (*Verdict, error) {
+	b, err := r.ReadFile(VerdictFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read verdict: %w", err)
+	}
+	var v Verdict
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("read verdict: %w", err)
+	}
+	return &v, nil
 }

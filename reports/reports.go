@@ -122,7 +122,7 @@ func load(dir string) (*builder, error) {
 	if b.prs, err = r.PhaseResults(); err != nil {
 		return nil, fmt.Errorf("build report: %w", err)
 	}
-	if b.verdict, err = readVerdict(r); err != nil {
+	if b.verdict, err = r.Verdict(); err != nil {
 		return nil, err
 	}
 	b.sum = summarize(r, b.tl, b.cs, b.prs, b.verdict)

@@ -2,11 +2,9 @@ package reports
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -137,22 +135,6 @@ func ReadSummary(dir string) (*Summary, error) {
 		return nil, fmt.Errorf("read summary %s: %w", dir, err)
 	}
 	return &s, nil
-}
-
-// readVerdict returns the run's verdict, or nil when it has none.
-func readVerdict(r *record.Run) (*record.Verdict, error) {
-	b, err := r.ReadFile(record.VerdictFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read verdict: %w", err)
-	}
-	var v record.Verdict
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, fmt.Errorf("read verdict: %w", err)
-	}
-	return &v, nil
 }
 
 // maxTheilSen is the most points a report fits a Theil-Sen slope to: the

@@ -20,12 +20,15 @@ func (r *run) evaluate(res *Result) (code int, v record.Verdict, report string) 
 		r.lose("read run back", err)
 		return ExitEnvironment, v, ""
 	}
-	v, err = checks.Evaluate(run, r.sc, checks.Options{InconclusiveFails: r.opts.InconclusiveFails})
+	// Judged by the scenario read back (scenario.yaml), exactly as
+	// `soak report --recheck` judges it later.
+	v, err = checks.Evaluate(run, nil, checks.Options{InconclusiveFails: r.opts.InconclusiveFails})
 	if err != nil {
 		r.lose("checks", err)
 		code = ExitEnvironment
 	} else {
-		r.lose("", checks.Write(run.Dir, v))
+		r.lose("", run.WriteVerdict(v))
+		r.lose("", reports.WriteVerdict(run, v))
 		switch {
 		case v.Status == record.StatusError:
 			code = ExitEnvironment

@@ -11,7 +11,6 @@ import (
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
-	"github.com/soak-dev/soak/scenarios"
 )
 
 func init() { subcommands = append(subcommands, newReportCmd) }
@@ -75,18 +74,17 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 	return nil
 }
 
-// recheck evaluates the run's checks against the scenario it ran and writes verdict.json.
+// recheck evaluates the run's checks against the scenario it ran
+// (scenario.yaml, as the runner does) and writes verdict.json, junit.xml
+// and summary.md.
 func recheck(run *record.Run) error {
-	var sc *scenarios.Scenario
-	if b, err := run.ReadFile(record.ScenarioFile); err == nil {
-		if sc, err = scenarios.ParseScenario(run.Path(record.ScenarioFile), b); err != nil {
-			return fmt.Errorf("read scenario: %w", err)
-		}
-	}
 	// Options come from meta.json (--inconclusive-fails): the verdict the run reached.
-	v, err := checks.Evaluate(run, sc, checks.Options{})
+	v, err := checks.Evaluate(run, nil, checks.Options{})
 	if err != nil {
 		return err
 	}
-	return checks.Write(run.Dir, v)
+	if err := run.WriteVerdict(v); err != nil {
+		return err
+	}
+	return reports.WriteVerdict(run, v)
 }

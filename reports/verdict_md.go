@@ -1,4 +1,4 @@
-package checks
+package reports
 
 import (
 	"fmt"
@@ -7,9 +7,9 @@ import (
 	"github.com/soak-dev/soak/record"
 )
 
-// Summary renders the verdict as Markdown for a PR comment or a chat: the
+// VerdictMarkdown renders the verdict as Markdown (summary.md) for a PR comment or a chat: the
 // overall status and a table of checks, failures first.
-func Summary(v record.Verdict) string {
+func VerdictMarkdown(v record.Verdict) string {
 	var b strings.Builder
 	counts := map[string]int{}
 	for _, c := range v.Checks {
@@ -54,3 +54,43 @@ func mark(status string) string {
 func cell(s string) string { return cellEscaper.Replace(s) }
 
 var cellEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// reclaimedTable is the summary.md section of effective idle timeouts:
+// one row per layer and witness.
+func reclaimedTable(v record.Verdict) string {
+	var b strings.Builder
+	for _, c := range v.Checks {
+		for _, x := range c.Reclaimed {
+			if b.Len() == 0 {
+				b.WriteString("\n### Effective idle timeouts\n\n| layer | witness | reclaimed after (median) | p90 | max | closed by the SUT | lower bound |\n|---|---|---|---|---|---|---|\n")
+			}
+			med, p90, mx := "-", "-", "-"
+			if x.Measured() {
+				med, p90, mx = fmt.Sprintf("%.1f s", x.MedianS), fmt.Sprintf("%.1f s", x.P90S), fmt.Sprintf("%.1f s", x.MaxS)
+			}
+			lb := "-"
+			if x.LowerBoundCount > 0 {
+				lb = fmt.Sprintf(">= %.1f s, %s (%d)", x.LowerBoundS, x.LowerBoundWhy, x.LowerBoundCount)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %d | %s |\n", cell(x.Layer), cell(x.Witness), med, p90, mx, x.Count, cell(lb))
+		}
+	}
+	return b.String()
+}
+
+// WriteVerdict writes the verdict's renderings into the run directory:
+// junit.xml for CI and summary.md for a PR comment (verdict.json itself is
+// written by record.Run.WriteVerdict).
+func WriteVerdict(run *record.Run, v record.Verdict) error {
+	junit, err := JUnit(v)
+	if err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	if err := run.WriteFile(junit, record.JUnitFile); err != nil {
+		return fmt.Errorf("write junit: %w", err)
+	}
+	if err := run.WriteFile([]byte(VerdictMarkdown(v)), record.SummaryMD); err != nil {
+		return fmt.Errorf("write summary.md: %w", err)
+	}
+	return nil
+}

@@ -1,4 +1,4 @@
-package checks
+package reports
 
 import (
 	"strings"
@@ -14,7 +14,7 @@ func TestSummaryEscapesHTML(t *testing.T) {
 		Name: `<img src=x onerror=alert(1)>`, Status: record.StatusFail, Node: "<script>", Layer: "a|b",
 		Message: "1 < 2 & 3 > 2\n<!-- -->",
 	}}}
-	md := Summary(v)
+	md := VerdictMarkdown(v)
 	for _, bad := range []string{"<img", "<script", "<b>", "<!--", "a|b"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("summary.md contains %q:\n%s", bad, md)

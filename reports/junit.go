@@ -1,4 +1,4 @@
-package checks
+package reports
 
 import (
 	"encoding/xml"
