@@ -11,6 +11,8 @@ import (
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/soak-dev/soak/internal/suggest"
 )
 
 // walker checks a YAML tree against the Go schema before decoding: unknown
@@ -142,7 +144,7 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string) bool {
 			}
 			ft, ok := fields[key]
 			if !ok {
-				w.errorf(kv.Key, join(path, key), "unknown field%s", suggest(key, fields))
+				w.errorf(kv.Key, join(path, key), "unknown field%s", suggestField(key, fields))
 				return false
 			}
 			return w.walk(kv.Value, ft, join(path, key))
@@ -270,8 +272,8 @@ func structFields(t reflect.Type) map[string]reflect.Type {
 	return out
 }
 
-// suggest names the closest known field, or lists them.
-func suggest(key string, fields map[string]reflect.Type) string {
+// suggestField names the closest known field, or lists them.
+func suggestField(key string, fields map[string]reflect.Type) string {
 	names := make([]string, 0, len(fields))
 	for k := range fields {
 		names = append(names, k)
@@ -279,7 +281,7 @@ func suggest(key string, fields map[string]reflect.Type) string {
 	sort.Strings(names)
 	best, bestD := "", 3
 	for _, n := range names {
-		if d := editDistance(strings.ToLower(key), n); d < bestD {
+		if d := suggest.Distance(strings.ToLower(key), n); d < bestD {
 			best, bestD = n, d
 		}
 	}
@@ -287,26 +289,6 @@ func suggest(key string, fields map[string]reflect.Type) string {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return fmt.Sprintf(" (known: %s)", strings.Join(names, ", "))
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }
 
 // nodePos is where a node starts for an error message. A block mapping's

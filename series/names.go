@@ -97,7 +97,7 @@ func Parse(s string) (Name, error) {
 			n.Class = parts[1]
 			if !slices.Contains(Classes[:], n.Class) {
 				return n, unknown(s, fmt.Sprintf("unknown goroutine class %q (classes: %s)", n.Class, strings.Join(Classes[:], ", ")),
-					suggest(n.Class, Classes[:], "goroutines."))
+					closest(n.Class, Classes[:], "goroutines."))
 			}
 		}
 	case FDs:
@@ -108,7 +108,7 @@ func Parse(s string) (Name, error) {
 			n.FDType = parts[1]
 			if !slices.Contains(FDTypes[:], n.FDType) {
 				return n, unknown(s, fmt.Sprintf("unknown file descriptor type %q (types: %s)", n.FDType, strings.Join(FDTypes[:], ", ")),
-					suggest(n.FDType, FDTypes[:], "fds."))
+					closest(n.FDType, FDTypes[:], "fds."))
 			}
 		}
 	case RSS, Threads:
@@ -138,7 +138,11 @@ func Parse(s string) (Name, error) {
 		for _, k := range Kinds {
 			kinds = append(kinds, string(k))
 		}
-		return n, unknown(s, why, suggest(parts[0], kinds, "")+tail(parts[1:]))
+		sugg := closest(parts[0], kinds, "")
+		if sugg != "" {
+			sugg += tail(parts[1:])
+		}
+		return n, unknown(s, why, sugg)
 	}
 	return n, nil
 }
@@ -154,7 +158,7 @@ func checkDetail(n Name) error {
 	}
 	cands := append([]string{Idle}, States[:]...)
 	return unknown(n.Text, fmt.Sprintf("%q is neither idle nor a TCP state (%s)", d, strings.Join(States[:], ", ")),
-		suggest(d, cands, pre))
+		closest(d, cands, pre))
 }
 
 func tail(parts []string) string {
@@ -184,7 +188,7 @@ func Check(s string, layers []string) (Name, error) {
 		rest = "." + n.Detail
 	}
 	return n, unknown(s, fmt.Sprintf("unknown layer %q (layers: %s; or %s, %s)", n.Layer, known, AllLayers, Other),
-		suggestWith(n.Layer, append(real, AllLayers, Other), "sockets.", rest))
+		closestWith(n.Layer, append(real, AllLayers, Other), "sockets.", rest))
 }
 
 // Unit is the unit of the series' values.

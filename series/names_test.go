@@ -47,6 +47,7 @@ func TestParse(t *testing.T) {
 		{in: "socket.client", err: "not a series (", sugg: "sockets.client"},
 		{in: "cpu", err: "CPU time"},
 		{in: "memory", err: "not a series ("},
+		{in: "memory.x", err: "not a series ("},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := Parse(tc.in)
@@ -121,17 +122,6 @@ func TestUnit(t *testing.T) {
 		n, err := Parse(in)
 		if err != nil || n.Unit() != want {
 			t.Errorf("Parse(%q).Unit() = %q, %v; want %q", in, n.Unit(), err, want)
-		}
-	}
-}
-
-func TestDistance(t *testing.T) {
-	for _, tc := range []struct {
-		a, b string
-		want int
-	}{{"", "", 0}, {"abc", "", 3}, {"kitten", "sitting", 3}, {"server_conn", "server-conn", 1}, {"same", "same", 0}} {
-		if got := distance(tc.a, tc.b); got != tc.want {
-			t.Errorf("distance(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }
