@@ -2,11 +2,14 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
+	"github.com/soak-dev/soak/exporter"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/runner"
 	"github.com/spf13/cobra"
@@ -15,7 +18,10 @@ import (
 func init() { subcommands = append(subcommands, newProbeCmd) }
 
 type probeOpts struct {
-	pid      int
+	pids     []int
+	pidFiles []string
+	listen   string
+	scrapeTO time.Duration
 	node     string
 	pprof    string
 	metrics  string
@@ -31,7 +37,7 @@ type probeOpts struct {
 func newProbeCmd() *cobra.Command {
 	var o probeOpts
 	cmd := &cobra.Command{
-		Use:   "probe --pid N",
+		Use:   "probe --pid N | --listen ADDR (--pid N | --pid-file F)...",
 		Short: "Watch one process's connections, goroutines and FDs, like top",
 		Long: `probe samples one running process every interval, without a scenario:
 TCP sockets per layer (established, idle, idle age max/p99 from the kernel's
@@ -42,18 +48,30 @@ descriptors by type, RSS, CPU and threads.
 A layer rule names sockets by port: name=local:PORT[,PORT] for connections
 accepted on a listen port, name=remote:PORT[,PORT] for connections dialled to
 a port, or both joined with ';'. The first rule that matches wins; other
-sockets are shown as "other".`,
+sockets are shown as "other".
+
+With --listen, probe is a Prometheus exporter (node_exporter style) instead:
+it serves /metrics for every --pid and --pid-file (read at each scrape, so a
+restarted server is followed), taking one sample per process per scrape,
+bounded by --scrape-timeout. A probe that fails shows as
+soak_scrape_probe_success 0, not as a failed scrape. It listens on loopback
+unless told otherwise.`,
 		Example: `  soak probe --pid 4242
   soak probe --pid 4242 --pprof http://127.0.0.1:8080/debug/pprof/goroutine?debug=1 \
       --layer client=local:8080 --layer backend=remote:9000,9001
   soak probe --pid 4242 --once --json | jq .sockets
-  soak probe --pid 4242 --interval 5s --count 12`,
+  soak probe --pid 4242 --interval 5s --count 12
+  soak probe --listen 127.0.0.1:9469 --pid 4242 --layer client=local:8080
+  soak probe --listen 127.0.0.1:9469 --pid-file /run/proxy.pid --pid-file /run/api.pid`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProbe(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.IntVar(&o.pid, "pid", 0, "process to probe (required)")
-	f.StringVar(&o.node, "node", "", "node name in the output (default: the pid)")
+	f.IntSliceVar(&o.pids, "pid", nil, "process to probe (required; repeatable with --listen)")
+	f.StringArrayVar(&o.pidFiles, "pid-file", nil, "with --listen: file holding the pid of a process to export, read at each scrape (repeatable)")
+	f.StringVar(&o.listen, "listen", "", "serve Prometheus metrics at ADDR/metrics instead of printing (e.g. "+exporter.DefaultListen+")")
+	f.DurationVar(&o.scrapeTO, "scrape-timeout", exporter.DefaultScrapeTimeout, "with --listen: bound of one scrape's sample of each process")
+	f.StringVar(&o.node, "node", "", "node name in the output (default: the pid; with --listen and one process only)")
 	f.StringVar(&o.pprof, "pprof", "", "goroutine profile URL (.../debug/pprof/goroutine?debug=1)")
 	f.StringVar(&o.metrics, "metrics", "", "Prometheus metrics URL, for go_goroutines when pprof is absent or fails")
 	f.StringArrayVar(&o.layers, "layer", nil, "layer rule name=local:PORT[,PORT] or name=remote:PORT[,PORT] (repeatable)")
@@ -67,10 +85,12 @@ sockets are shown as "other".`,
 }
 
 func runProbe(cmd *cobra.Command, o probeOpts) error {
-	if o.pid <= 0 {
-		return withCode(runner.ExitUsage, errors.New("probe: --pid is required"))
+	for _, pid := range o.pids {
+		if pid <= 0 {
+			return withCode(runner.ExitUsage, fmt.Errorf("probe: bad --pid %d", pid))
+		}
 	}
-	t := probes.Target{Node: o.node, PID: o.pid, GoroutinesURL: o.pprof, MetricsURL: o.metrics}
+	t := probes.Target{Node: o.node, GoroutinesURL: o.pprof, MetricsURL: o.metrics}
 	for _, l := range o.layers {
 		r, err := probes.ParseLayerRule(l)
 		if err != nil {
@@ -78,6 +98,16 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 		}
 		t.Layers = append(t.Layers, r)
 	}
+	if o.listen != "" {
+		return runExporter(cmd, o, t)
+	}
+	if len(o.pidFiles) > 0 {
+		return withCode(runner.ExitUsage, errors.New("probe: --pid-file needs --listen"))
+	}
+	if len(o.pids) != 1 {
+		return withCode(runner.ExitUsage, errors.New("probe: give one --pid (several only with --listen)"))
+	}
+	t.PID = o.pids[0]
 	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json}
 	if o.once {
 		w.Count = 1
@@ -89,6 +119,56 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := probes.Watch(ctx, t, w, cmd.OutOrStdout(), opts...)
+	switch {
+	case err != nil:
+		return withCode(runner.ExitEnvironment, err)
+	case ctx.Err() != nil:
+		return withCode(runner.ExitInterrupted, nil)
+	}
+	return nil
+}
+
+// runExporter serves /metrics for every --pid and --pid-file until
+// interrupted. The layer rules and URLs apply to every process.
+func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
+	var targets []exporter.Target
+	for _, pid := range o.pids {
+		targets = append(targets, exporter.Target{PID: pid, Probe: t})
+	}
+	for _, f := range o.pidFiles {
+		targets = append(targets, exporter.Target{PIDFile: f, Probe: t})
+	}
+	switch {
+	case len(targets) == 0:
+		return withCode(runner.ExitUsage, errors.New("probe: --listen needs --pid or --pid-file"))
+	case o.node != "" && len(targets) > 1:
+		return withCode(runner.ExitUsage, errors.New("probe: --node names one process; with several, nodes are named by pid or pid file"))
+	case o.node != "":
+		targets[0].Node = o.node
+	}
+	opts := []probes.Option{probes.FetchTimeout(o.timeout)}
+	if o.proc {
+		opts = append(opts, probes.ForceProc())
+	}
+	c, err := exporter.New(targets, o.scrapeTO, opts...)
+	if err != nil {
+		return withCode(runner.ExitUsage, err)
+	}
+	defer c.Close()
+	errw := cmd.ErrOrStderr()
+	c.Logf = func(format string, args ...any) { fmt.Fprintf(errw, "probe: "+format+"\n", args...) }
+	if err := c.Open(); err != nil {
+		return withCode(runner.ExitEnvironment, err)
+	}
+	h, err := exporter.Handler(c)
+	if err != nil {
+		return withCode(runner.ExitEnvironment, err)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err = exporter.Serve(ctx, o.listen, h, func(a net.Addr) {
+		fmt.Fprintf(cmd.OutOrStdout(), "serving metrics of %d process(es) at http://%s/metrics\n", len(targets), a)
+	})
 	switch {
 	case err != nil:
 		return withCode(runner.ExitEnvironment, err)
