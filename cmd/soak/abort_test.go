@@ -51,6 +51,7 @@ func abortEvent(t *testing.T, dir string) record.Event {
 // verdict and report built, and exits 1. Counted, not timed: no sample of
 // the node is taken after the one that crossed but the final one.
 func TestAbortOnFail(t *testing.T) {
+	t.Parallel() // mostly waiting on short runs of their own
 	sc := abortScenario(t, func(s string) string {
 		s = strings.Replace(s, `"--backend-idle-conn-timeout", "1s"]`, `"--backend-idle-conn-timeout", "1s", "--leak", "goroutine-per-request"]`, 1)
 		return s + "expect:\n  - max: {series: goroutines, node: target, value: 80}\n    abort_on_fail: true\n"
@@ -110,6 +111,7 @@ func TestAbortOnFail(t *testing.T) {
 // load guard once one window is broken, not after 60 s; a healthy run with
 // --fail-fast completes and passes the guard.
 func TestFailFast(t *testing.T) {
+	t.Parallel() // mostly waiting on short runs of their own
 	sc404 := abortScenario(t, func(s string) string {
 		return strings.Replace(s, `targets: ["GET /v1/objects/soak/syn/k-{{rand 50}}"]`, `targets: ["GET /v1/objects/nobucket/k"]`, 1)
 	})

@@ -28,6 +28,7 @@ func statusServer() {
 // naming the phase, the status codes with counts and one example; the same
 // load passes when the phase declares the code it expects.
 func TestLoadGuard(t *testing.T) {
+	t.Parallel() // mostly waiting on short runs of their own
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

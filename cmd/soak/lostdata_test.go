@@ -12,6 +12,7 @@ import (
 // stop fitting mid-run) exits 3 and its verdict line says what is missing;
 // it never reads as a pass.
 func TestRunFullDisk(t *testing.T) {
+	t.Parallel() // mostly waiting on short runs of their own
 	out := t.TempDir()
 	if err := syscall.Mount("tmpfs", out, "tmpfs", 0, "size=96k"); err != nil {
 		t.Skipf("cannot mount a small tmpfs (needs root): %v", err)
