@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,6 +51,18 @@ type target struct {
 	mu      sync.Mutex
 	sampler *probes.Sampler
 	pid     int // the sampler's pid
+	// closed accumulates the connections the sampler saw end, since it was
+	// opened: bounded by layers x sides x closers.
+	closed map[closeKey]*closeStats
+}
+
+type closeKey struct{ layer, side, closedBy string }
+
+// closeStats is one counter and one cumulative histogram of idle before close.
+type closeStats struct {
+	n       uint64
+	buckets []uint64 // per record.IdleBucketsMs bound, not cumulative
+	sumSec  float64
 }
 
 // New makes a collector over targets; every scrape's sample of a target is
@@ -111,7 +124,7 @@ func (t *target) open(pid int, opts []probes.Option) error {
 	if err != nil {
 		return err
 	}
-	t.sampler, t.pid = s, pid
+	t.sampler, t.pid, t.closed = s, pid, map[closeKey]*closeStats{}
 	return nil
 }
 
@@ -155,6 +168,12 @@ var (
 	descCloseWaitAge = prometheus.NewDesc("soak_socket_close_wait_max_age_seconds",
 		"Age of the oldest socket of the layer in CLOSE_WAIT now, from the scrape that first saw it there.",
 		[]string{"node", "pid", "layer"}, nil)
+	descClosed = prometheus.NewDesc("soak_connections_closed_total",
+		"Connections of the layer seen to end since the exporter started watching the process, by side and by which side closed first (from consecutive scrapes: connections that open and close between two scrapes are not seen).",
+		[]string{"node", "pid", "layer", "side", "closed_by"}, nil)
+	descIdleBeforeClose = prometheus.NewDesc("soak_connection_idle_before_close_seconds",
+		"Last idle age seen of each connection counted in soak_connections_closed_total (to one scrape interval).",
+		[]string{"node", "pid", "layer", "side", "closed_by"}, nil)
 	descGoroutines = prometheus.NewDesc("soak_goroutines",
 		"Goroutines of the process by class (from pprof); class \"all\" when only go_goroutines from --metrics answered.",
 		[]string{"node", "pid", "class"}, nil)
@@ -189,7 +208,7 @@ var probeNames = []string{"process", "fds", "sockets", "goroutines"}
 // Describe sends every descriptor: the collector is checked, not unchecked.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descIdleConns, descIdleMax, descIdleAge,
-		descCloseWaitAge, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
+		descCloseWaitAge, descClosed, descIdleBeforeClose, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
 		descSuccess, descDuration} {
 		ch <- d
 	}
@@ -265,11 +284,32 @@ func (c *Collector) sample(t *target) (record.Sample, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
-	smp, _ := t.sampler.Sample(ctx, time.Now())
+	smp, ended := t.sampler.Sample(ctx, time.Now())
+	t.count(ended)
 	if smp.Gone {
 		t.drop() // reopened at the next scrape: a pid file may name its successor
 	}
 	return smp, nil
+}
+
+// count adds the connections that ended this scrape to the totals.
+func (t *target) count(ended []record.Conn) {
+	for _, c := range ended {
+		if c.ClosedBy == record.OpenAtEnd {
+			continue
+		}
+		k := closeKey{c.Layer, c.Side, c.ClosedBy}
+		st := t.closed[k]
+		if st == nil {
+			st = &closeStats{buckets: make([]uint64, len(record.IdleBucketsMs))}
+			t.closed[k] = st
+		}
+		st.n++
+		st.sumSec += float64(c.IdleBeforeCloseMs) / 1000
+		if i, _ := slices.BinarySearch(record.IdleBucketsMs, c.IdleBeforeCloseMs); i < len(st.buckets) {
+			st.buckets[i]++
+		}
+	}
 }
 
 func hasPart(s record.Sample, probe string) bool {
@@ -311,6 +351,16 @@ func (c *Collector) export(t *target, s record.Sample, ch chan<- prometheus.Metr
 		for class, n := range g.ByClass {
 			gauge(descGoroutines, float64(n), class)
 		}
+	}
+	for k, st := range t.closed {
+		ch <- prometheus.MustNewConstMetric(descClosed, prometheus.CounterValue, float64(st.n), node, pid, k.layer, k.side, k.closedBy)
+		buckets := make(map[float64]uint64, len(st.buckets))
+		var cum uint64
+		for i, bound := range record.IdleBucketsMs {
+			cum += st.buckets[i]
+			buckets[float64(bound)/1000] = cum
+		}
+		ch <- prometheus.MustNewConstHistogram(descIdleBeforeClose, st.n, st.sumSec, buckets, node, pid, k.layer, k.side, k.closedBy)
 	}
 	if s.Sockets != nil {
 		for name, l := range s.Sockets.Layers {

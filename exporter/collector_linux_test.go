@@ -25,6 +25,12 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // holdIdle starts a loopback server that accepts and never writes, and
 // dials n connections to it that stay idle until the test ends.
 func holdIdle(t *testing.T, n int) int {
+	port, _ := holdIdleConns(t, n)
+	return port
+}
+
+// holdIdleConns is holdIdle that also returns the accepted (server) ends.
+func holdIdleConns(t *testing.T, n int) (int, []net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,13 +46,15 @@ func holdIdle(t *testing.T, n int) int {
 			accepted <- c
 		}
 	}()
-	var conns []net.Conn
+	var conns, servers []net.Conn
 	for range n {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		conns = append(conns, c, <-accepted)
+		s := <-accepted
+		conns = append(conns, c, s)
+		servers = append(servers, s)
 	}
 	t.Cleanup(func() {
 		ln.Close()
@@ -54,7 +62,7 @@ func holdIdle(t *testing.T, n int) int {
 			c.Close()
 		}
 	})
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, servers
 }
 
 // scrape GETs /metrics from the exporter's handler over real HTTP and
@@ -168,6 +176,38 @@ func TestExporterIdleConnections(t *testing.T) {
 	}
 	if _, found := value(t, fams, "soak_scrape_probe_success", map[string]string{"probe": "goroutines"}); found {
 		t.Error("goroutines success exported without a pprof or metrics URL")
+	}
+}
+
+// Connections the server closes between two scrapes are counted as closed
+// by the server, with their idle time before close.
+func TestExporterClosedConnections(t *testing.T) {
+	const n = 3
+	port, servers := holdIdleConns(t, n)
+	c, err := New([]Target{{Node: "sut", PID: os.Getpid(), Probe: probes.Target{
+		Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}},
+	}}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"layer": "client", "side": "server", "closed_by": "server"}
+	if _, ok := value(t, scrape(t, c), "soak_connections_closed_total", want); ok {
+		t.Fatal("closed connections before any closed")
+	}
+	time.Sleep(200 * time.Millisecond)
+	for _, s := range servers {
+		s.Close()
+	}
+	fams := scrape(t, c)
+	if got, ok := value(t, fams, "soak_connections_closed_total", want); !ok || got != n {
+		t.Errorf("soak_connections_closed_total%v = %v (found %v), want %d", want, got, ok, n)
+	}
+	if got, ok := value(t, fams, "soak_connection_idle_before_close_seconds", want); !ok || got != n {
+		t.Errorf("soak_connection_idle_before_close_seconds%v count = %v (found %v), want %d", want, got, ok, n)
 	}
 }
 
