@@ -3,8 +3,8 @@ package scenarios
 import "fmt"
 
 // NoGrowthCheck: Series does not trend up during the phases named.
-// Series: goroutines, fds, rss, threads, sockets.LAYER (established),
-// sockets.LAYER.idle, sockets.LAYER.STATE.
+// Series: a name of package series (goroutines[.CLASS], fds[.TYPE], rss,
+// threads, sockets.LAYER[.idle|.STATE]; docs/checks.md#series).
 type NoGrowthCheck struct {
 	Series string   `yaml:"series" json:"series"`
 	Node   string   `yaml:"node,omitempty" json:"node,omitempty"`
