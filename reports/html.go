@@ -31,6 +31,8 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"bytes": formatBytes,
 	"pct":   func(f float64) string { return fmt.Sprintf("%.2f%%", f*100) },
 	"join":  strings.Join,
+	// redact hides the values of secret-named flags and variables in argv.
+	"redact": redactArgv,
 	"png": func(b []byte) template.URL {
 		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b))
 	},
