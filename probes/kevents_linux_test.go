@@ -390,6 +390,10 @@ func tcplifeTP(t *testing.T, port int) func() map[string][]string {
 	return func() map[string][]string {
 		time.Sleep(200 * time.Millisecond) // the last closes' lines
 		cmd.Process.Signal(os.Interrupt)
+		// bpftrace 0.17 has ignored SIGINT on a loaded machine: never wait
+		// on it for ever (its lines so far are still read).
+		kill := time.AfterFunc(20*time.Second, func() { cmd.Process.Kill() })
+		defer kill.Stop()
 		out := map[string][]string{}
 		for l := range lines {
 			if f := strings.Fields(l); len(f) == 8 {
