@@ -19,7 +19,7 @@ bench/out/bin, from the Go module proxy).
 
 Environment:
   BENCH_PARTS          parts to run (default: all):
-                       probes kevents load s3 report idle footprint vm
+                       probes exporter kevents load s3 report idle footprint vm
                        (kevents: the kernel event witness's CPU at 1,000
                        and 10,000 new connections/s vs tcplife on the
                        tracepoint (bpftrace) and polling; lost events)
@@ -42,7 +42,7 @@ case "${1:-}" in
 esac
 
 cd "$(dirname "$0")/.."
-PARTS=" ${BENCH_PARTS:-probes kevents load s3 report idle footprint vm} "
+PARTS=" ${BENCH_PARTS:-probes exporter kevents load s3 report idle footprint vm} "
 FOOTPRINT=${BENCH_FOOTPRINT:-10m}
 LOAD_DURATION=${BENCH_LOAD_DURATION:-10s}
 LOAD_ROUNDS=${BENCH_LOAD_ROUNDS:-5}
@@ -110,6 +110,11 @@ if want probes; then
 	# retry: a size fails its set-up check when the helper accepts late.
 	SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ ||
 		SOAK_LONG=1 gotest probes 300 -run '^$' -bench 'Sample|Gopsutil' -benchtime 10x -timeout 5m ./probes/ || true
+fi
+if want exporter; then
+	# soak probe --listen: one scrape of /metrics against one bare sample,
+	# same process and sockets (docs/probes.md).
+	gotest exporter 120 -run '^$' -bench Scrape -benchtime 50x -timeout 2m ./exporter/ || true
 fi
 if want kevents; then
 	# Before the footprint run too: CPU at 10,000 connections a second.

@@ -24,13 +24,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // holdIdle starts a loopback server that accepts and never writes, and
 // dials n connections to it that stay idle until the test ends.
-func holdIdle(t *testing.T, n int) int {
+func holdIdle(t testing.TB, n int) int {
 	port, _ := holdIdleConns(t, n)
 	return port
 }
 
 // holdIdleConns is holdIdle that also returns the accepted (server) ends.
-func holdIdleConns(t *testing.T, n int) (int, []net.Conn) {
+func holdIdleConns(t testing.TB, n int) (int, []net.Conn) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
