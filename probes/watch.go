@@ -25,7 +25,14 @@ type WatchOptions struct {
 	Interval time.Duration // between samples; 0 means DefaultInterval
 	Count    int           // samples to take; 0 means until ctx ends or the process exits
 	JSON     bool          // one JSON sample per line instead of tables
+	// Redraw clears the screen before each table, so a terminal shows the
+	// latest sample in place, like top. Off: blocks follow one another
+	// (a pipe, a file). Ignored with JSON.
+	Redraw bool
 }
+
+// clearScreen moves the cursor home and clears the screen (ANSI).
+const clearScreen = "\x1b[H\x1b[2J"
 
 // Watch samples t every interval and prints each sample to w, like top for
 // connections. It returns when ctx ends, Count samples are printed or the
@@ -64,8 +71,15 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 			if err := enc.Encode(smp); err != nil {
 				return fmt.Errorf("write sample: %w", err)
 			}
-		} else if err := WriteTable(w, smp, s.Method()); err != nil {
-			return fmt.Errorf("write sample: %w", err)
+		} else if o.Redraw {
+			if _, err := io.WriteString(w, clearScreen); err != nil {
+				return fmt.Errorf("write sample: %w", err)
+			}
+		}
+		if !o.JSON {
+			if err := WriteTable(w, smp, s.Method()); err != nil {
+				return fmt.Errorf("write sample: %w", err)
+			}
 		}
 		if smp.Gone {
 			return fmt.Errorf("pid %d exited", t.PID)
@@ -103,7 +117,10 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 		}
 	}
 	tw.Flush()
-	if g := s.Goroutines; g != nil {
+	if g := s.Goroutines; g != nil && g.Source == record.SourceThreads {
+		// No pprof or metrics: the count is of OS threads, not goroutines.
+		fmt.Fprintf(&b, "threads %d (OS threads from /proc; give --pprof or --metrics for goroutines)\n", g.Total)
+	} else if g != nil {
 		fmt.Fprintf(&b, "goroutines %d (%s)", g.Total, g.Source)
 		for _, c := range slices.Sorted(maps.Keys(g.ByClass)) {
 			fmt.Fprintf(&b, "  %s=%d", c, g.ByClass[c])

@@ -64,6 +64,32 @@ func TestWatch(t *testing.T) {
 			}
 		}
 	})
+	t.Run("redraw", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := Watch(ctx, tg, WatchOptions{Interval: 100 * time.Millisecond, Count: 2, Redraw: true}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(out.String(), clearScreen); n != 2 {
+			t.Errorf("%d screen clears in 2 samples, want 2", n)
+		}
+		var plain bytes.Buffer
+		if err := Watch(ctx, tg, WatchOptions{Count: 1}, &plain); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(plain.String(), "\x1b") {
+			t.Errorf("escape sequences without Redraw: %q", plain.String())
+		}
+	})
+	t.Run("threads", func(t *testing.T) {
+		// No pprof nor metrics URL: the count is of OS threads, said so.
+		var out bytes.Buffer
+		if err := Watch(ctx, Target{PID: tg.PID, Layers: tg.Layers}, WatchOptions{Count: 1}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^threads \d+ \(OS threads`).MatchString(out.String()) || regexp.MustCompile(`(?m)^goroutines`).MatchString(out.String()) {
+			t.Errorf("threads not labelled as threads:\n%s", out.String())
+		}
+	})
 	t.Run("exit", func(t *testing.T) {
 		g := startHelper(t, "server", nil)
 		g.cmd.Process.Kill()

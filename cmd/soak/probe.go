@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -13,6 +14,7 @@ import (
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/runner"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 func init() { subcommands = append(subcommands, newProbeCmd) }
@@ -108,7 +110,7 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 		return withCode(runner.ExitUsage, errors.New("probe: give one --pid (several only with --listen)"))
 	}
 	t.PID = o.pids[0]
-	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json}
+	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json, Redraw: isTerminal(cmd.OutOrStdout())}
 	if o.once {
 		w.Count = 1
 	}
@@ -176,4 +178,10 @@ func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
 		return withCode(runner.ExitInterrupted, nil)
 	}
 	return nil
+}
+
+// isTerminal reports whether w is a terminal, where probe redraws in place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
