@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,20 @@ func TestWatch(t *testing.T) {
 		}
 		if !regexp.MustCompile(`(?m)^threads \d+ \(OS threads`).MatchString(out.String()) || regexp.MustCompile(`(?m)^goroutines`).MatchString(out.String()) {
 			t.Errorf("threads not labelled as threads:\n%s", out.String())
+		}
+	})
+	t.Run("guess", func(t *testing.T) {
+		// Without rules, the listening port makes layer "server".
+		got := GuessLayers(ctx, tg.PID)
+		if len(got) != 1 || got[0].Name != GuessedLayer || !slices.Contains(got[0].LocalPorts, h.port) {
+			t.Fatalf("GuessLayers = %v, want server=local:%d", got, h.port)
+		}
+		var out bytes.Buffer
+		if err := Watch(ctx, Target{PID: tg.PID, Layers: got}, WatchOptions{Count: 1}, &out); err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^\s+server\s+2\s`).MatchString(out.String()) {
+			t.Errorf("held connections not in layer server:\n%s", out.String())
 		}
 	})
 	t.Run("exit", func(t *testing.T) {

@@ -110,6 +110,11 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 		return withCode(runner.ExitUsage, errors.New("probe: give one --pid (several only with --listen)"))
 	}
 	t.PID = o.pids[0]
+	if len(t.Layers) == 0 {
+		if t.Layers = probes.GuessLayers(cmd.Context(), t.PID); len(t.Layers) > 0 {
+			fmt.Fprintf(cmd.ErrOrStderr(), "soak: no --layer: guessed %s from the listening ports\n", t.Layers[0])
+		}
+	}
 	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json, Redraw: isTerminal(cmd.OutOrStdout())}
 	if o.once {
 		w.Count = 1
