@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -95,12 +94,9 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 	res := newResult(env, a.kind, time.Now())
 	var f *os.File
 	if env.RunDir != "" {
-		if err := os.MkdirAll(filepath.Join(env.RunDir, record.LoadDir), 0o755); err != nil {
-			return res, fmt.Errorf("phase %s: %w", env.Phase, err)
-		}
-		res.VegetaResults = filepath.Join(record.LoadDir, filepath.Base(resultPath(env, ".results.gob")))
-		if f, err = os.Create(resultPath(env, ".results.gob")); err != nil {
-			return res, fmt.Errorf("phase %s: %w", env.Phase, err)
+		res.VegetaResults = record.PhaseFile(env.Phase, ".results.gob")
+		if f, err = record.CreatePhaseFile(env.RunDir, env.Phase, ".results.gob"); err != nil {
+			return res, err
 		}
 	}
 	var (

@@ -41,12 +41,9 @@ func (p *execPhase) Run(ctx context.Context, env Env) (record.PhaseResult, error
 	cmd.Env, cmd.Dir = environ, env.RunDir
 	setGroup(cmd)
 	cmd.WaitDelay = time.Second // a grandchild holding stdout does not hold Run
-	logPath := resultPath(env, ".log")
+	logPath := filepath.Join(env.RunDir, record.PhaseFile(env.Phase, ".log"))
 	if env.RunDir != "" {
-		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-			return fail("%v", err)
-		}
-		f, err := os.Create(logPath)
+		f, err := record.CreatePhaseFile(env.RunDir, env.Phase, ".log")
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -2,21 +2,10 @@ package load
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/soak-dev/soak/record"
 )
-
-// resultPath is where a phase's file named suffix goes:
-// RunDir/load/<phase><suffix>. '/' in a phase name is replaced so the
-// file stays in the load directory.
-func resultPath(env Env, suffix string) string {
-	name := strings.NewReplacer("/", "_", string(os.PathSeparator), "_").Replace(env.Phase)
-	return filepath.Join(env.RunDir, record.LoadDir, name+suffix)
-}
 
 // newResult starts a PhaseResult for env.
 func newResult(env Env, kind string, start time.Time) record.PhaseResult {
@@ -52,10 +41,7 @@ func finishResult(env Env, res *record.PhaseResult, led *ledger) error {
 	if env.RunDir == "" {
 		return nil
 	}
-	if err := os.MkdirAll(filepath.Join(env.RunDir, record.LoadDir), 0o755); err != nil {
-		return fmt.Errorf("phase %s: %w", env.Phase, err)
-	}
-	return record.WriteJSONAtomic(resultPath(env, ".json"), res)
+	return record.WritePhaseResult(env.RunDir, *res)
 }
 
 // countErr counts a failed request of kind.

@@ -1,6 +1,12 @@
 package record
 
-import "time"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
 
 // PhaseResult summarises the load of one phase: load/<phase>.json.
 type PhaseResult struct {
@@ -37,4 +43,33 @@ type PhaseResult struct {
 	Extra map[string]float64 `json:"extra,omitempty"`
 	// VegetaResults names the vegeta-encoded results file, relative to the run directory.
 	VegetaResults string `json:"vegeta_results,omitempty"`
+}
+
+// PhaseFile is the path, relative to the run directory, of a phase's file
+// with suffix (".json", ".results.gob", ".log"): load/<phase><suffix>, with
+// '/' in the phase name replaced so the file stays in the load directory.
+func PhaseFile(phase, suffix string) string {
+	name := strings.NewReplacer("/", "_", string(os.PathSeparator), "_").Replace(phase)
+	return filepath.Join(LoadDir, name+suffix)
+}
+
+// CreatePhaseFile creates the phase's file with suffix in the run directory
+// dir, for a phase that streams it (vegeta's results, an exec phase's log).
+func CreatePhaseFile(dir, phase, suffix string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Join(dir, LoadDir), 0o755); err != nil {
+		return nil, fmt.Errorf("phase %s: %w", phase, err)
+	}
+	f, err := os.Create(filepath.Join(dir, PhaseFile(phase, suffix)))
+	if err != nil {
+		return nil, fmt.Errorf("phase %s: %w", phase, err)
+	}
+	return f, nil
+}
+
+// WritePhaseResult writes res as load/<phase>.json in the run directory dir.
+func WritePhaseResult(dir string, res PhaseResult) error {
+	if err := os.MkdirAll(filepath.Join(dir, LoadDir), 0o755); err != nil {
+		return fmt.Errorf("phase %s: %w", res.Phase, err)
+	}
+	return WriteJSONAtomic(filepath.Join(dir, PhaseFile(res.Phase, ".json")), res)
 }
