@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/series"
 )
 
 // DefaultScrapeTimeout bounds one scrape's sample of each process.
@@ -374,7 +375,7 @@ func exportLayer(ch chan<- prometheus.Metric, node, pid, layer string, l *record
 		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, append([]string{node, pid, layer}, labels...)...)
 	}
 	for state, n := range l.ByState {
-		if state != "ESTABLISHED" {
+		if state != series.Established {
 			gauge(descSockets, float64(n), state, "")
 			continue
 		}
