@@ -24,6 +24,21 @@ type phaseStatus struct {
 	planned time.Duration
 	index   int // 1-based among all phase runs
 	total   int
+	// requests counts the run's requests when the phase started, so the
+	// live rate is per phase.
+	requests int64
+}
+
+func (ps *phaseStatus) startRequests() int64 {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.requests
+}
+
+func (ps *phaseStatus) startTime() time.Time {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return ps.start
 }
 
 func (ps *phaseStatus) set(name, kind string, planned time.Duration, index, total int) {
@@ -117,6 +132,9 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	r.keepMeta()
 	r.event(record.EventPhaseStart, name, p.Kind(), nil)
 	r.phase.set(name, p.Kind(), p.Planned(), index, total)
+	r.phase.mu.Lock()
+	r.phase.requests = r.stats.Requests.Load()
+	r.phase.mu.Unlock()
 
 	td := r.data // a copy per phase run: its cycle, repeat and seed
 	td.Cycle, td.Repeat = cycle, rep

@@ -11,26 +11,31 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/soak-dev/soak/checks"
 	"github.com/soak-dev/soak/record"
 )
 
 // Status is one snapshot of a run in progress, as the progress display
 // (and --json consumers) see it.
 type Status struct {
-	Time         time.Time        `json:"t"`
-	Phase        string           `json:"phase"`
-	Kind         string           `json:"kind"`
-	PhaseIndex   int              `json:"phase_index"`
-	PhaseTotal   int              `json:"phase_total"`
-	PhaseLeft    float64          `json:"phase_left_s"`
-	RunLeft      float64          `json:"run_left_s"`
-	Rate         float64          `json:"rate"`
-	Requests     int64            `json:"requests"`
-	Errors       int64            `json:"errors"`
-	Established  map[string]int   `json:"established"`
-	Goroutines   map[string]int   `json:"goroutines"`
-	FDs          map[string]int   `json:"fds"`
-	IdleMaxMs    map[string]int64 `json:"idle_max_ms"`
+	Time        time.Time        `json:"t"`
+	Phase       string           `json:"phase"`
+	Kind        string           `json:"kind"`
+	PhaseIndex  int              `json:"phase_index"`
+	PhaseTotal  int              `json:"phase_total"`
+	PhaseLeft   float64          `json:"phase_left_s"`
+	RunLeft     float64          `json:"run_left_s"`
+	Rate        float64          `json:"rate"`
+	Requests    int64            `json:"requests"`
+	Errors      int64            `json:"errors"`
+	Established map[string]int   `json:"established"`
+	Goroutines  map[string]int   `json:"goroutines"`
+	FDs         map[string]int   `json:"fds"`
+	IdleMaxMs   map[string]int64 `json:"idle_max_ms"`
+	// IdleLimitMs is each layer's pass limit as the reclaim check's
+	// default: idle timeout + one interval + checks.DefaultReclaimSlack.
+	// A layer whose IdleMaxMs is above it is marked on the line.
+	IdleLimitMs  map[string]int64 `json:"idle_limit_ms,omitempty"`
 	BackendConns map[string]int   `json:"backend_conns,omitempty"`
 }
 
@@ -72,7 +77,7 @@ func (r *run) startProgress(ctxDone interface{ Done() <-chan struct{} }) *progre
 		t := time.NewTicker(every)
 		defer t.Stop()
 		var lastReq int64
-		lastT := time.Now()
+		lastT, lastPhase := time.Now(), ""
 		for {
 			select {
 			case <-p.quit:
@@ -87,7 +92,14 @@ func (r *run) startProgress(ctxDone interface{ Done() <-chan struct{} }) *progre
 				return
 			case now := <-t.C:
 				s := r.status(now, runStart, planned)
-				s.Rate = float64(s.Requests-lastReq) / now.Sub(lastT).Seconds()
+				if s.Phase != lastPhase {
+					// A new phase: its rate counts from its own start,
+					// not a window spilling over from the last one.
+					lastReq, lastT, lastPhase = r.phase.startRequests(), r.phase.startTime(), s.Phase
+				}
+				if dt := now.Sub(lastT).Seconds(); dt > 0 {
+					s.Rate = float64(s.Requests-lastReq) / dt
+				}
 				lastReq, lastT = s.Requests, now
 				switch {
 				case mode == "json":
@@ -116,7 +128,12 @@ func (r *run) status(now, runStart time.Time, planned time.Duration) Status {
 		Requests:    r.stats.Requests.Load(),
 		Errors:      r.stats.Errors.Load(),
 		Established: map[string]int{}, Goroutines: map[string]int{}, FDs: map[string]int{}, IdleMaxMs: map[string]int64{},
-		BackendConns: map[string]int{}}
+		BackendConns: map[string]int{}, IdleLimitMs: map[string]int64{}}
+	for name, l := range r.sc.Layers {
+		if l != nil && l.IdleTimeout > 0 {
+			s.IdleLimitMs[name] = (l.IdleTimeout.D() + r.sc.Interval.D() + checks.DefaultReclaimSlack).Milliseconds()
+		}
+	}
 	for node, ns := range r.samplers {
 		smp := ns.Latest()
 		if smp.Goroutines != nil {
@@ -151,7 +168,11 @@ func (s Status) line() string {
 	for _, k := range slices.Sorted(maps.Keys(s.Established)) {
 		fmt.Fprintf(&b, " %s=%d", k, s.Established[k])
 		if idle := s.IdleMaxMs[k]; idle > 0 {
-			fmt.Fprintf(&b, "(idle %.0fs)", float64(idle)/1000)
+			if limit := s.IdleLimitMs[k]; limit > 0 && idle > limit {
+				fmt.Fprintf(&b, "(idle %.0fs > limit %.1fs: NOT RECLAIMED)", float64(idle)/1000, float64(limit)/1000)
+			} else {
+				fmt.Fprintf(&b, "(idle %.0fs)", float64(idle)/1000)
+			}
 		}
 	}
 	b.WriteString(" | gor")
