@@ -92,15 +92,14 @@ func ParseRate(s string) (Rate, error) {
 		return Rate{}, fmt.Errorf("%q is negative", s)
 	}
 	r := Rate{Freq: freq, Per: time.Second}
-	if !found {
-		return r, nil
-	}
-	switch per = strings.TrimSpace(per); per {
-	case "s", "sec", "second":
+	// A bare number is per second, and is bounded like the rest.
+	switch per = strings.TrimSpace(per); {
+	case !found:
+	case per == "s", per == "sec", per == "second":
 		r.Per = time.Second
-	case "m", "min", "minute":
+	case per == "m", per == "min", per == "minute":
 		r.Per = time.Minute
-	case "h", "hour":
+	case per == "h", per == "hour":
 		r.Per = time.Hour
 	default:
 		d, err := time.ParseDuration(per)
