@@ -25,7 +25,9 @@ func TestVerdictHonestAboutTheRun(t *testing.T) {
 		{"setup failed", func(f *fixture) {
 			f.meta.Phases, f.meta.Ended, f.meta.Cause = nil, record.EndedError, "node n exited with status 1 before it was ready"
 		}, record.StatusError, 0, "node n exited with status 1"},
-		{"lost data", func(f *fixture) { f.meta.Lost = []string{"samples.jsonl: 3 lines not written: no space left on device"} },
+		{"lost data", func(f *fixture) {
+			f.meta.Lost = []string{"samples.jsonl: 3 lines not written: no space left on device"}
+		},
 			record.StatusError, 1, "lost data: samples.jsonl: 3 lines not written"},
 		{"inconclusive fails, from meta", func(f *fixture) { f.meta.InconclusiveFails = true }, record.StatusFail, 1, ""},
 		{"inconclusive", func(f *fixture) {}, record.StatusInconclusive, 1, ""},
