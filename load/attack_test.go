@@ -71,7 +71,9 @@ func TestSteadyWritesResultsAndLedger(t *testing.T) {
 	}
 	var reqs int64
 	for _, c := range conns {
-		if c.Witness != record.WitnessClient || c.Phase != "warm#2" || c.Side != "client" || c.Closed.IsZero() || c.BytesIn == 0 {
+		// Go's transport may dial a spare connection that a freed one makes
+		// unneeded; it is a real connection with no request and no bytes.
+		if c.Witness != record.WitnessClient || c.Phase != "warm#2" || c.Side != "client" || c.Closed.IsZero() || (c.Requests > 0 && c.BytesIn == 0) {
 			t.Errorf("bad ledger record %+v", c)
 		}
 		reqs += c.Requests
