@@ -26,18 +26,19 @@ build:
 test: build deps-test
 	$(GO) test -race -tags '$(TEST_TAGS)' -timeout 9m ./...
 
-# Real servers used as SUTs by tests (nginx, HAProxy), and bpftrace (the
+# Real servers used as SUTs by tests (nginx, HAProxy), bpftrace (the
 # kernel event witness is compared with a tracepoint tcplife,
-# bench/tcplife-tp.bt) come from Debian's packages: installed when root and
+# bench/tcplife-tp.bt) and Prometheus (remote nodes read from it, e2e's
+# SOAK_LONG test) come from Debian's packages: installed when root and
 # apt are available, else those tests skip and say how to install them.
 deps-test:
-	@missing=""; for b in nginx haproxy bpftrace; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing="$$missing $$b"; done; \
+	@missing=""; for b in nginx haproxy bpftrace prometheus; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing="$$missing $$b"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	    echo "installing$$missing from Debian's packages"; \
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$(echo $$missing | sed 's/nginx/nginx-light/') >/dev/null) \
 	      || echo "could not install$$missing; their tests will skip"; \
-	  else echo "not installed:$$missing (tests that need them skip; install: apt-get install nginx-light haproxy bpftrace)"; fi; \
+	  else echo "not installed:$$missing (tests that need them skip; install: apt-get install nginx-light haproxy bpftrace prometheus)"; fi; \
 	fi
 
 soak: build
