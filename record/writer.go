@@ -86,6 +86,21 @@ func (w *Writer) Event(e Event) error {
 	return w.events.Append(e)
 }
 
+// WriteFile replaces the file at name (elements joined) inside the run
+// directory atomically, creating its parent directories, all through the
+// directory's os.Root: a symlink or ".." planted on the way (by a node that
+// started earlier) cannot take the write outside, and a symlink at name is
+// replaced, never written through.
+func (w *Writer) WriteFile(data []byte, name ...string) error {
+	n := slash(name)
+	if dir := filepath.Dir(n); dir != "." {
+		if err := w.root.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", n, err)
+		}
+	}
+	return writeFileIn(w.root, n, data)
+}
+
 // WriteMeta replaces meta.json atomically (write to a temporary file, fsync, rename).
 func (w *Writer) WriteMeta(m Meta) error {
 	w.metaMu.Lock()

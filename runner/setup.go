@@ -227,11 +227,9 @@ func (r *run) nodeSpec(name string, n *scenarios.Node) (sut.Spec, error) {
 		if err != nil {
 			return spec, err
 		}
-		path := r.w.Path(f)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return spec, fmt.Errorf("node %s: files.%s: %w", name, f, err)
-		}
-		if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		// Through the run directory's os.Root: a node started earlier may
+		// have planted a symlink where this file goes.
+		if err := r.w.WriteFile([]byte(s), f); err != nil {
 			return spec, fmt.Errorf("node %s: files.%s: %w", name, f, err)
 		}
 	}
