@@ -35,6 +35,10 @@ type azureProto struct {
 	bytes      int64
 	count      int64
 	inflight   int64 // bytes of uploads admitted, being read
+	// newInflight counts uploads of new blobs admitted, being read: each
+	// holds a place under maxCount until it is stored or refused, so
+	// concurrent uploads cannot all pass the check and then all store.
+	newInflight int64
 }
 
 type azureBlob struct {
@@ -221,14 +225,22 @@ func (p *azureProto) putBlob(w http.ResponseWriter, r *http.Request, container, 
 			old = int64(len(b.data))
 		}
 	}
-	over := p.bytes+p.inflight+r.ContentLength > p.maxBytes || (old < 0 && p.count+1 > p.maxCount)
+	// A new blob reserves its place under max_count (held or being read),
+	// as its bytes are: checked and reserved under one lock.
+	reserved := int64(0)
+	if old < 0 {
+		reserved = 1
+	}
+	over := p.bytes+p.inflight+r.ContentLength > p.maxBytes || p.count+p.newInflight+reserved > p.maxCount
 	if ok && !over {
 		// Reserved while the body arrives: concurrent uploads that each
 		// fit alone were all admitted, and held more than the cap.
 		p.inflight += r.ContentLength
+		p.newInflight += reserved
 		defer func() {
 			p.mu.Lock()
 			p.inflight -= r.ContentLength
+			p.newInflight -= reserved
 			p.mu.Unlock()
 		}()
 	}
@@ -262,7 +274,16 @@ func (p *azureProto) putBlob(w http.ResponseWriter, r *http.Request, container, 
 		writeAzureError(w, r, http.StatusNotFound, "ContainerNotFound", "The specified container does not exist.")
 		return
 	}
-	if prev, exists := c[name]; exists {
+	prev, exists := c[name]
+	// A blob that existed at admission and was deleted while this body
+	// arrived reserved no place: it may store only if one is free.
+	if !exists && reserved == 0 && p.count+p.newInflight+1 > p.maxCount {
+		p.mu.Unlock()
+		writeAzureError(w, r, http.StatusRequestEntityTooLarge, "RequestBodyTooLarge",
+			fmt.Sprintf("the fake backend holds at most %d blobs; raise objects.max_count", p.maxCount))
+		return
+	}
+	if exists {
 		p.bytes -= int64(len(prev.data))
 	} else {
 		p.count++
