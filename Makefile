@@ -7,6 +7,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X main.version=$(VERSION)
 # staticcheck 2026.1: the module proxy knows it only as v0.7.0.
 STATICCHECK_VERSION ?= v0.7.0
+# unparam finds parameters always given the same value and results never
+# used (a runPhase that always returned nil); no tagged release, a pseudo-version.
+UNPARAM_VERSION ?= v0.0.0-20260823230713-2fa3d841b0c8
 # GCS=1 builds the fake GCS into bin/soak (fake-gcs-server pulls the GCS
 # client, gRPC and OpenTelemetry: twice the cold build time; docs/backends.md).
 # Tests always build it: TEST_TAGS.
@@ -56,6 +59,7 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags gcs ./fakebackend/
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+	$(GO) run mvdan.cc/unparam@$(UNPARAM_VERSION) ./...
 
 clean:
 	rm -rf bin

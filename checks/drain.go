@@ -20,24 +20,24 @@ func drain(d *runData, c *scenarios.DrainCheck) []record.CheckResult {
 	base := record.CheckResult{Name: "drain/" + c.Layer, Kind: "drain", Layer: c.Layer, Unit: "conns"}
 	node := d.layerNode(c.Layer)
 	base.Node = node
-	fail := func(status, msg string) []record.CheckResult {
-		base.Status, base.Message = status, msg
+	inconclusive := func(msg string) []record.CheckResult {
+		base.Status, base.Message = record.StatusInconclusive, msg
 		return []record.CheckResult{base}
 	}
 	if node == "" {
-		return fail(record.StatusInconclusive, fmt.Sprintf("%s: layer not found in the run's meta; check the scenario's layers", c.Layer))
+		return inconclusive(fmt.Sprintf("%s: layer not found in the run's meta; check the scenario's layers", c.Layer))
 	}
 	runs := d.runsOf(c.After)
 	if len(runs) == 0 {
-		return fail(record.StatusInconclusive, fmt.Sprintf("%s: phase %q never ran; the run ended early or the name is wrong", c.Layer, c.After))
+		return inconclusive(fmt.Sprintf("%s: phase %q never ran; the run ended early or the name is wrong", c.Layer, c.After))
 	}
 	if why := d.layerUnseen(c.Layer); why != "" {
-		return fail(record.StatusInconclusive, why)
+		return inconclusive(why)
 	}
 	s := metric{series.Name{Text: series.Socket(c.Layer, ""), Kind: series.Sockets, Layer: c.Layer}}
 	pts := s.points(d.samples[node], time.Time{}, time.Time{})
 	if len(pts) == 0 {
-		return fail(record.StatusInconclusive, fmt.Sprintf("%s: no socket samples on node %s", c.Layer, node))
+		return inconclusive(fmt.Sprintf("%s: no socket samples on node %s", c.Layer, node))
 	}
 	var want float64
 	wantNote := ""
@@ -48,13 +48,13 @@ func drain(d *runData, c *scenarios.DrainCheck) []record.CheckResult {
 			base.Details = append(base.Details, note)
 		}
 		if !ok {
-			return fail(record.StatusInconclusive, fmt.Sprintf("%s: no sample before the first load phase to take a baseline from; set `to: 0`", c.Layer))
+			return inconclusive(fmt.Sprintf("%s: no sample before the first load phase to take a baseline from; set `to: 0`", c.Layer))
 		}
 		want, wantNote = bp.v, fmt.Sprintf("baseline %g", bp.v)
 	default:
 		n, err := strconv.Atoi(to)
 		if err != nil || n < 0 {
-			return fail(record.StatusInconclusive, fmt.Sprintf("%s: to %q is neither baseline nor a count", c.Layer, c.To))
+			return inconclusive(fmt.Sprintf("%s: to %q is neither baseline nor a count", c.Layer, c.To))
 		}
 		want, wantNote = float64(n), fmt.Sprintf("target %d", n)
 	}

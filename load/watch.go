@@ -38,9 +38,8 @@ type held struct {
 
 // watchOnce peeks at every held connection still open; those the server
 // closed are closed on the client side too (as net/http's transport would),
-// so they leave no CLOSE_WAIT socket behind. It returns how many closed.
-func watchOnce(hs []*held, now time.Time) int {
-	n := 0
+// so they leave no CLOSE_WAIT socket behind.
+func watchOnce(hs []*held, now time.Time) {
 	for _, h := range hs {
 		if !h.closedAt.IsZero() {
 			continue
@@ -58,10 +57,8 @@ func watchOnce(hs []*held, now time.Time) int {
 			h.closedAt = now
 			h.c.markServerClosed(now)
 			h.c.Close()
-			n++
 		}
 	}
-	return n
 }
 
 // statusOf parses the status code of "HTTP/1.1 408 ...", 0 if none.

@@ -13,7 +13,7 @@ import (
 // evaluate reads the run back from its directory (the only seam between
 // stages), writes the verdict and builds the report. A verdict or report
 // that cannot be written is lost data.
-func (r *run) evaluate(res *Result) (code int, v record.Verdict, report string) {
+func (r *run) evaluate() (code int, v record.Verdict, report string) {
 	code = ExitPass
 	run, err := record.Open(r.w.Dir())
 	if err != nil {

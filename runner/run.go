@@ -171,7 +171,7 @@ func (r *run) finish(res *Result) {
 	r.meta.Lost = r.losses()
 	r.metaM.Unlock()
 	r.keepMeta()
-	code, verdict, report := r.evaluate(res)
+	code, verdict, report := r.evaluate()
 	res.Verdict, res.ReportPath = verdict, report
 	if res.ExitCode == ExitPass {
 		res.ExitCode = code

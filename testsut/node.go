@@ -124,8 +124,8 @@ func (c Config) effectiveIdleTimeout() time.Duration {
 	return c.IdleTimeout
 }
 
-// fixedRoute serves /, /health; ok is false for any other path.
-func (n *node) fixedRoute(method, path string) (response, bool) {
+// fixedRoute serves /, /health (any method); ok is false for any other path.
+func (n *node) fixedRoute(path string) (response, bool) {
 	switch path {
 	case "/":
 		return textResponse(http.StatusOK, "soak testsut"), true

@@ -30,7 +30,7 @@ func (n *node) fastServer() *fasthttp.Server {
 			writeMetrics(ctx, &n.stats)
 			return
 		}
-		if resp, ok := n.fixedRoute(method, path); ok {
+		if resp, ok := n.fixedRoute(path); ok {
 			writeFast(ctx, resp)
 			return
 		}

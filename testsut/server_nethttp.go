@@ -32,7 +32,7 @@ func (n *node) netServer() *http.Server {
 			writeMetrics(w, &n.stats)
 			return
 		}
-		if resp, ok := n.fixedRoute(r.Method, r.URL.Path); ok {
+		if resp, ok := n.fixedRoute(r.URL.Path); ok {
 			writeNet(w, r, resp)
 			return
 		}
