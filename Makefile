@@ -32,7 +32,8 @@ test: build deps-test
 # Real servers used as SUTs by tests (nginx, HAProxy), bpftrace (the
 # kernel event witness is compared with a tracepoint tcplife,
 # bench/tcplife-tp.bt) and Prometheus (remote nodes read from it, e2e's
-# SOAK_LONG test) come from Debian's packages: installed when root and
+# SOAK_LONG tests; its promtool checks and runs `soak rules` output) come
+# from Debian's packages: installed when root and
 # apt are available, else those tests skip and say how to install them.
 deps-test:
 	@missing=""; for b in nginx haproxy bpftrace prometheus; do command -v $$b >/dev/null 2>&1 || [ -x /usr/sbin/$$b ] || missing="$$missing $$b"; done; \
