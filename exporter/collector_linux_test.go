@@ -65,6 +65,23 @@ func holdIdleConns(t testing.TB, n int) (int, []net.Conn) {
 	return ln.Addr().(*net.TCPAddr).Port, servers
 }
 
+// openSelf opens a collector on this test process as node sut, its sockets
+// on port (either end) as layer client; closed when the test ends.
+func openSelf(t *testing.T, port int) *Collector {
+	t.Helper()
+	c, err := New([]Target{{Node: "sut", PID: os.Getpid(), Probe: probes.Target{
+		Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}},
+	}}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Open(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // scrape GETs /metrics from the exporter's handler over real HTTP and
 // parses the text exposition.
 func scrape(t *testing.T, c *Collector) map[string]*dto.MetricFamily {
@@ -135,16 +152,7 @@ func TestExporterIdleConnections(t *testing.T) {
 	const n = 5
 	port := holdIdle(t, n)
 	held := time.Now()
-	c, err := New([]Target{{Node: "sut", PID: os.Getpid(), Probe: probes.Target{
-		Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}},
-	}}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
+	c := openSelf(t, port)
 	time.Sleep(300 * time.Millisecond) // idle ages to measure
 	fams := scrape(t, c)
 	since := time.Since(held).Seconds()
@@ -184,16 +192,7 @@ func TestExporterIdleConnections(t *testing.T) {
 func TestExporterClosedConnections(t *testing.T) {
 	const n = 3
 	port, servers := holdIdleConns(t, n)
-	c, err := New([]Target{{Node: "sut", PID: os.Getpid(), Probe: probes.Target{
-		Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}},
-	}}}, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Open(); err != nil {
-		t.Fatal(err)
-	}
+	c := openSelf(t, port)
 	want := map[string]string{"layer": "client", "side": "server", "closed_by": "server"}
 	if _, ok := value(t, scrape(t, c), "soak_connections_closed_total", want); ok {
 		t.Fatal("closed connections before any closed")

@@ -58,11 +58,36 @@ func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, rin
 // match: it is idle plus the lateness of the server's timer.
 func idleServer(t *testing.T, idle time.Duration) (addr string, port int, measured chan idleMeasure) {
 	t.Helper()
+	measured = make(chan idleMeasure, 1000)
+	addr, port = serveConns(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			if _, err := br.ReadString('\n'); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, "ok\n"); err != nil {
+				return
+			}
+			sent := time.Now()
+			c.SetReadDeadline(sent.Add(idle))
+			if _, err := br.Peek(1); err != nil {
+				measured <- idleMeasure{c.RemoteAddr().String(), time.Since(sent)}
+				return
+			}
+		}
+	})
+	return addr, port, measured
+}
+
+// serveConns is a real TCP server on loopback that runs serve on each
+// accepted connection (in a goroutine of its own) and then closes it; the
+// test's cleanup closes the listener and waits for every serve.
+func serveConns(t *testing.T, serve func(net.Conn)) (addr string, port int) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	measured = make(chan idleMeasure, 1000)
 	var wg sync.WaitGroup
 	t.Cleanup(func() { ln.Close(); wg.Wait() })
 	wg.Go(func() {
@@ -73,25 +98,11 @@ func idleServer(t *testing.T, idle time.Duration) (addr string, port int, measur
 			}
 			wg.Go(func() {
 				defer c.Close()
-				br := bufio.NewReader(c)
-				for {
-					if _, err := br.ReadString('\n'); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, "ok\n"); err != nil {
-						return
-					}
-					sent := time.Now()
-					c.SetReadDeadline(sent.Add(idle))
-					if _, err := br.Peek(1); err != nil {
-						measured <- idleMeasure{c.RemoteAddr().String(), time.Since(sent)}
-						return
-					}
-				}
+				serve(c)
 			})
 		}
 	})
-	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port, measured
+	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
 }
 
 // idleMeasure is the idle time the server measured on one connection.
@@ -219,26 +230,10 @@ func waitConns(t *testing.T, k *kernelEvents, n int) []record.Conn {
 // sinkServer accepts connections and reads each until the peer closes it.
 func sinkServer(t *testing.T) (addr string, port int) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				c.SetDeadline(time.Now().Add(10 * time.Second))
-				io.Copy(io.Discard, c)
-			})
-		}
+	return serveConns(t, func(c net.Conn) {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.Copy(io.Discard, c)
 	})
-	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
 }
 
 // TestKernelEventsShortConnections: 1,000 connections that each live 50 ms

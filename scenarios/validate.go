@@ -365,17 +365,7 @@ func (v *validator) phase(path string, p *Phase) {
 		}
 		v.faults(path+".faults."+b, p.Faults[b])
 	}
-	specs := phaseOneOf.set(p)
-	switch len(specs) {
-	case 0:
-		if !v.anyBad(path, PhaseKinds) {
-			v.fail(path, "give one kind of load: %s", strings.Join(PhaseKinds, ", "))
-		}
-	case 1:
-		specs[0].validate(v, path+"."+specs[0].Kind())
-	default:
-		v.fail(path, "one kind of load per phase, not %s", strings.Join(kindsOf(specs), " and "))
-	}
+	oneKind(v, path, phaseOneOf.set(p), PhaseKinds, "give one kind of load", "one kind of load per phase")
 }
 
 // target checks "METHOD PATH-OR-URL".
@@ -465,16 +455,25 @@ func (v *validator) expectation(path string, e *Expectation) {
 		v.fail(path, "empty check: give one of %s", strings.Join(CheckKinds, ", "))
 		return
 	}
-	specs := checkOneOf.set(e)
+	oneKind(v, path, checkOneOf.set(e), CheckKinds, "give one check", "one check per entry")
+}
+
+// oneKind validates the one kind set in a one-of (a phase's load, an
+// expectation's check): none set asks for one of kinds (unless a kind was
+// set but malformed, already reported), two or more name the clash.
+func oneKind[S interface {
+	Kind() string
+	validate(v *validator, path string)
+}](v *validator, path string, specs []S, kinds []string, none, many string) {
 	switch len(specs) {
 	case 0:
-		if !v.anyBad(path, CheckKinds) {
-			v.fail(path, "give one check: %s", strings.Join(CheckKinds, ", "))
+		if !v.anyBad(path, kinds) {
+			v.fail(path, "%s: %s", none, strings.Join(kinds, ", "))
 		}
 	case 1:
 		specs[0].validate(v, path+"."+specs[0].Kind())
 	default:
-		v.fail(path, "one check per entry, not %s", strings.Join(kindsOf(specs), " and "))
+		v.fail(path, "%s, not %s", many, strings.Join(kindsOf(specs), " and "))
 	}
 }
 
