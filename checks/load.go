@@ -30,7 +30,8 @@ func loadGuards(sc *scenarios.Scenario, expect []*scenarios.Expectation) []*scen
 	}
 	covered := map[string]bool{}
 	for _, e := range expect {
-		if e != nil && e.Load != nil {
+		// A check of one target leaves the phase's other targets unguarded.
+		if e != nil && e.Load != nil && e.Load.Target == "" {
 			if e.Load.Phase == "" {
 				return nil
 			}
@@ -84,12 +85,26 @@ func loadCheck(d *runData, c *scenarios.LoadCheck) []record.CheckResult {
 func loadRun1(d *runData, c *scenarios.LoadCheck, p record.PhaseMeta) record.CheckResult {
 	r := record.CheckResult{Name: "load/" + p.Name, Kind: "load", Unit: "%", At: p.Start}
 	res, ok := d.loads[p.Name]
+	what := "phase " + p.Name
+	if c.Target != "" {
+		r.Name += "/" + c.Target
+		what += ", target " + c.Target
+	}
 	switch {
 	case !ok:
 		r.Status, r.Message = record.StatusInconclusive, fmt.Sprintf("phase %s ran but left no load/%s.json: its load is unknown", p.Name, p.Name)
 		return r
-	case res.Requests == 0:
-		r.Status, r.Message = record.StatusInconclusive, fmt.Sprintf("phase %s sent no request: no load to judge", p.Name)
+	case c.Target != "":
+		tr, found := res.Target(c.Target)
+		if !found {
+			r.Status, r.Message = record.StatusInconclusive, fmt.Sprintf("%s: load/%s.json has no result for the target (targets: %s): its load is unknown",
+				what, p.Name, targetNames(res))
+			return r
+		}
+		res = targetView(res, tr, d.share(p.Base, c.Target))
+	}
+	if res.Requests == 0 {
+		r.Status, r.Message = record.StatusInconclusive, fmt.Sprintf("%s sent no request: no load to judge", what)
 		return r
 	}
 	errRate := 1 - res.Success
@@ -125,6 +140,12 @@ func loadRun1(d *runData, c *scenarios.LoadCheck, p record.PhaseMeta) record.Che
 	if failures != "" {
 		r.Details = append(r.Details, "failed: "+failures)
 	}
+	if c.Target == "" && len(res.Targets) > 1 {
+		if bt := byTarget(res); bt != "" {
+			r.Details = append(r.Details, "by target: "+bt)
+			failures = "by target: " + bt
+		}
+	}
 	guard := ""
 	if isGuard(c) {
 		guard = " (the default load guard: at least 90% of a rate-driven phase's requests succeed; list the codes a phase expects in its expect_status, or write a load check for it)"
@@ -133,19 +154,98 @@ func loadRun1(d *runData, c *scenarios.LoadCheck, p record.PhaseMeta) record.Che
 	case len(broken) > 0:
 		r.Status = record.StatusFail
 		failed := uint64(errRate*float64(res.Requests) + 0.5)
-		r.Message = fmt.Sprintf("phase %s: %s; %d of %d requests failed", p.Name, strings.Join(broken, ", "), failed, res.Requests)
+		r.Message = fmt.Sprintf("%s: %s; %d of %d requests failed", what, strings.Join(broken, ", "), failed, res.Requests)
 		if failures != "" {
 			r.Message += ": " + failures
 		}
 		r.Message += guard
 	case len(unknown) > 0:
 		r.Status = record.StatusInconclusive
-		r.Message = fmt.Sprintf("phase %s: %s", p.Name, strings.Join(unknown, "; "))
+		r.Message = fmt.Sprintf("%s: %s", what, strings.Join(unknown, "; "))
 	default:
 		r.Status = record.StatusPass
-		r.Message = fmt.Sprintf("phase %s: %s over %d requests", p.Name, strings.Join(held, ", "), res.Requests)
+		r.Message = fmt.Sprintf("%s: %s over %d requests", what, strings.Join(held, ", "), res.Requests)
 	}
 	return r
+}
+
+// targetView is a phase's result narrowed to one of its targets, which
+// got share of the phase's planned requests.
+func targetView(res record.PhaseResult, t record.TargetResult, share float64) record.PhaseResult {
+	v := record.PhaseResult{Phase: res.Phase, Kind: res.Kind, Start: res.Start, End: res.End, Requests: t.Requests,
+		Success: t.Success(), LatencyP50: t.LatencyP50, LatencyP90: t.LatencyP90, LatencyP99: t.LatencyP99, LatencyMax: t.LatencyMax,
+		StatusCodes: t.StatusCodes, Errors: t.Errors, Examples: t.Examples, ExpectStatus: res.ExpectStatus,
+		PlannedRequests: res.PlannedRequests * share}
+	if s := res.End.Sub(res.Start).Seconds(); s > 0 {
+		v.Rate = float64(t.Requests) / s
+	}
+	return v
+}
+
+// share is the part of phase's requests that go to target, by the
+// scenario as run; 0 when the scenario does not say.
+func (d *runData) share(phase, target string) float64 {
+	if d.sc == nil {
+		return 0
+	}
+	for _, p := range d.sc.Phases {
+		if p != nil && p.Name == phase {
+			if r := p.Requests(); r != nil {
+				return r.Share(target)
+			}
+		}
+	}
+	return 0
+}
+
+// targetNames lists a result's targets, quoted.
+func targetNames(res record.PhaseResult) string {
+	if len(res.Targets) == 0 {
+		return "none recorded"
+	}
+	var q []string
+	for _, t := range res.Targets {
+		q = append(q, strconv.Quote(t.Target))
+	}
+	return strings.Join(q, ", ")
+}
+
+// byTarget names the targets of a phase whose requests failed, most
+// failures first (up to three), each with its top codes and one example:
+// `"PUT /b": 120 of 120 failed: HTTP 500 x120 (e.g. PUT http://...: 500)`.
+func byTarget(res record.PhaseResult) string {
+	ts := slices.Clone(res.Targets)
+	slices.SortStableFunc(ts, func(a, b record.TargetResult) int {
+		return cmp.Compare(b.Requests-b.OK, a.Requests-a.OK)
+	})
+	var parts []string
+	for _, t := range ts {
+		if t.Requests == t.OK || len(parts) == 3 {
+			continue
+		}
+		s := fmt.Sprintf("%q: %d of %d failed", t.Target, t.Requests-t.OK, t.Requests)
+		if f := failureKinds(targetView(res, t, 0)); f != "" {
+			s += ": " + f
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	if ok := len(ts) - countFailing(ts); ok > 0 {
+		parts = append(parts, fmt.Sprintf("%d other target(s) had no failure", ok))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func countFailing(ts []record.TargetResult) int {
+	n := 0
+	for _, t := range ts {
+		if t.Requests != t.OK {
+			n++
+		}
+	}
+	return n
 }
 
 // loadFigure is a result's figure for a threshold field (a fraction or

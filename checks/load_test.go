@@ -39,6 +39,14 @@ func TestLoadThresholds(t *testing.T) {
 			"planned no rate"},
 		{"no request", scenarios.LoadCheck{ErrorRate: "< 1%"}, func(r *record.PhaseResult) { r.Requests = 0 }, record.StatusInconclusive,
 			"sent no request"},
+		{"target broken", scenarios.LoadCheck{Target: "PUT /b", ErrorRate: "< 0.5%", P99: "< 250ms"}, twoTargets, record.StatusFail,
+			"phase warm, target PUT /b: error_rate 1.0% (limit < 0.5%); 5 of 500 requests failed: HTTP 503 x3, eof x2 (e.g. PUT http://x/b: 503)"},
+		{"target holds", scenarios.LoadCheck{Target: "GET /a", ErrorRate: "< 0.5%", P99: "< 250ms"}, twoTargets, record.StatusPass,
+			"phase warm, target GET /a: error_rate 0.0% (limit < 0.5%), p99 20.0ms (limit < 250ms) over 500 requests"},
+		{"target not recorded", scenarios.LoadCheck{Target: "GET /z", ErrorRate: "< 1%"}, twoTargets, record.StatusInconclusive,
+			`phase warm, target GET /z: load/warm.json has no result for the target (targets: "GET /a", "PUT /b")`},
+		{"phase names failing target", scenarios.LoadCheck{ErrorRate: "< 0.1%"}, twoTargets, record.StatusFail,
+			`5 of 1000 requests failed: by target: "PUT /b": 5 of 500 failed: HTTP 503 x3, eof x2 (e.g. PUT http://x/b: 503); 1 other target(s) had no failure`},
 		{"phase never ran", scenarios.LoadCheck{Phase: "cool", ErrorRate: "< 1%"}, nil, record.StatusInconclusive, `phase "cool" never ran`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,5 +82,19 @@ func TestLoadGuardDefault(t *testing.T) {
 	}
 	if g := loadGuards(sc, []*scenarios.Expectation{{Load: &scenarios.LoadCheck{P99: "< 1s"}}}); len(g) != 0 {
 		t.Errorf("a load check of every phase still gets guards: %+v", g)
+	}
+	got = loadGuards(sc, []*scenarios.Expectation{{Load: &scenarios.LoadCheck{Phase: "warm", Target: "GET /", P99: "< 1s"}}})
+	if len(got) != 2 {
+		t.Errorf("a check of one target of warm leaves its other targets unguarded: guards %+v", got)
+	}
+}
+
+// twoTargets splits the base result over GET /a (all fine) and PUT /b
+// (the failures).
+func twoTargets(r *record.PhaseResult) {
+	r.Targets = []record.TargetResult{
+		{Target: "GET /a", Requests: 500, OK: 500, LatencyP99: 20, LatencyMax: 30, StatusCodes: map[string]int{"200": 500}},
+		{Target: "PUT /b", Requests: 500, OK: 495, LatencyP99: 200, LatencyMax: 900, StatusCodes: map[string]int{"200": 495, "503": 3},
+			Errors: map[string]int{"eof": 2}, Examples: map[string]string{"503": "PUT http://x/b: 503", "eof": "PUT http://x/b: EOF"}},
 	}
 }

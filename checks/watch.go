@@ -161,7 +161,7 @@ func (w *Watch) Load(phase, base, kind string, requests, failed int64, window ti
 	}
 	for _, e := range w.watched {
 		c := e.Load
-		if c == nil || (c.Phase != "" && c.Phase != base) || c.ErrorRate == "" {
+		if c == nil || (c.Phase != "" && c.Phase != base) || c.Target != "" || c.ErrorRate == "" {
 			continue
 		}
 		op, limit, err := c.ErrorRate.Parse(true)

@@ -105,6 +105,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		encErr error
 		m      vegeta.Metrics
 		ok     uint64 // responses with an expected status
+		tally  = newTally(tg.names)
 	)
 	if f != nil {
 		bw = bufio.NewWriterSize(f, 64<<10)
@@ -135,19 +136,26 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			if env.Stats != nil {
 				env.Stats.Requests.Add(1)
 			}
+			tr := tally.of(tg.attribute(r.Method, r.URL))
 			switch {
 			case r.Code == 0 && r.Error != "":
 				kind := errKind(r.Error)
 				countErr(env, &res, kind)
-				example(&res, kind, r.Method+" "+r.URL+": "+r.Error)
+				ex := r.Method + " " + r.URL + ": " + r.Error
+				example(&res.Examples, kind, ex)
+				tr.failedKind(kind, ex)
 			case !a.req.Succeeded(int(r.Code)):
 				if env.Stats != nil {
 					env.Stats.Errors.Add(1)
 				}
-				example(&res, strconv.Itoa(int(r.Code)), fmt.Sprintf("%s %s: %d", r.Method, r.URL, r.Code))
+				code, ex := strconv.Itoa(int(r.Code)), fmt.Sprintf("%s %s: %d", r.Method, r.URL, r.Code)
+				example(&res.Examples, code, ex)
+				example(&tr.res.Examples, code, ex)
 			default:
 				ok++
+				tr.res.OK++
 			}
+			tr.add(r)
 			m.Add(r)
 			// Bodies and headers would bloat the file and memory; vegeta report needs neither.
 			r.Body, r.Headers = nil, nil
@@ -183,6 +191,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			res.StatusCodes[code] = n
 		}
 	}
+	res.Targets = tally.results()
 	res.Extra["bytes_in"] = float64(m.BytesIn.Total)
 	res.Extra["bytes_out"] = float64(m.BytesOut.Total)
 	if f != nil {
@@ -203,12 +212,12 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 }
 
 // example keeps the first failed request of key (a status code or an error kind).
-func example(res *record.PhaseResult, key, text string) {
-	if _, ok := res.Examples[key]; !ok {
-		if res.Examples == nil {
-			res.Examples = map[string]string{}
+func example(examples *map[string]string, key, text string) {
+	if _, ok := (*examples)[key]; !ok {
+		if *examples == nil {
+			*examples = map[string]string{}
 		}
-		res.Examples[key] = text
+		(*examples)[key] = text
 	}
 }
 

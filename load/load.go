@@ -25,7 +25,7 @@ const (
 	// the hand-written clients).
 	DefaultTimeout = 10 * time.Second
 	// DefaultTarget is the request of phases that name none.
-	DefaultTarget = "GET /"
+	DefaultTarget = scenarios.DefaultTarget
 	// DefaultSlowRate is the slow phase's rate in bytes per second.
 	DefaultSlowRate = 1
 )

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"text/template"
@@ -24,10 +25,20 @@ type targeter struct {
 	body   []byte
 	header http.Header
 
+	// names are the distinct targets as written (scenarios.Requests.TargetNames),
+	// nameOf the index in names of each template.
+	names  []string
+	nameOf []int
+
 	mu  sync.Mutex
 	n   uint64 // the next request's number
 	seq uint64 // the number of the request being rendered
 	rng *rand.Rand
+	// pending maps "METHOD URL" of each request sent and not yet
+	// attributed to its targets' indexes in names: vegeta's results carry
+	// the rendered method and URL, not the template, and come back in any
+	// order. It holds the requests in flight only.
+	pending map[string][]int
 }
 
 // DefaultSeed seeds {{rand N}} when Env.Seed is 0, so runs of a scenario
@@ -53,12 +64,17 @@ func newTargeter(targets []string, body int64, headers map[string]string, env En
 		},
 		"seq": func() uint64 { return t.seq },
 	}
+	t.names = (&scenarios.Requests{Targets: targets}).TargetNames()
 	for i, s := range targets {
 		tm, err := scenarios.Parse(fmt.Sprintf("target %d", i+1), s, funcs)
 		if err != nil {
 			return nil, err
 		}
 		t.tmpls = append(t.tmpls, tm)
+		t.nameOf = append(t.nameOf, slices.Index(t.names, strings.TrimSpace(s)))
+	}
+	if len(t.names) > 1 {
+		t.pending = map[string][]int{}
 	}
 	if body > 0 {
 		t.body = bodyBytes(body)
@@ -109,13 +125,42 @@ func (t *targeter) render(n uint64) (method, target string, err error) {
 	return strings.ToUpper(method), target, nil
 }
 
-// next renders the next request.
+// next renders the next request and notes it for attribute.
 func (t *targeter) next() (method, url string, err error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.n
 	t.n++
-	return t.render(n)
+	method, url, err = t.render(n)
+	if err == nil && t.pending != nil {
+		k := method + " " + url
+		t.pending[k] = append(t.pending[k], t.nameOf[n%uint64(len(t.tmpls))])
+	}
+	return method, url, err
+}
+
+// attribute returns the index in names of the target a request sent by
+// next (its method and URL as vegeta reports them) was made from, -1 if
+// it is not known. Call it once per result. Two targets that render the
+// same request are told apart in the order they were sent, which keeps
+// their counts right.
+func (t *targeter) attribute(method, url string) int {
+	if t.pending == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := method + " " + url
+	q := t.pending[k]
+	if len(q) == 0 {
+		return -1
+	}
+	if len(q) == 1 {
+		delete(t.pending, k)
+	} else {
+		t.pending[k] = q[1:]
+	}
+	return q[0]
 }
 
 // vegeta adapts the targeter to vegeta's Targeter (safe for concurrent use).

@@ -41,8 +41,48 @@ type PhaseResult struct {
 	ConnsClosedBy map[string]int `json:"conns_closed_by,omitempty"`
 	// Extra holds phase-kind figures, e.g. idle: {"reused_ok": 480, "reused_closed": 20}.
 	Extra map[string]float64 `json:"extra,omitempty"`
+	// Targets breaks a rate-driven phase's requests down by target, in the
+	// order of its targets list. Its counts add up to the phase's and, like
+	// them, add across shards of one phase; the latencies do not (a merge
+	// recomputes them from the results file).
+	Targets []TargetResult `json:"targets,omitempty"`
 	// VegetaResults names the vegeta-encoded results file, relative to the run directory.
 	VegetaResults string `json:"vegeta_results,omitempty"`
+}
+
+// TargetResult is the load one target of a phase got. A target is named
+// as the scenario writes it ("PUT /b/{{seq}}"), not as each request rendered.
+type TargetResult struct {
+	Target   string `json:"target"`
+	Requests uint64 `json:"requests"`
+	// OK counts responses with an expected status (expect_status, else 100-399).
+	OK uint64 `json:"ok"`
+	// Latencies in milliseconds.
+	LatencyP50  float64           `json:"latency_p50_ms"`
+	LatencyP90  float64           `json:"latency_p90_ms"`
+	LatencyP99  float64           `json:"latency_p99_ms"`
+	LatencyMax  float64           `json:"latency_max_ms"`
+	StatusCodes map[string]int    `json:"status_codes,omitempty"`
+	Errors      map[string]int    `json:"errors,omitempty"`
+	Examples    map[string]string `json:"examples,omitempty"`
+}
+
+// Success is the share of the target's requests that succeeded, 0..1.
+func (t TargetResult) Success() float64 {
+	if t.Requests == 0 {
+		return 0
+	}
+	return float64(t.OK) / float64(t.Requests)
+}
+
+// Target returns the result of the phase's target named name.
+func (r PhaseResult) Target(name string) (TargetResult, bool) {
+	for _, t := range r.Targets {
+		if t.Target == name {
+			return t, true
+		}
+	}
+	return TargetResult{}, false
 }
 
 // PhaseFile is the path, relative to the run directory, of a phase's file

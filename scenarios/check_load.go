@@ -2,9 +2,12 @@ package scenarios
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/soak-dev/soak/internal/suggest"
 )
 
 // LoadCheck: k6-style thresholds on the load a phase put on the SUT, read
@@ -16,6 +19,10 @@ type LoadCheck struct {
 	// Phase names the phase judged (every run of it). Default: every
 	// rate-driven phase (steady, ramp, burst, churn), one result each.
 	Phase string `yaml:"phase,omitempty" json:"phase,omitempty"`
+	// Target narrows the check to one of the phase's targets, as written
+	// in its targets list (e.g. "PUT /b"; "GET /" when it lists none).
+	// Needs phase. Default: the phase's requests to every target together.
+	Target string `yaml:"target,omitempty" json:"target,omitempty"`
 	// ErrorRate: failed requests (transport errors and unexpected statuses) over all requests.
 	ErrorRate Threshold `yaml:"error_rate,omitempty" json:"error_rate,omitempty"`
 	// P50, P90, P99 and Max bound the latency percentiles.
@@ -34,6 +41,7 @@ func (*LoadCheck) Kind() string { return "load" }
 
 func (c *LoadCheck) validate(v *validator, k string) {
 	v.phaseRef(k+".phase", c.Phase, false)
+	v.loadTarget(k, c.Phase, c.Target)
 	n := 0
 	for _, t := range c.Thresholds() {
 		if t.Expr == "" {
@@ -47,6 +55,67 @@ func (c *LoadCheck) validate(v *validator, k string) {
 	if n == 0 {
 		v.fail(k, "give at least one threshold: error_rate, p50, p90, p99, max or rate")
 	}
+}
+
+// loadTarget checks a load check's target against its phase's targets,
+// with a suggestion for a near miss.
+func (v *validator) loadTarget(k, phase, target string) {
+	if target == "" {
+		return
+	}
+	if phase == "" {
+		v.fail(k+".target", "a target needs the phase it belongs to: give phase too")
+		return
+	}
+	for _, p := range v.sc.Phases {
+		if p == nil || p.Name != phase {
+			continue
+		}
+		r := p.Requests()
+		if r == nil {
+			v.fail(k+".target", "phase %s (%s) has no targets: only rate-driven phases (steady, ramp, burst, churn) do", phase, p.Kind())
+			return
+		}
+		names := r.TargetNames()
+		if slices.Contains(names, strings.TrimSpace(target)) {
+			return
+		}
+		msg := fmt.Sprintf("phase %s has no target %q (targets: %s)", phase, target, quoted(names))
+		if best := closestTarget(target, names); best != "" {
+			msg += fmt.Sprintf("; did you mean %q?", best)
+		}
+		v.fail(k+".target", "%s", msg)
+		return
+	}
+}
+
+// closestTarget is the target a user most likely meant: the one target
+// that starts with what was written (a template's request without its
+// templated tail), else the nearest by edit distance, case aside.
+func closestTarget(got string, names []string) string {
+	g := strings.ToLower(strings.TrimSpace(got))
+	var prefixed []string
+	for _, n := range names {
+		if strings.HasPrefix(strings.ToLower(n), g) {
+			prefixed = append(prefixed, n)
+		}
+	}
+	if len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	if best, d := suggest.Closest(got, names, strings.ToLower); d >= 0 && d <= max(3, len(got)/3) {
+		return best
+	}
+	return ""
+}
+
+// quoted joins names, each quoted.
+func quoted(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
 }
 
 // NamedThreshold is one threshold of a LoadCheck with its field name.

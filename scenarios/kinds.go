@@ -113,6 +113,15 @@ func (p *Phase) Planned() time.Duration {
 	return 0
 }
 
+// Requests returns the requests of a rate-driven phase (steady, ramp,
+// burst, churn: the kinds that embed Requests), nil for other kinds.
+func (p *Phase) Requests() *Requests {
+	if r, ok := p.Spec().(interface{ requests() *Requests }); ok {
+		return r.requests()
+	}
+	return nil
+}
+
 // MaxConnections is the most client connections one run of p holds open at once.
 func (p *Phase) MaxConnections() int {
 	if s := p.Spec(); s != nil {

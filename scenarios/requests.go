@@ -3,10 +3,14 @@ package scenarios
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // DefaultConnections caps open connections per host when Requests sets none.
 const DefaultConnections = 64
+
+// DefaultTarget is the request of phases that name none.
+const DefaultTarget = "GET /"
 
 // Requests says what a rate-driven phase sends. Each target is
 // "METHOD PATH-OR-URL", templated per request with the run's addresses and
@@ -42,6 +46,44 @@ func (r *Requests) Succeeded(code int) bool {
 	}
 	return slices.Contains(r.ExpectStatus, code)
 }
+
+// TargetNames are the phase's targets as written (trimmed), each once, in
+// order: the names of its per-target load results and of a load check's
+// target. [DefaultTarget] when it lists none.
+func (r *Requests) TargetNames() []string {
+	if len(r.Targets) == 0 {
+		return []string{DefaultTarget}
+	}
+	var out []string
+	for _, t := range r.Targets {
+		if t = strings.TrimSpace(t); !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Share is the part of the requests that go to the target named name
+// (the targets are picked round-robin), 0 if none does.
+func (r *Requests) Share(name string) float64 {
+	if len(r.Targets) == 0 {
+		if name == DefaultTarget {
+			return 1
+		}
+		return 0
+	}
+	n := 0
+	for _, t := range r.Targets {
+		if strings.TrimSpace(t) == name {
+			n++
+		}
+	}
+	return float64(n) / float64(len(r.Targets))
+}
+
+// requests gives a rate-driven phase's Requests to Phase.Requests; every
+// spec that embeds Requests has it.
+func (r *Requests) requests() *Requests { return r }
 
 // connections is the most connections the requests keep open at once.
 func (r *Requests) connections() int {
