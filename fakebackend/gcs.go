@@ -42,6 +42,11 @@ type gcsProto struct {
 
 	mu       sync.Mutex // serialises admissions, so reservations add up
 	inflight int64      // bytes of bodies admitted and being stored
+	// resumable holds the bytes of resumable uploads not finished, by
+	// upload id: fake-gcs-server keeps their chunks in memory, outside its
+	// listing, until the last chunk (forever if the client gives up), so
+	// they count against max_bytes, and each such upload as an object.
+	resumable map[string]int64
 }
 
 func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
@@ -49,7 +54,7 @@ func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start fake-gcs-server: %w", err)
 	}
-	p := &gcsProto{srv: srv, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount}
+	p := &gcsProto{srv: srv, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount, resumable: map[string]int64{}}
 	if o := cfg.Objects; o != nil {
 		if o.MaxBytes > 0 {
 			p.maxBytes = int64(o.MaxBytes)
@@ -86,6 +91,7 @@ func (p *gcsProto) handler() http.Handler {
 				r = r2
 			}
 		}
+		var n int64
 		if r.Body != nil && r.Body != http.NoBody {
 			body, release, ok := p.admit(w, r)
 			if !ok {
@@ -96,6 +102,15 @@ func (p *gcsProto) handler() http.Handler {
 			*r2 = *r
 			r2.Body = body
 			r = r2
+			n = body.n
+		}
+		// A chunk of a resumable upload (even an empty last one) is
+		// counted by the answer it gets.
+		if id := gcsUploadID(r); id != "" {
+			sw := &gcsStatusWriter{ResponseWriter: w}
+			h.ServeHTTP(sw, r)
+			p.chunkDone(id, n, sw)
+			return
 		}
 		h.ServeHTTP(w, r)
 	})
@@ -153,15 +168,26 @@ func (p *gcsProto) writeJSONError(w http.ResponseWriter, status int, reason, msg
 // the body is read here, at most the room left plus one byte, and reserved
 // until the request ends; over the cap is GCS's 413 JSON error. What is
 // held is summed from the store's listing, so it is exact whatever the
-// upload kind (media, multipart, XML PUT, compose); chunks of a resumable
-// upload not yet finished are not in the listing.
-func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (io.ReadCloser, func(), bool) {
+// upload kind (media, multipart, XML PUT, compose), plus the chunks of
+// resumable uploads not yet finished (not in the listing; chunkDone).
+func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (*gcsBody, func(), bool) {
 	p.mu.Lock()
 	held, count := p.held()
-	room := max(0, p.maxBytes-held-p.inflight)
-	if r.ContentLength > room || count >= p.maxCount && isGCSUpload(r) {
+	var pending int64
+	for _, n := range p.resumable {
+		pending += n
+	}
+	room := max(0, p.maxBytes-held-pending-p.inflight)
+	// A chunk of an upload already counted makes no new object.
+	_, counted := p.resumable[gcsUploadID(r)]
+	unfinished := int64(len(p.resumable))
+	newObjects := count + unfinished
+	if !counted {
+		newObjects++
+	}
+	if r.ContentLength > room || newObjects > p.maxCount && isGCSUpload(r) {
 		p.mu.Unlock()
-		p.tooLarge(w, held, count)
+		p.tooLarge(w, held, count, pending, unfinished)
 		return nil, nil, false
 	}
 	// Reserve the room (or the declared length) while the body arrives.
@@ -184,10 +210,68 @@ func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (io.ReadCloser,
 	}
 	if int64(len(b)) > reserve {
 		release()
-		p.tooLarge(w, held, count)
+		p.tooLarge(w, held, count, pending, unfinished)
 		return nil, nil, false
 	}
-	return io.NopCloser(bytes.NewReader(b)), release, true
+	return &gcsBody{Reader: bytes.NewReader(b), n: int64(len(b))}, release, true
+}
+
+// gcsBody is a request body admitted and read whole: n bytes.
+type gcsBody struct {
+	*bytes.Reader
+	n int64
+}
+
+func (*gcsBody) Close() error { return nil }
+
+// gcsUploadID returns the upload id a chunk of a resumable upload is sent
+// to (?upload_id= or /upload/resumable/ID), or "".
+func gcsUploadID(r *http.Request) string {
+	if !strings.HasPrefix(r.URL.Path, "/upload/") || r.Method != http.MethodPut && r.Method != http.MethodPost {
+		return ""
+	}
+	if id := r.URL.Query().Get("upload_id"); id != "" {
+		return id
+	}
+	if id, ok := strings.CutPrefix(r.URL.Path, "/upload/resumable/"); ok {
+		return id
+	}
+	return ""
+}
+
+// chunkDone counts n bytes of chunk sent to upload id by how
+// fake-gcs-server answered it: more expected (308, or 200 with the Go
+// client's override header) keeps them held; the upload finished (200,
+// 201) moves them into the listing; any other answer kept nothing new.
+func (p *gcsProto) chunkDone(id string, n int64, sw *gcsStatusWriter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case sw.code == http.StatusPermanentRedirect || sw.Header().Get("X-Http-Status-Code-Override") == "308":
+		p.resumable[id] += n
+	case sw.code == http.StatusOK || sw.code == http.StatusCreated:
+		delete(p.resumable, id)
+	}
+}
+
+// gcsStatusWriter remembers the status fake-gcs-server answered with.
+type gcsStatusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *gcsStatusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *gcsStatusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 // held sums the objects stored.
@@ -216,7 +300,12 @@ func isGCSUpload(r *http.Request) bool {
 		strings.HasSuffix(r.URL.Path, "/compose") || strings.Contains(r.URL.Path, "/copyTo/") || strings.Contains(r.URL.Path, "/rewriteTo/")
 }
 
-func (p *gcsProto) tooLarge(w http.ResponseWriter, held, count int64) {
-	p.writeJSONError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge",
-		fmt.Sprintf("the fake backend holds at most %d bytes and %d objects in memory (%d bytes, %d objects held); raise objects.max_bytes/max_count", p.maxBytes, p.maxCount, held, count))
+func (p *gcsProto) tooLarge(w http.ResponseWriter, held, count, pending, unfinished int64) {
+	msg := fmt.Sprintf("the fake backend holds at most %d bytes and %d objects in memory (%d bytes, %d objects held", p.maxBytes, p.maxCount, held, count)
+	if unfinished > 0 {
+		// Unfinished uploads are held until they finish: say so, or a
+		// client that gave up on one could not tell why nothing fits.
+		msg += fmt.Sprintf(", %d bytes in %d unfinished resumable uploads", pending, unfinished)
+	}
+	p.writeJSONError(w, http.StatusRequestEntityTooLarge, "uploadTooLarge", msg+"); raise objects.max_bytes/max_count")
 }
