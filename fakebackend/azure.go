@@ -16,7 +16,7 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
-func init() { registerKind("azure", newAzureProto) }
+func init() { registerKind(scenarios.AzureBackend{}, newAzureProto) }
 
 var _ protocol = (*azureProto)(nil)
 
@@ -62,7 +62,6 @@ func newAzureProto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-func (p *azureProto) kind() string { return "azure" }
 
 func (p *azureProto) createBuckets(names []string) error {
 	p.mu.Lock()

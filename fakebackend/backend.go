@@ -70,20 +70,38 @@ type Counts struct {
 // handlerFactory builds the protocol handler of one kind.
 type handlerFactory func(cfg *scenarios.Backend) (protocol, error)
 
-// kinds is the registry of backend kinds, filled by each protocol file's init.
-var kinds = map[string]handlerFactory{}
+// kindEntry is a registered backend kind.
+type kindEntry struct {
+	open handlerFactory
+	// off says why this build cannot serve the kind; nil when it can.
+	off error
+}
 
-// registerKind registers a kind's protocol. The name must be one of
-// scenarios.BackendKinds (the schema validation checks scenarios against)
-// and registered once; anything else is a programming error, caught at init.
-func registerKind(name string, f handlerFactory) {
-	if !slices.Contains(scenarios.BackendKinds, name) {
+// kinds is the registry of backend kinds by name, filled by each
+// protocol file's init.
+var kinds = map[string]kindEntry{}
+
+// registerKind registers the protocol of the backend kind spec (a kind of
+// the schema, scenarios.BackendKinds); twice is a programming error,
+// caught at init.
+func registerKind(spec scenarios.BackendSpec, open handlerFactory) {
+	name := spec.Kind()
+	if scenarios.BackendKind(name) == nil {
 		panic("fakebackend: kind " + name + " is not in scenarios.BackendKinds")
 	}
 	if _, dup := kinds[name]; dup {
 		panic("fakebackend: kind " + name + " registered twice")
 	}
-	kinds[name] = f
+	kinds[name] = kindEntry{open: open}
+}
+
+// registerOff registers a kind this build does not serve, and why (the
+// fake GCS without the gcs build tag): validate says so before a run.
+func registerOff(spec scenarios.BackendSpec, why error) {
+	registerKind(spec, func(*scenarios.Backend) (protocol, error) { return nil, why })
+	e := kinds[spec.Kind()]
+	e.off = why
+	kinds[spec.Kind()] = e
 }
 
 // Kinds lists the registered backend kinds.
@@ -96,11 +114,11 @@ func New(name string, cfg *scenarios.Backend, sink record.Sink) (Backend, error)
 	if cfg == nil {
 		return nil, fmt.Errorf("fakebackend %s: no configuration", name)
 	}
-	mk, ok := kinds[cfg.Kind]
+	k, ok := kinds[cfg.Kind]
 	if !ok {
 		return nil, fmt.Errorf("fakebackend %s: unknown kind %q (want one of %s)", name, cfg.Kind, strings.Join(Kinds(), ", "))
 	}
-	p, err := mk(cfg)
+	p, err := k.open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("fakebackend %s: %w", name, err)
 	}
@@ -111,13 +129,9 @@ func New(name string, cfg *scenarios.Backend, sink record.Sink) (Backend, error)
 // gcs build tag (the default: the fake GCS doubles the cold build time).
 var ErrGCSNotBuilt = errors.New("this soak is built without the fake GCS; rebuild it with `make build GCS=1` (go build -tags gcs ./cmd/soak), or run fake-gcs-server yourself and give its URL to the SUT (docs/backends.md)")
 
-// Unavailable returns why kind cannot be served by this build (nil if it can).
-func Unavailable(kind string) error {
-	if kind == "gcs" && !gcsBuilt {
-		return ErrGCSNotBuilt
-	}
-	return nil
-}
+// Unavailable returns why kind cannot be served by this build (nil if it
+// can, or if kind is unknown: validation reports that).
+func Unavailable(kind string) error { return kinds[kind].off }
 
 // Credentials returns the access and secret key of cfg, or the defaults.
 func Credentials(cfg *scenarios.Backend) (accessKey, secretKey string) {

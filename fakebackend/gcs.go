@@ -23,7 +23,7 @@ import (
 // gcsBuilt is true: this soak serves the fake GCS.
 const gcsBuilt = true
 
-func init() { registerKind("gcs", newGCSProto) }
+func init() { registerKind(scenarios.GCSBackend{}, newGCSProto) }
 
 var _ protocol = (*gcsProto)(nil)
 
@@ -66,7 +66,6 @@ func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-func (p *gcsProto) kind() string { return "gcs" }
 
 // handler serves fake-gcs-server. XML-API requests reach it with their
 // Host set to gcsPublicHost: fake-gcs-server routes /bucket/object on any

@@ -7,6 +7,4 @@ import "github.com/soak-dev/soak/scenarios"
 // gcsBuilt is false: this soak was built without the fake GCS (see gcs.go).
 const gcsBuilt = false
 
-func init() { registerKind("gcs", newGCSOff) }
-
-func newGCSOff(*scenarios.Backend) (protocol, error) { return nil, ErrGCSNotBuilt }
+func init() { registerOff(scenarios.GCSBackend{}, ErrGCSNotBuilt) }

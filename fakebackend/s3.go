@@ -17,7 +17,10 @@ import (
 	"github.com/soak-dev/soak/scenarios"
 )
 
-func init() { registerKind("s3", newS3Proto) }
+func init() { registerKind(s3Kind, newS3Proto) }
+
+// s3Kind is the schema's spec of the kind: its name and bucket rules.
+var s3Kind scenarios.S3Backend
 
 var _ protocol = (*s3Proto)(nil)
 
@@ -70,7 +73,6 @@ func newS3Proto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-func (p *s3Proto) kind() string { return "s3" }
 
 func (p *s3Proto) createBuckets(names []string) error {
 	for _, b := range names {
@@ -81,7 +83,7 @@ func (p *s3Proto) createBuckets(names []string) error {
 		if ok {
 			continue
 		}
-		if msg := scenarios.BucketNameError("s3", b); msg != "" {
+		if msg := s3Kind.BucketNameError(b); msg != "" {
 			return fmt.Errorf("bucket %q is not a valid S3 bucket name: %s", b, msg)
 		}
 		if err := p.store.CreateBucket(b); err != nil {
@@ -116,7 +118,7 @@ func (p *s3Proto) handler() http.Handler {
 		}
 		// S3 refuses a bucket name it would never create; gofakes3 would
 		// auto-create it (WithAutoBucket) and hide a SUT's bad name.
-		if b, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); b != "" && scenarios.BucketNameError("s3", b) != "" {
+		if b, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); b != "" && s3Kind.BucketNameError(b) != "" {
 			writeS3Error(w, r, http.StatusBadRequest, "InvalidBucketName", "The specified bucket is not valid.")
 			return
 		}

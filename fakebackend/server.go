@@ -18,8 +18,6 @@ import (
 
 // protocol is one cloud's HTTP API: the part that differs between kinds.
 type protocol interface {
-	// kind is s3, gcs or azure.
-	kind() string
 	// handler serves the cloud's API.
 	handler() http.Handler
 	// createBuckets makes the configured buckets (containers) exist.
@@ -80,7 +78,7 @@ func newServer(name string, cfg *scenarios.Backend, p protocol, sink record.Sink
 	return s
 }
 
-func (s *server) Kind() string { return s.proto.kind() }
+func (s *server) Kind() string { return s.cfg.Kind }
 
 func (s *server) URL() string {
 	s.mu.Lock()
@@ -251,7 +249,7 @@ func (s *server) serveConns(w http.ResponseWriter) {
 		Kind    string     `json:"kind"`
 		Counts  Counts     `json:"counts"`
 		Open    []ConnInfo `json:"open"`
-	}{s.name, s.proto.kind(), s.l.counts(), s.l.snapshot()})
+	}{s.name, s.cfg.Kind, s.l.counts(), s.l.snapshot()})
 }
 
 // statusWriter remembers the status written.

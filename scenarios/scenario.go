@@ -49,7 +49,7 @@ type Isolate struct {
 
 // Backend is a fake cloud backend.
 type Backend struct {
-	// Kind is s3, gcs or azure. Required.
+	// Kind is the kind of backend: azure, gcs or s3 (BackendKinds). Required.
 	Kind string `yaml:"kind" json:"kind"`
 	// Listen is the address to bind. Default 127.0.0.1 on a free port.
 	Listen string `yaml:"listen,omitempty" json:"listen,omitempty"`

@@ -179,19 +179,22 @@ func (v *validator) backend(path, name string, b *Backend) {
 		v.fail(path, "empty backend: give at least its kind (%s)", backendKindList())
 		return
 	}
+	spec := BackendKind(b.Kind)
 	switch {
 	case b.Kind == "":
 		v.fail(path+".kind", "required: %s", backendKindList())
-	case !slices.Contains(BackendKinds, b.Kind):
+	case spec == nil:
 		v.fail(path+".kind", "%q is not a backend kind (%s)", b.Kind, backendKindList())
 	}
 	if b.Listen != "" {
 		v.hostPort(path+".listen", b.Listen)
 	}
-	cloud := map[string]string{"s3": "S3 bucket", "gcs": "GCS bucket", "azure": "Azure container"}[b.Kind]
 	for i, name := range b.Buckets {
-		if msg := BucketNameError(b.Kind, name); cloud != "" && msg != "" {
-			v.fail(fmt.Sprintf("%s.buckets[%d]", path, i), "%q is not a valid %s name: %s", name, cloud, msg)
+		if spec == nil {
+			break
+		}
+		if msg := spec.BucketNameError(name); msg != "" {
+			v.fail(fmt.Sprintf("%s.buckets[%d]", path, i), "%q is not a valid %s name: %s", name, spec.Buckets(), msg)
 		}
 	}
 	if b.Objects != nil {

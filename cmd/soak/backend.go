@@ -51,7 +51,7 @@ unless --listen says otherwise.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runBackend(cmd, o) },
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.kind, "kind", "s3", "backend kind: "+fmt.Sprint(fakebackend.Kinds()))
+	f.StringVar(&o.kind, "kind", scenarios.S3Backend{}.Kind(), "backend kind: "+fmt.Sprint(fakebackend.Kinds()))
 	f.StringVar(&o.listen, "listen", fakebackend.DefaultStandaloneListen, "address to bind")
 	f.StringVar(&o.ledger, "ledger", "", "append one JSON line per connection to this file")
 	f.StringVar(&o.name, "name", "", "name in the ledger (default: the kind)")
