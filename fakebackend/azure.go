@@ -62,7 +62,6 @@ func newAzureProto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-
 func (p *azureProto) createBuckets(names []string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -66,7 +66,6 @@ func newGCSProto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-
 // handler serves fake-gcs-server. XML-API requests reach it with their
 // Host set to gcsPublicHost: fake-gcs-server routes /bucket/object on any
 // other host as a bucket named by the host, so a client given

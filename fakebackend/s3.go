@@ -73,7 +73,6 @@ func newS3Proto(cfg *scenarios.Backend) (protocol, error) {
 	return p, nil
 }
 
-
 func (p *s3Proto) createBuckets(names []string) error {
 	for _, b := range names {
 		ok, err := p.store.BucketExists(b)
