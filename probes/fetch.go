@@ -90,6 +90,15 @@ func (f *fetcher) ownAddrs(now time.Time) map[netip.AddrPort]bool {
 	return out
 }
 
+// owns says whether ap is the local address of one of the prober's
+// connections, open or recently closed (as ownAddrs, without a copy).
+func (f *fetcher) owns(ap netip.AddrPort) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	closed, ok := f.own[ap]
+	return ok && (closed.IsZero() || time.Since(closed) <= ownConnLinger)
+}
+
 // get fetches url, bounded by ctx and the client's timeout, and hands the
 // body (capped at maxBody) to parse.
 func (f *fetcher) get(ctx context.Context, url string, parse func(io.Reader) error) error {

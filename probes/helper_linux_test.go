@@ -105,6 +105,26 @@ func runHelper(mode string) error {
 			}
 			defer c.Close()
 		}
+	case "sutdial":
+		// A SUT: a server that, once a line arrives on stdin, dials K
+		// connections to BACKEND and holds them (a node's connections to a
+		// fake backend, made while the witness watches).
+		addr, err := helperServer()
+		if err != nil {
+			return err
+		}
+		fmt.Println("ADDR", addr)
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			return nil
+		}
+		k, _ := strconv.Atoi(os.Getenv("K"))
+		for range k {
+			c, err := net.Dial("tcp", os.Getenv("BACKEND"))
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+		}
 	case "kevents-nocap":
 		return runNoCapWitness()
 	case "churnsink":

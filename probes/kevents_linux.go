@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -37,6 +38,11 @@ type kernelEvents struct {
 	msPerJ   int64     // milliseconds per jiffy
 	wall     time.Time // the wall clock at mono 0 (boot), for event times
 	ports    map[uint32]bool
+	listen   []uint16 // the node's listening ports in the port map (kevListenKey)
+	// own says whether an address is one the prober dialled from (its
+	// connections to the node are soak's, left out as polling does); nil
+	// when the sampler fetches nothing. Called with mu held.
+	own func(netip.AddrPort) bool
 
 	prog             *ebpf.Program
 	events, pm, lost *ebpf.Map
@@ -61,6 +67,7 @@ type kconn struct {
 	finAt         time.Time // the first FIN, either side
 	closer        string
 	idleMs        int64 // at the first FIN
+	own           bool  // the prober's own connection: followed, never reported
 }
 
 // kevent is one decoded ring buffer record.
@@ -74,10 +81,10 @@ type kevent struct {
 	peerFIN            bool // the peer's FIN arrived
 }
 
-// openKernelEvents loads and attaches the witness for a process in network
-// namespace netns (its inode) with these layer rules. A nil error means
-// events flow; the error says why not (permissions, BTF, tracepoint).
-func openKernelEvents(node string, netns uint32, rules []LayerRule, interval time.Duration, ringSize int) (*kernelEvents, error) {
+// openKernelEvents loads and attaches the witness for a process (owner) in
+// network namespace netns (its inode) with these layer rules. A nil error
+// means events flow; the error says why not (permissions, BTF, tracepoint).
+func openKernelEvents(node string, netns uint32, owner kevOwner, rules []LayerRule, interval time.Duration, ringSize int) (*kernelEvents, error) {
 	k := &kernelEvents{node: node, interval: interval, layers: newLayerSet(rules),
 		ports: map[uint32]bool{}, open: map[uint64]*kconn{}, done: make(chan struct{})}
 	for _, r := range rules {
@@ -96,7 +103,7 @@ func openKernelEvents(node string, netns uint32, rules []LayerRule, interval tim
 		return nil, fmt.Errorf("kernel events: %w", err)
 	}
 	k.msPerJ = int64(1000 / hz)
-	if err := k.load(off, netns, ringSize); err != nil {
+	if err := k.load(off, netns, owner.tgid, ringSize); err != nil {
 		k.release()
 		return nil, fmt.Errorf("kernel events: %w", err)
 	}
@@ -106,17 +113,22 @@ func openKernelEvents(node string, netns uint32, rules []LayerRule, interval tim
 		return nil, fmt.Errorf("kernel events: read the monotonic clock: %w", err)
 	}
 	k.wall = time.Now().Add(-time.Duration(ts.Nano()))
+	if err := k.setListen(owner.listen); err != nil {
+		k.release()
+		return nil, fmt.Errorf("kernel events: %w", err)
+	}
 	k.stats.Witness = record.WitnessKernelEvents
 	go k.read()
 	return k, nil
 }
 
-func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
+func (k *kernelEvents) load(off sockOffsets, netns uint32, tgid, ringSize int) error {
 	var err error
 	if k.events, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_ring", Type: ebpf.RingBuf, MaxEntries: uint32(ringSize)}); err != nil {
 		return bpfLoadError("ring buffer", err)
 	}
-	if k.pm, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_ports", Type: ebpf.Hash, KeySize: 4, ValueSize: 1, MaxEntries: uint32(len(k.ports))}); err != nil {
+	if k.pm, err = ebpf.NewMap(&ebpf.MapSpec{Name: "soak_kev_ports", Type: ebpf.Hash, KeySize: 4, ValueSize: 1,
+		MaxEntries: uint32(len(k.ports) + maxListenPorts)}); err != nil {
 		return bpfLoadError("port map", err)
 	}
 	for p := range k.ports {
@@ -140,7 +152,7 @@ func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
 		AttachTo:   "inet_sock_set_state",
 		// bpf_skc_to_tcp_sock and the ring buffer want a GPL-compatible license.
 		License:      "Dual MIT/GPL",
-		Instructions: keventProgram(off, netns, k.events, k.pm, k.seen, k.lost, ringSize),
+		Instructions: keventProgram(off, netns, tgid, k.events, k.pm, k.seen, k.lost, ringSize),
 	})
 	if err != nil {
 		return bpfLoadError("tracepoint program", err)
@@ -151,6 +163,31 @@ func (k *kernelEvents) load(off sockOffsets, netns uint32, ringSize int) error {
 	if k.rd, err = ringbuf.NewReader(k.events); err != nil {
 		return fmt.Errorf("read ring buffer: %w", err)
 	}
+	return nil
+}
+
+// setListen makes the port map's listening ports those the node listens on
+// now: the witness follows connections accepted on them. Called by one
+// goroutine (the sampler's), as ticks learn the node's listeners.
+func (k *kernelEvents) setListen(ports []uint16) error {
+	if len(ports) > maxListenPorts {
+		return fmt.Errorf("node listens on %d ports, the witness follows at most %d", len(ports), maxListenPorts)
+	}
+	for _, p := range k.listen {
+		if !slices.Contains(ports, p) {
+			if err := k.pm.Delete(uint32(p) | kevListenKey); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+				return fmt.Errorf("port map: %w", err)
+			}
+		}
+	}
+	for _, p := range ports {
+		if !slices.Contains(k.listen, p) {
+			if err := k.pm.Put(uint32(p)|kevListenKey, uint8(1)); err != nil {
+				return fmt.Errorf("port map: %w", err)
+			}
+		}
+	}
+	k.listen = append(k.listen[:0], ports...)
 	return nil
 }
 
@@ -241,9 +278,12 @@ func (k *kernelEvents) apply(ev kevent) {
 		if ev.oldState == tcpSynSent {
 			side = record.SideClient
 		}
-		k.open[ev.sk] = &kconn{layer: k.layers.match(int(ev.local.Port()), int(ev.remote.Port())),
+		c = &kconn{layer: k.layers.match(int(ev.local.Port()), int(ev.remote.Port())),
 			side: side, local: ev.local, remote: ev.remote, opened: at}
-		k.stats.Opened++
+		k.open[ev.sk] = c
+		if c.own = k.isOwn(c); !c.own {
+			k.stats.Opened++
+		}
 	case tcpFinWait1, tcpCloseWait:
 		if c == nil || !c.finAt.IsZero() {
 			return
@@ -259,6 +299,14 @@ func (k *kernelEvents) apply(ev kevent) {
 			return
 		}
 		delete(k.open, ev.sk)
+		if c.own {
+			return
+		}
+		if k.isOwn(c) {
+			// The prober's dial returned after its open was read.
+			k.stats.Opened--
+			return
+		}
 		k.stats.Closed++
 		cn := c.conn(k.node, at)
 		// The kernel counts a FIN as a byte of the stream: taken off.
@@ -280,6 +328,11 @@ func (k *kernelEvents) apply(ev kevent) {
 		}
 		k.ended = append(k.ended, cn)
 	}
+}
+
+// isOwn says whether c is one of the prober's own connections; mu is held.
+func (k *kernelEvents) isOwn(c *kconn) bool {
+	return k.own != nil && (k.own(c.local) || k.own(c.remote))
 }
 
 // ownFINAcked says whether a socket closing from this state had its FIN acknowledged.
@@ -335,7 +388,9 @@ func (k *kernelEvents) live() []record.Conn {
 	defer k.mu.Unlock()
 	out := make([]record.Conn, 0, len(k.open))
 	for _, c := range k.open {
-		out = append(out, c.conn(k.node, time.Time{}))
+		if !c.own && !k.isOwn(c) {
+			out = append(out, c.conn(k.node, time.Time{}))
+		}
 	}
 	return out
 }
@@ -363,13 +418,16 @@ func (k *kernelEvents) close() []record.Conn {
 	out := k.ended
 	k.ended = nil
 	for sk, c := range k.open {
+		delete(k.open, sk)
+		if c.own || k.isOwn(c) {
+			continue
+		}
 		cn := c.conn(k.node, time.Time{})
 		cn.ClosedBy = record.OpenAtEnd
 		if !c.finAt.IsZero() {
 			cn.ClosedBy = c.closer
 		}
 		out = append(out, cn)
-		delete(k.open, sk)
 	}
 	return out
 }
@@ -402,7 +460,10 @@ func openEventSource(s *Sampler) (source, error) {
 	if s.events <= 0 {
 		return nil, nil
 	}
-	kev, why := openEventWitness(s.target, s.sys.netns, s.events, s.forceProc)
+	kev, why := openEventWitness(s.root, s.target, s.sys.netns, s.events, s.forceProc)
+	if kev != nil && s.fetch != nil {
+		kev.own = s.fetch.owns
+	}
 	return &eventSource{kev: kev, why: why}, nil
 }
 
@@ -411,6 +472,11 @@ func (e *eventSource) start(context.Context, *tick) {}
 func (e *eventSource) finish(_ context.Context, t *tick) {
 	if e.kev == nil || t.gone {
 		return
+	}
+	if t.listen != nil {
+		if err := e.kev.setListen(t.listen); err != nil {
+			t.out.Errors = append(t.out.Errors, "events: "+err.Error())
+		}
 	}
 	conns, st := e.kev.take()
 	t.ended = append(t.ended, conns...)
@@ -432,18 +498,23 @@ func (e *eventSource) close() []record.Conn {
 }
 
 // openEventWitness starts the kernel event witness, or says why not.
-func openEventWitness(t Target, netns string, interval time.Duration, forceProc bool) (*kernelEvents, string) {
+func openEventWitness(root procRoot, t Target, netns string, interval time.Duration, forceProc bool) (*kernelEvents, string) {
 	if forceProc {
 		return nil, "asked for polling only"
 	}
 	ino, err := netnsInode(netns)
-	if err == nil {
-		var k *kernelEvents
-		if k, err = openKernelEvents(t.Node, ino, t.Layers, interval, DefaultEventRing); err == nil {
-			return k, ""
-		}
+	if err != nil {
+		return nil, err.Error()
 	}
-	return nil, err.Error()
+	owner, err := nodeOwner(root, t.PID)
+	if err != nil {
+		return nil, "kernel events: " + err.Error()
+	}
+	k, err := openKernelEvents(t.Node, ino, owner, t.Layers, interval, DefaultEventRing)
+	if err != nil {
+		return nil, err.Error()
+	}
+	return k, ""
 }
 
 // EventsMethod says which witness records connections' lives:

@@ -41,7 +41,7 @@ func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, rin
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := openKernelEvents("n", ino, rules, interval, ring)
+	k, err := openKernelEvents("n", ino, testOwner(t, rules), rules, interval, ring)
 	switch {
 	case errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported):
 		t.Skipf("kernel event witness unavailable: %v", err)
@@ -49,6 +49,22 @@ func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, rin
 		t.Fatal(err)
 	}
 	return k
+}
+
+// testOwner makes this process the node: its dials and the connections
+// accepted on the rules' local ports (its own listeners) are followed.
+func testOwner(t *testing.T, rules []LayerRule) kevOwner {
+	t.Helper()
+	o := kevOwner{tgid: os.Getpid()}
+	for _, r := range rules {
+		for _, p := range r.LocalPorts {
+			o.listen = append(o.listen, uint16(p))
+		}
+	}
+	if err := initialPIDs(DefaultProcRoot); err != nil {
+		t.Skip(err)
+	}
+	return o
 }
 
 // idleServer is a real TCP server that answers each line with a line and

@@ -20,21 +20,34 @@ import (
 // built where there is Go and no clang: the offsets it reads come from the
 // running kernel's BTF at load time, the role CO-RE relocations play for a
 // compiled object, and there is no generated object to keep in step with a
-// C source. It is about 110 instructions.
+// C source. It is about 150 instructions.
 //
-// Only TCP sockets of one network namespace whose local port is one of the
-// layers' local ports, or remote port one of their remote ports, are
-// reported (soak's layer rules are ports); and only four transitions:
-// SYN_SENT/SYN_RECV -> ESTABLISHED (opened, with the side), ESTABLISHED ->
-// FIN_WAIT1 (this side sent the first FIN), ESTABLISHED -> CLOSE_WAIT (the
-// peer did), and -> CLOSE (closed). A full ring buffer counts the event in
-// a lost counter instead.
+// Only the node's own TCP sockets of one network namespace whose local port
+// is one of the layers' local ports, or remote port one of their remote
+// ports, are reported (soak's layer rules are ports); a socket is the
+// node's when the node dialled it (its tgid at SYN_SENT) or accepted it on
+// a port it listens on (keventsowner_linux.go says why). Only four
+// transitions are reported: SYN_SENT/SYN_RECV -> ESTABLISHED (opened, with
+// the side), ESTABLISHED -> FIN_WAIT1 (this side sent the first FIN),
+// ESTABLISHED -> CLOSE_WAIT (the peer did), and -> CLOSE (closed). A full
+// ring buffer counts the event in a lost counter instead.
 
 // keventLen is the size of one event record; the layout is in decodeKevent.
 const keventLen = 80
 
-// Port filter keys: the local port, or the remote port with this bit.
-const kevRemoteKey = 1 << 16
+// Port filter keys: the local port, the remote port with kevRemoteKey, a
+// port the node listens on with kevListenKey.
+const (
+	kevRemoteKey = 1 << 16
+	kevListenKey = 1 << 17
+)
+
+// Marks in a socket's storage: dialled by the node (at SYN_SENT, not yet
+// followed), followed (reported from ESTABLISHED on).
+const (
+	kevDialled  = 1
+	kevFollowed = 2
+)
 
 // BPF helpers the program calls that asm does not name.
 const (
@@ -224,10 +237,11 @@ func bpfLoadError(what string, err error) error {
 	return fmt.Errorf("load BPF %s: %w", what, err)
 }
 
-// keventProgram builds the tracepoint program. events is the ring buffer,
-// ports the port filter (hash of u32 keys), seen the socket storage that
-// marks the sockets followed, lost an array of one u64.
-func keventProgram(o sockOffsets, netns uint32, events, ports, seen, lost *ebpf.Map, ringSize int) asm.Instructions {
+// keventProgram builds the tracepoint program. tgid is the node's process
+// id in the initial PID namespace, events the ring buffer, ports the port
+// filter (hash of u32 keys), seen the socket storage that marks the sockets
+// dialled and followed, lost an array of one u64.
+func keventProgram(o sockOffsets, netns uint32, tgid int, events, ports, seen, lost *ebpf.Map, ringSize int) asm.Instructions {
 	const (
 		ev  = -keventLen // the record on the stack, fp-80..fp-1
 		key = ev - 8     // a u32 map key
@@ -239,6 +253,7 @@ func keventProgram(o sockOffsets, netns uint32, events, ports, seen, lost *ebpf.
 		asm.LoadMem(asm.R8, asm.R1, 16, asm.DWord),
 		asm.JEq.Imm(asm.R8, tcpEstablished, "sock"),
 		asm.JEq.Imm(asm.R8, tcpClose, "sock"),
+		asm.JEq.Imm(asm.R8, tcpSynSent, "sock"),
 		asm.JEq.Imm(asm.R8, tcpFinWait1, "closing"),
 		asm.JEq.Imm(asm.R8, tcpCloseWait, "closing"),
 		asm.Ja.Label("out"),
@@ -251,23 +266,62 @@ func keventProgram(o sockOffsets, netns uint32, events, ports, seen, lost *ebpf.
 		asm.JEq.Imm(asm.R1, 0, "out"),
 		asm.LoadMem(asm.R1, asm.R1, o.netInum, asm.Word),
 		asm.JNE.Imm32(asm.R1, int32(netns), "out"),
+		asm.JEq.Imm(asm.R8, tcpSynSent, "dial"),
+		asm.JEq.Imm(asm.R8, tcpEstablished, "established"),
 
-		// Sockets already followed: their storage says so (the local port
-		// reads 0 by the time they close, so the port filter would not do).
-		asm.JEq.Imm(asm.R8, tcpEstablished, "ports"),
+		// A first FIN or a close: sockets followed only, as their storage
+		// says (the local port reads 0 by the time they close, so the port
+		// filter would not do). Any mark goes at the close.
 		asm.LoadMapPtr(asm.R1, seen.FD()),
 		asm.Mov.Reg(asm.R2, asm.R7),
 		asm.Mov.Imm(asm.R3, 0),
 		asm.Mov.Imm(asm.R4, 0),
 		fnSkStorageGet.Call(),
 		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.JNE.Imm(asm.R8, tcpClose, "match"),
+		asm.LoadMem(asm.R6, asm.R0, 0, asm.Byte),
+		asm.JNE.Imm(asm.R8, tcpClose, "marked"),
 		asm.LoadMapPtr(asm.R1, seen.FD()),
 		asm.Mov.Reg(asm.R2, asm.R7),
 		fnSkStorageDelete.Call(),
+		asm.JNE.Imm(asm.R6, kevFollowed, "out").WithSymbol("marked"),
 		asm.Ja.Label("match"),
 
-		// A new connection: the port filter, local port then remote port.
+		// connect() moves a socket to SYN_SENT in the dialling task: mark
+		// the node's own dials (the only moment its tgid can be known).
+		asm.FnGetCurrentPidTgid.Call().WithSymbol("dial"),
+		asm.RSh.Imm(asm.R0, 32),
+		asm.JNE.Imm(asm.R0, int32(tgid), "out"),
+		asm.LoadMapPtr(asm.R1, seen.FD()),
+		asm.Mov.Reg(asm.R2, asm.R7),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.Mov.Imm(asm.R4, bpfSkStorageGetFCreate),
+		fnSkStorageGet.Call(),
+		asm.JEq.Imm(asm.R0, 0, "lost"),
+		asm.StoreImm(asm.R0, 0, kevDialled, asm.Byte),
+		asm.Ja.Label("out"),
+
+		// A new connection: dialled by the node (marked at SYN_SENT), or
+		// accepted on a port the node listens on.
+		asm.JEq.Imm(asm.R9, tcpSynSent, "dialled").WithSymbol("established"),
+		asm.LoadMem(asm.R1, asm.R7, o.num, asm.Half),
+		asm.Or.Imm(asm.R1, kevListenKey),
+		asm.StoreMem(asm.RFP, key, asm.R1, asm.Word),
+		asm.LoadMapPtr(asm.R1, ports.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, key),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Ja.Label("ports"),
+		asm.LoadMapPtr(asm.R1, seen.FD()).WithSymbol("dialled"),
+		asm.Mov.Reg(asm.R2, asm.R7),
+		asm.Mov.Imm(asm.R3, 0),
+		asm.Mov.Imm(asm.R4, 0),
+		fnSkStorageGet.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.LoadMem(asm.R1, asm.R0, 0, asm.Byte),
+		asm.JNE.Imm(asm.R1, kevDialled, "out"),
+
+		// The port filter, local port then remote port.
 		asm.LoadMem(asm.R1, asm.R7, o.num, asm.Half).WithSymbol("ports"),
 		asm.StoreMem(asm.RFP, key, asm.R1, asm.Word),
 		asm.LoadMapPtr(asm.R1, ports.FD()),
@@ -292,6 +346,7 @@ func keventProgram(o sockOffsets, netns uint32, events, ports, seen, lost *ebpf.
 		asm.Mov.Imm(asm.R4, bpfSkStorageGetFCreate),
 		fnSkStorageGet.Call(),
 		asm.JEq.Imm(asm.R0, 0, "lost"),
+		asm.StoreImm(asm.R0, 0, kevFollowed, asm.Byte),
 
 		// The record: sk, time, bytes in, bytes out, idle since send and
 		// receive (jiffies), local port, remote port (network order),

@@ -78,6 +78,7 @@ func (k *socketSource) finish(_ context.Context, t *tick) {
 	var ended []record.Conn
 	t.out.Sockets, ended = socketView(t.now, k.socks, t.inodes, own, s.layers, s.tracker, s.method, k.partial)
 	t.out.Sockets.NetNS = s.sys.netns
+	t.listen = appendListenPorts(make([]uint16, 0, 4), k.socks, t.inodes)
 	t.ended = append(t.ended, ended...)
 }
 

@@ -37,6 +37,10 @@ type tick struct {
 	// by the fds source, joined with the socket dump by the sockets source.
 	// Not kept across ticks: a SUT leaking fds must not grow the prober's heap.
 	inodes map[uint32]int32
+	// listen are the ports the process listens on, from this tick's
+	// socket dump (nil when there was none): the kernel event witness
+	// follows the connections accepted on them.
+	listen []uint16
 	ended  []record.Conn // connections seen to end, for the sink
 	gone   bool          // the process has exited: the sample is marked gone
 }
