@@ -81,13 +81,19 @@ func idleServer(t *testing.T, idle time.Duration) (addr string, port int, measur
 			if _, err := br.ReadString('\n'); err != nil {
 				return
 			}
+			pre := time.Now()
 			if _, err := io.WriteString(c, "ok\n"); err != nil {
 				return
 			}
 			sent := time.Now()
 			c.SetReadDeadline(sent.Add(idle))
 			if _, err := br.Peek(1); err != nil {
-				measured <- idleMeasure{c.RemoteAddr().String(), time.Since(sent)}
+				// The FIN leaves inside Close: the idle the kernel sees
+				// lies between these two, however late this goroutine
+				// runs on a loaded machine.
+				before := time.Since(sent)
+				c.Close()
+				measured <- idleMeasure{c.RemoteAddr().String(), before, time.Since(sent), sent.Sub(pre)}
 				return
 			}
 		}
@@ -121,10 +127,12 @@ func serveConns(t *testing.T, serve func(net.Conn)) (addr string, port int) {
 	return ln.Addr().String(), ln.Addr().(*net.TCPAddr).Port
 }
 
-// idleMeasure is the idle time the server measured on one connection.
+// idleMeasure is the idle time the server measured on one connection:
+// from the end of its last write to just before its Close and to just
+// after; the kernel's last send lies within write before that end.
 type idleMeasure struct {
-	client string // the client's address
-	idle   time.Duration
+	client             string // the client's address
+	idle, after, write time.Duration
 }
 
 // askThenWait sends one line on a new connection, reads the answer, then
@@ -151,8 +159,10 @@ func askThenWait(addr string) error {
 
 // TestKernelEventsIdleTimeout: K connections the server closes after an
 // idle timeout T are each recorded twice (the server's socket and the
-// client's), with closer server and idle before close within 5 ms of the
-// idle the server measured (T plus its timer's lateness, logged).
+// client's), with closer server and idle before close what the server
+// measured (T plus its timer's lateness, logged) to the kernel's tick: the
+// server's clock brackets its last write and its close, so a loaded
+// machine widens the window instead of failing the test.
 func TestKernelEventsIdleTimeout(t *testing.T) {
 	const k, idle = 20, 300 * time.Millisecond
 	addr, port, measured := idleServer(t, idle)
@@ -174,10 +184,10 @@ func TestKernelEventsIdleTimeout(t *testing.T) {
 	// What the server measured, by the client's address (both sockets of a
 	// connection name it: the server's as remote, the client's as local).
 	var lo, hi time.Duration
-	byClient := map[string]time.Duration{}
+	byClient := map[string]idleMeasure{}
 	for i := range k {
 		m := <-measured
-		byClient[m.client] = m.idle
+		byClient[m.client] = m
 		if i == 0 || m.idle < lo {
 			lo = m.idle
 		}
@@ -199,9 +209,11 @@ func TestKernelEventsIdleTimeout(t *testing.T) {
 			client = c.Local
 		}
 		m, ok := byClient[client]
-		if d := got - m; !ok || d < -5*time.Millisecond || d > 5*time.Millisecond {
-			t.Errorf("%s %s -> %s: idle before close %s, want within 5 ms of what the server measured for it (%s, known %v)",
-				c.Layer, c.Local, c.Remote, got, m, ok)
+		// Idle times are in jiffies: one either way.
+		j := time.Duration(kev.msPerJ)*time.Millisecond + time.Millisecond
+		if lo, hi := m.idle-j, m.after+m.write+j; !ok || got < lo || got > hi {
+			t.Errorf("%s %s -> %s: idle before close %s, want %s to %s: what the server measured for it (%+v, known %v)",
+				c.Layer, c.Local, c.Remote, got, lo, hi, m, ok)
 		}
 		if i == 0 || got-idle < errMin {
 			errMin = got - idle
