@@ -35,6 +35,11 @@ func Evaluate(run *record.Run, sc *scenarios.Scenario, opts Options) (record.Ver
 	if run == nil {
 		return record.Verdict{}, errors.New("checks: no run")
 	}
+	if run.MetaErr != nil {
+		// Without meta.json no window or layer is known: judging would
+		// only give passes nobody saw.
+		return record.Verdict{}, fmt.Errorf("checks: %w", run.MetaErr)
+	}
 	if sc == nil {
 		// The run directory keeps the scenario as run: judge by it, scaled
 		// as it ran, so the runner and `soak report --recheck` agree.

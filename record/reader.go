@@ -24,6 +24,10 @@ type Run struct {
 	// Warnings collects what the readers skipped (torn lines) or inferred.
 	Warnings []string
 
+	// MetaErr is why meta.json could not be read, for a Run opened with
+	// OpenTolerant; Meta then holds only what the samples tell.
+	MetaErr error
+
 	root dirRoot // every file is read and written through it (see rundir.go)
 }
 
@@ -33,20 +37,37 @@ type Run struct {
 //
 // A meta.json without a start (a hand-made or damaged run) gets the time of
 // the first sample, with a warning, so no reader works from year 1.
-func Open(dir string) (*Run, error) {
+func Open(dir string) (*Run, error) { return open(dir, false) }
+
+// OpenTolerant is Open for a reader that can do without meta.json (a
+// report): one that exists but cannot be read (a symlink out of the run
+// directory, too large, not JSON) is a warning and MetaErr, not an error,
+// and the run's times come from its samples. A directory with no meta.json
+// at all is still ErrNotRun.
+func OpenTolerant(dir string) (*Run, error) { return open(dir, true) }
+
+func open(dir string, tolerant bool) (*Run, error) {
 	r := &Run{Dir: dir}
 	b, err := r.ReadFile(MetaFile)
 	if errors.Is(err, os.ErrNotExist) {
 		r.Close()
 		return nil, fmt.Errorf("%s: %w", dir, ErrNotRun)
 	}
-	if err != nil {
-		r.Close()
-		return nil, fmt.Errorf("read run: %w", err)
+	if err == nil {
+		if jerr := json.Unmarshal(b, &r.Meta); jerr != nil {
+			r.Meta = Meta{}
+			err = fmt.Errorf("%s: %w", filepath.Join(dir, MetaFile), jerr)
+		}
+	} else {
+		err = fmt.Errorf("read run: %w", err)
 	}
-	if err := json.Unmarshal(b, &r.Meta); err != nil {
-		r.Close()
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, MetaFile), err)
+	if err != nil {
+		if !tolerant {
+			r.Close()
+			return nil, err
+		}
+		r.MetaErr = err
+		r.warnf("meta.json could not be read (%v): the run's nodes, phases, layers and end are unknown; times come from the samples", err)
 	}
 	if r.Meta.Start.IsZero() {
 		var first time.Time

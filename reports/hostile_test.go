@@ -100,10 +100,72 @@ func TestBuildStaysInRunDir(t *testing.T) {
 	if b, _ := os.ReadFile(secret); string(b) != "root:x:0:0:SECRET-PASSWD-LINE" {
 		t.Errorf("secret overwritten: %.40q", b)
 	}
-	// A verdict outside the run directory is refused, by name.
-	os.Symlink(secret, filepath.Join(dir, "verdict.json"))
-	if _, err := Build(dir); err == nil || !strings.Contains(err.Error(), "verdict.json: path escapes from parent") {
-		t.Errorf("verdict.json linked outside: %v", err)
+}
+
+// TestBuildDegradesPerFile: a run directory is untrusted, and one file of
+// it linked outside (or unreadable) made the whole report fail. Each file
+// is now refused by itself, named in the report, and the rest is built; a
+// verdict that cannot be read is an error, never a pass.
+func TestBuildDegradesPerFile(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		file string // linked out of the run directory
+		dir  bool   // a directory: linked to one outside
+		want string // in report.html
+	}{
+		{"verdict.json", false, "verdict.json could not be read"},
+		{"samples.jsonl", false, "samples.jsonl could not be read"},
+		{"conns.jsonl", false, "conns.jsonl could not be read"},
+		{"meta.json", false, "meta.json could not be read"},
+		{"load", true, "load results could not be read"},
+		{"logs", true, "no log: "},
+		{"plots", true, "plot files not written"},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			outside := t.TempDir()
+			secret := filepath.Join(outside, "secret")
+			os.WriteFile(secret, []byte(`{"status":"pass","SECRET":1}`), 0o644)
+			dir := t.TempDir()
+			defaultSynth().write(t, dir)
+			os.WriteFile(filepath.Join(dir, "verdict.json"), []byte(`{"status":"pass","checks":[]}`+"\n"), 0o644)
+			os.MkdirAll(filepath.Join(dir, "logs"), 0o755)
+			os.RemoveAll(filepath.Join(dir, tc.file))
+			target := secret
+			if tc.dir {
+				target = outside
+			}
+			if err := os.Symlink(target, filepath.Join(dir, tc.file)); err != nil {
+				t.Fatal(err)
+			}
+			out, err := Build(dir)
+			if err != nil {
+				t.Fatalf("one file linked outside (%s) failed the whole report: %v", tc.file, err)
+			}
+			page, _ := os.ReadFile(out)
+			if !strings.Contains(string(page), tc.want) || !strings.Contains(string(page), "path escapes from parent") {
+				t.Errorf("report.html does not say %q and why", tc.want)
+			}
+			if strings.Contains(string(page), "SECRET") {
+				t.Error("report.html embeds a file outside the run directory")
+			}
+			sum, err := ReadSummary(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case tc.file == "verdict.json" && (sum.Verdict == nil || sum.Verdict.Status != "error"):
+				t.Errorf("verdict.json unreadable: summary verdict %+v, want error", sum.Verdict)
+			case tc.file != "verdict.json" && (sum.Verdict == nil || sum.Verdict.Status != "pass"):
+				t.Errorf("%s unreadable lost the verdict that was readable: %+v", tc.file, sum.Verdict)
+			}
+			if tc.file != "samples.jsonl" && tc.file != "meta.json" && len(sum.Nodes) == 0 {
+				t.Errorf("%s unreadable lost the samples' figures too", tc.file)
+			}
+			if _, err := os.Stat(filepath.Join(outside, "connections.png")); err == nil {
+				t.Error("a plot was written outside the run directory")
+			}
+		})
 	}
 }
 

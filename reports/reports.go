@@ -10,7 +10,6 @@ package reports
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -36,6 +35,8 @@ type builder struct {
 	plots   []plotFile
 	// notes say what was skipped and why, shown in the report.
 	notes []string
+	// plotsLost is set once plots/ could not be written.
+	plotsLost bool
 }
 
 // plotFile is one rendered plot.
@@ -97,7 +98,7 @@ func Summarize(dir string) (*Summary, error) {
 
 // load reads the run directory in one pass per file and computes the summary.
 func load(dir string) (*builder, error) {
-	r, err := record.Open(dir)
+	r, err := record.OpenTolerant(dir)
 	if err != nil {
 		return nil, fmt.Errorf("build report: %w", err)
 	}
@@ -116,16 +117,27 @@ func load(dir string) (*builder, error) {
 	serr := r.EachSample(func(s record.Sample) error { b.tl.add(s); return nil })
 	cerr := <-connErr
 	r.Warnings = append(r.Warnings, rc.Warnings...)
-	if err := errors.Join(serr, cerr); err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
+	// A run directory is untrusted input (a CI artifact, a baseline): a
+	// file that cannot be read (a symlink out of it, a read error) loses
+	// what it holds, named in the report, and the rest is still built.
+	var lost []string
+	if serr != nil {
+		lost = append(lost, fmt.Sprintf("%s could not be read (%v): sample figures and plots are missing or partial", record.SamplesFile, serr))
+	}
+	if cerr != nil {
+		lost = append(lost, fmt.Sprintf("%s could not be read (%v): connection figures are missing or partial", record.ConnsFile, cerr))
 	}
 	if b.prs, err = r.PhaseResults(); err != nil {
-		return nil, fmt.Errorf("build report: %w", err)
+		lost = append(lost, fmt.Sprintf("the phases' load results could not be read (%v): load figures are missing", err))
 	}
 	if b.verdict, err = r.Verdict(); err != nil {
-		return nil, err
+		// Never a pass: the verdict is there, and nobody can tell what it said.
+		why := fmt.Sprintf("%s could not be read (%v): the run's verdict is unknown; `soak report --recheck` judges it again", record.VerdictFile, err)
+		b.verdict = &record.Verdict{Status: record.StatusError, RunEnded: r.Meta.Ended, Cause: why}
+		lost = append(lost, why)
 	}
 	b.sum = summarize(r, b.tl, b.cs, b.prs, b.verdict)
+	b.sum.Notes = append(b.sum.Notes, lost...)
 	return b, nil
 }
 
@@ -144,7 +156,12 @@ func (b *builder) saveGrid(name, title string, grid [][]*plot.Plot, w, h vg.Leng
 			return fmt.Errorf("render plot %s: %w", name, err)
 		}
 		if err := b.run.WriteFile(data, record.PlotsDir, name+"."+format); err != nil {
-			return fmt.Errorf("write plot: %w", err)
+			// plots/ may be a symlink out of an untrusted run directory:
+			// the page still shows the plot, the files are not written.
+			if !b.plotsLost {
+				b.plotsLost = true
+				b.notes = append(b.notes, fmt.Sprintf("plot files not written (%v); the plots are only in report.html", err))
+			}
 		}
 		if format == "png" {
 			pf.PNG = data

@@ -44,7 +44,9 @@ Prints the path of report.html (or summary.json with --json).`,
 }
 
 func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
-	run, err := record.Open(dir)
+	// Run directories are untrusted: an unreadable meta.json still leaves
+	// a report of the rest (checks are not evaluated without it).
+	run, err := record.OpenTolerant(dir)
 	if errors.Is(err, record.ErrNotRun) {
 		return withCode(runner.ExitUsage, err)
 	}
