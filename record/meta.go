@@ -61,6 +61,26 @@ type NodeMeta struct {
 	Ports    map[string]int `json:"ports,omitempty"`
 	Engine   string         `json:"engine,omitempty"`
 	Log      string         `json:"log,omitempty"` // path relative to the run directory
+	// Remote says where a remote node's samples came from (soak neither
+	// started nor probed it); nil for a local node.
+	Remote *RemoteMeta `json:"remote,omitempty"`
+}
+
+// RemoteMeta describes the source of a remote node's samples.
+type RemoteMeta struct {
+	// Source is "exporter" (scraped by soak every interval) or
+	// "prometheus" (query_range over the run's window).
+	Source string `json:"source"`
+	URL    string `json:"url"`
+	// Match is the Prometheus selector of the node's series.
+	Match string `json:"match,omitempty"`
+	// StepMs is the resolution of the samples: the query step, or the
+	// sampling interval for an exporter.
+	StepMs int64 `json:"step_ms"`
+	// Samples is how many samples Prometheus gave for the run's window;
+	// Error why reading them failed, if it did.
+	Samples int    `json:"samples,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 // BackendMeta describes one fake backend.

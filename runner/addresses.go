@@ -43,15 +43,25 @@ func nodeAddr(name string, n *scenarios.Node, ports map[string]int) scenarios.No
 	return a
 }
 
-// attachedAddr builds an attached node's template data from its URL.
+// attachedAddr builds an attached or remote node's template data from its URL.
 func attachedAddr(name string, n *scenarios.Node) (scenarios.NodeAddr, error) {
-	u, err := url.Parse(n.Attach.URL)
+	raw, field := "", ""
+	switch {
+	case n.Attach != nil:
+		raw, field = n.Attach.URL, "attach.url"
+	case n.Remote != nil:
+		raw, field = n.Remote.URL, "remote.url"
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
-		return scenarios.NodeAddr{}, fmt.Errorf("node %s: attach.url: %w", name, err)
+		return scenarios.NodeAddr{}, fmt.Errorf("node %s: %s: %w", name, field, err)
 	}
 	host, portStr, err := net.SplitHostPort(u.Host)
 	if err != nil {
 		host, portStr = u.Host, "80"
+		if u.Scheme == "https" {
+			portStr = "443"
+		}
 	}
 	port, _ := strconv.Atoi(portStr)
 	ports := map[string]int{n.Ports[0]: port}

@@ -37,6 +37,7 @@ type run struct {
 	backends map[string]fakebackend.Backend
 	procs    map[string]*sut.Process
 	samplers map[string]*nodeSampler
+	prom     map[string]*promNode // remote nodes read from Prometheus at the end
 	stats    load.Stats
 	phase    phaseStatus
 
@@ -61,7 +62,7 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	sc := opts.Scenario
 	sc.ScaleDurations(opts.DurationScale)
 	r := &run{opts: opts, sc: sc, log: opts.Log, backends: map[string]fakebackend.Backend{},
-		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, died: make(chan struct{})}
+		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, prom: map[string]*promNode{}, died: make(chan struct{})}
 	if r.log == nil {
 		r.log = io.Discard
 	}

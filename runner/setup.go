@@ -40,7 +40,7 @@ func (r *run) setUp(ctx context.Context) error {
 	}
 	for _, name := range r.sc.NodeNames() {
 		n := r.sc.Nodes[name]
-		if n.Attach != nil {
+		if n.Attach != nil || n.Remote != nil {
 			a, err := attachedAddr(name, n)
 			if err != nil {
 				return setupErr("%v", err)
@@ -60,7 +60,7 @@ func (r *run) setUp(ctx context.Context) error {
 	if err := r.startNodes(ctx); err != nil {
 		return err
 	}
-	return r.startProbes()
+	return r.startProbes(ctx)
 }
 
 func (r *run) startBackends(ctx context.Context) error {
@@ -104,6 +104,15 @@ func (r *run) startNodes(ctx context.Context) error {
 			return setupErr("%v", err)
 		}
 		nm := record.NodeMeta{Addr: r.data.Nodes[name].Addr, Ports: r.data.Nodes[name].Ports, Engine: engine}
+		if n.Remote != nil {
+			// Neither started nor stopped: its samples come from elsewhere.
+			nm.Remote = remoteMeta(n.Remote, r.sc.Interval.D())
+			r.metaM.Lock()
+			r.meta.Nodes[name] = nm
+			r.metaM.Unlock()
+			r.event(record.EventNodeStart, name, "", map[string]string{"remote": nm.Remote.Source, "addr": nm.Addr})
+			continue
+		}
 		var p *sut.Process
 		if n.Attach != nil {
 			var err error
@@ -139,6 +148,9 @@ func (r *run) startNodes(ctx context.Context) error {
 	}
 	for _, name := range names {
 		n, p := r.sc.Nodes[name], r.procs[name]
+		if p == nil { // remote
+			continue
+		}
 		ready := n.Ready
 		if ready == "" && n.Attach != nil {
 			// An attached process is already serving, and its address may
@@ -254,12 +266,18 @@ func (r *run) watchNode(name string, p *sut.Process) {
 	r.event(record.EventNodeExit, name, p.ExitState(), map[string]string{"pid": strconv.Itoa(p.PID), "log_tail": tail, "unexpected": "true"})
 }
 
-// startProbes makes one sampler per node.
-func (r *run) startProbes() error {
+// startProbes makes one sampler per node (remote.go for remote nodes).
+func (r *run) startProbes(ctx context.Context) error {
 	rules, layers := layerRules(r.sc, &r.data)
 	r.meta.Layers = layers
 	for _, name := range r.sc.NodeNames() {
 		n := r.sc.Nodes[name]
+		if n.Remote != nil {
+			if err := r.startRemote(ctx, name, n.Remote); err != nil {
+				return setupErr("%v", err)
+			}
+			continue
+		}
 		t := probes.Target{Node: name, PID: r.procs[name].PID, Layers: rules[name]}
 		var err error
 		if t.GoroutinesURL, err = scenarios.Render("nodes."+name+".goroutines", n.Goroutines, r.data, nil); err != nil {
@@ -290,6 +308,7 @@ func (r *run) tearDown() {
 	for _, ns := range r.samplers {
 		ns.Final()
 	}
+	r.readRemote()
 	for name, p := range r.procs {
 		grace := r.sc.Nodes[name].StopGrace.D()
 		if err := p.Stop(grace); err != nil {

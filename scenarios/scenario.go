@@ -116,9 +116,10 @@ type Faults struct {
 	CloseIdleAfter Duration `yaml:"close_idle_after,omitempty" json:"close_idle_after,omitempty"`
 }
 
-// Node is one SUT process: started by soak (Command) or attached (Attach).
+// Node is one SUT process: started by soak (Command), attached (Attach),
+// or read from elsewhere (Remote).
 type Node struct {
-	// Command is the argv, templated, run without a shell. Exactly one of Command and Attach.
+	// Command is the argv, templated, run without a shell. Exactly one of Command, Attach and Remote.
 	Command []string `yaml:"command,omitempty" json:"command,omitempty"`
 	// Env adds templated variables to soak's environment for the process.
 	Env map[string]string `yaml:"env,omitempty" json:"env,omitempty"`
@@ -155,6 +156,35 @@ type Node struct {
 	Engine string `yaml:"engine,omitempty" json:"engine,omitempty"`
 	// Attach probes a process soak did not start.
 	Attach *Attach `yaml:"attach,omitempty" json:"attach,omitempty"`
+	// Remote reads the samples of a process soak neither starts nor probes
+	// (on another host, in a pod) from its exporter or from Prometheus.
+	Remote *Remote `yaml:"remote,omitempty" json:"remote,omitempty"`
+}
+
+// Remote names where a remote node's samples come from: its `soak probe
+// --listen` exporter, scraped by soak every interval, or a Prometheus that
+// scrapes that exporter, queried (query_range) over the run's window when
+// the run ends. Exactly one of Prometheus and Exporter.
+type Remote struct {
+	// Prometheus is the base URL of a Prometheus server, e.g. http://prometheus:9090.
+	Prometheus string `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
+	// Match selects the node's series in Prometheus: label matchers in
+	// braces, e.g. '{instance="10.0.0.2:9469"}'; it must select one
+	// process. Required with prometheus.
+	Match string `yaml:"match,omitempty" json:"match,omitempty"`
+	// Step is the query resolution: set it to the exporter's scrape
+	// interval. Default: the scenario's interval.
+	Step Duration `yaml:"step,omitempty" json:"step,omitempty"`
+	// Exporter is the URL of the node's soak probe --listen metrics, e.g.
+	// http://10.0.0.2:9469/metrics.
+	Exporter string `yaml:"exporter,omitempty" json:"exporter,omitempty"`
+	// Node is the exporter's node label to read when it serves several
+	// processes. Default: its only node, else the one named like this node.
+	Node string `yaml:"node,omitempty" json:"node,omitempty"`
+	// URL is the node's base URL (its main port), as for attach: templates
+	// ({{.Nodes.NAME.URL}}), the default target and layer ports come from
+	// it. Required.
+	URL string `yaml:"url" json:"url"`
 }
 
 // Attach names a running process to probe but not start or stop.

@@ -245,11 +245,16 @@ func (v *validator) node(path, name string, n *Node) {
 		return
 	}
 	switch {
-	case len(n.Command) == 0 && n.Attach == nil && !v.bad[path+".command"] && !v.bad[path+".attach"]:
-		v.fail(path, "required: command (an argv list) or attach: {pid|pid_file, url}")
+	case len(n.Command) == 0 && n.Attach == nil && n.Remote == nil && !v.bad[path+".command"] && !v.bad[path+".attach"] && !v.bad[path+".remote"]:
+		v.fail(path, "required: command (an argv list), attach: {pid|pid_file, url} or remote: {exporter|prometheus, url}")
 	case len(n.Command) > 0 && n.Attach != nil:
 		v.fail(path+".attach", "a node has either command or attach, not both")
+	case len(n.Command) > 0 && n.Remote != nil:
+		v.fail(path+".remote", "a node has either command or remote, not both (soak does not start a remote node)")
+	case n.Attach != nil && n.Remote != nil:
+		v.fail(path+".remote", "a node has either attach or remote, not both")
 	}
+	v.remote(path+".remote", n.Remote)
 	for i, arg := range n.Command {
 		v.template(fmt.Sprintf("%s.command[%d]", path, i), arg)
 	}
@@ -302,6 +307,56 @@ func (v *validator) node(path, name string, n *Node) {
 	v.template(path+".engine", n.Engine)
 	v.template(path+".goroutines", n.Goroutines)
 	v.template(path+".metrics", n.Metrics)
+}
+
+func (v *validator) remote(path string, r *Remote) {
+	if r == nil {
+		return
+	}
+	switch {
+	case r.Prometheus == "" && r.Exporter == "":
+		v.fail(path, "give prometheus (a Prometheus base URL, with match) or exporter (a soak probe --listen /metrics URL)")
+	case r.Prometheus != "" && r.Exporter != "":
+		v.fail(path+".exporter", "give either prometheus or exporter, not both")
+	}
+	v.httpURL(path+".prometheus", r.Prometheus, "http://prometheus:9090")
+	v.httpURL(path+".exporter", r.Exporter, "http://10.0.0.2:9469/metrics")
+	switch {
+	case r.Prometheus != "" && r.Match == "":
+		v.fail(path+".match", `required with prometheus: label matchers in braces that select the node's exporter, e.g. {instance="10.0.0.2:9469"}`)
+	case r.Prometheus != "":
+		m := strings.TrimSpace(r.Match)
+		if len(m) < 2 || m[0] != '{' || m[len(m)-1] != '}' || strings.TrimSpace(m[1:len(m)-1]) == "" || strings.ContainsAny(m[1:len(m)-1], "{}") {
+			v.fail(path+".match", `%q: want label matchers in braces, without a metric name, e.g. {instance="10.0.0.2:9469"}`, r.Match)
+		}
+	case r.Match != "":
+		v.fail(path+".match", "match selects series in Prometheus; with exporter, name the exporter's node with node")
+	}
+	if r.Step < 0 {
+		v.fail(path+".step", "%s is negative", r.Step)
+	}
+	if r.Step != 0 && r.Prometheus == "" {
+		v.fail(path+".step", "step is the resolution of Prometheus queries; an exporter is scraped every interval")
+	}
+	if r.Node != "" && r.Exporter == "" {
+		v.fail(path+".node", "node picks one of an exporter's processes; with prometheus, match selects it")
+	}
+	if r.URL == "" {
+		v.fail(path+".url", "required: the node's base URL, e.g. http://10.0.0.2:8080")
+	} else {
+		v.httpURL(path+".url", r.URL, "http://10.0.0.2:8080")
+	}
+}
+
+// httpURL checks an absolute http(s) URL with a host ("" passes).
+func (v *validator) httpURL(path, s, example string) {
+	if s == "" {
+		return
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.fail(path, "%q is not a URL like %s", s, example)
+	}
 }
 
 func (v *validator) layer(path, name string, l *Layer) {

@@ -1,0 +1,240 @@
+package remote
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	"github.com/soak-dev/soak/record"
+)
+
+// MaxStepsPerQuery bounds the steps of one query_range: Prometheus refuses
+// more than 11,000 points per series, and at a few hundred series per node
+// 1,000 steps keep one answer to a few MiB (under MaxBody).
+const MaxStepsPerQuery = 1000
+
+// QueryTimeout bounds one query_range.
+const QueryTimeout = 30 * time.Second
+
+// Prometheus reads a node's samples from a Prometheus server that scrapes
+// the node's `soak probe --listen` exporter: one query_range over the run's
+// window, at the given step, in chunks of MaxStepsPerQuery.
+type Prometheus struct {
+	node, url, match string
+	step             time.Duration
+	api              v1.API
+	client           *http.Client
+	cap              *capped
+}
+
+// soakSeries are the labels the exporter itself sets: the rest of a
+// series' labels (instance, job, node...) tell one process from another.
+var soakLabels = []model.LabelName{model.MetricNameLabel, model.BucketLabel, "pid", "layer", "state", "side", "class", "type", "probe", "closed_by"}
+
+// NewPrometheus reads node's samples from the Prometheus at url; match is
+// a selector in braces, e.g. {instance="10.0.0.2:9469"}, that picks the
+// node's series; step is the query resolution (the scrape interval).
+func NewPrometheus(node, url, match string, step time.Duration) (*Prometheus, error) {
+	if err := checkURL(url); err != nil {
+		return nil, fmt.Errorf("remote node %s: prometheus: %w", node, err)
+	}
+	if err := CheckMatch(match); err != nil {
+		return nil, fmt.Errorf("remote node %s: match: %w", node, err)
+	}
+	if step <= 0 {
+		return nil, fmt.Errorf("remote node %s: step %s is not positive", node, step)
+	}
+	cp := &capped{rt: &http.Transport{ResponseHeaderTimeout: QueryTimeout, MaxIdleConnsPerHost: 1}, max: MaxBody}
+	client := &http.Client{Transport: cp}
+	c, err := api.NewClient(api.Config{Address: url, Client: client})
+	if err != nil {
+		return nil, fmt.Errorf("remote node %s: prometheus: %w", node, err)
+	}
+	return &Prometheus{node: node, url: url, match: match, step: step, api: v1.NewAPI(c), client: client, cap: cp}, nil
+}
+
+// CheckMatch accepts a selector of label matchers in braces. Prometheus
+// parses it (and says what is wrong) at the run's start, in Check.
+func CheckMatch(match string) error {
+	m := strings.TrimSpace(match)
+	if len(m) < 2 || m[0] != '{' || m[len(m)-1] != '}' || strings.TrimSpace(m[1:len(m)-1]) == "" {
+		return fmt.Errorf("%q: want label matchers in braces, e.g. {instance=\"10.0.0.2:9469\"}", match)
+	}
+	if strings.ContainsAny(m[1:len(m)-1], "{}") {
+		return fmt.Errorf("%q: want one selector in braces, without a metric name", match)
+	}
+	return nil
+}
+
+// URL and Match name the source, for messages.
+func (p *Prometheus) URL() string   { return p.url }
+func (p *Prometheus) Match() string { return p.match }
+
+// Step is the query resolution.
+func (p *Prometheus) Step() time.Duration { return p.step }
+
+// query is the selector of every soak_ series of the node.
+func (p *Prometheus) query() string {
+	m := strings.TrimSpace(p.match)
+	return `{__name__=~"soak_.+",` + m[1:]
+}
+
+// Check asks Prometheus, over the last lookback, whether match selects the
+// series of exactly one soak exporter process: at the run's start, so a
+// wrong URL or selector fails the run before any load.
+func (p *Prometheus) Check(ctx context.Context, lookback time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	q := fmt.Sprintf("last_over_time(%s[%s])", p.query(), model.Duration(lookback))
+	v, _, _, err := p.api.Query(ctx, q, time.Now(), v1.WithTimeout(QueryTimeout))
+	if err != nil {
+		return fmt.Errorf("remote node %s: prometheus %s: query %s: %w", p.node, p.url, q, err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		return fmt.Errorf("remote node %s: prometheus %s: query %s: a %s, not a vector", p.node, p.url, q, v.Type())
+	}
+	if len(vec) == 0 {
+		return fmt.Errorf("remote node %s: prometheus %s: %s selects no soak_ series in the last %s: is the node's soak probe --listen scraped, and does match name its target?",
+			p.node, p.url, p.match, lookback)
+	}
+	ids := map[string]bool{}
+	for _, s := range vec {
+		ids[identity(s.Metric)] = true
+	}
+	if len(ids) > 1 {
+		return fmt.Errorf("remote node %s: prometheus %s: %s selects %d processes (%s): narrow it to one",
+			p.node, p.url, p.match, len(ids), strings.Join(sortedKeys(ids), ", "))
+	}
+	return nil
+}
+
+// identity is a series' labels other than the exporter's own (the
+// process: instance, job, node...), "__name__" dropped by last_over_time.
+func identity(m model.Metric) string {
+	c := m.Clone()
+	for _, l := range soakLabels {
+		delete(c, l)
+	}
+	return c.String()
+}
+
+// Read queries [start, end] at the step, chunk by chunk, and calls emit
+// with each sample in time order. A chunk Prometheus cannot answer, or
+// whose answer soak cannot read, ends Read with an error naming the chunk;
+// samples already emitted stay.
+func (p *Prometheus) Read(ctx context.Context, start, end time.Time, emit func(record.Sample) error) (int, error) {
+	n := 0
+	chunk := p.step * MaxStepsPerQuery
+	for from := start; !from.After(end); from = from.Add(chunk) {
+		to := from.Add(chunk - p.step)
+		if to.After(end) {
+			to = end
+		}
+		if err := p.readChunk(ctx, from, to, func(s record.Sample) error { n++; return emit(s) }); err != nil {
+			return n, fmt.Errorf("remote node %s: prometheus %s: %s to %s: %w", p.node, p.url,
+				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
+		}
+	}
+	return n, nil
+}
+
+func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit func(record.Sample) error) error {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	v, _, _, err := p.api.QueryRange(ctx, p.query(), v1.Range{Start: from, End: to, Step: p.step}, v1.WithTimeout(QueryTimeout))
+	if err != nil {
+		return fmt.Errorf("query_range: %w", err)
+	}
+	mat, ok := v.(model.Matrix)
+	if !ok {
+		return fmt.Errorf("query_range: a %s, not a matrix", v.Type())
+	}
+	if len(mat) > MaxSeries {
+		return fmt.Errorf("query_range: %d series, more than %d", len(mat), MaxSeries)
+	}
+	byTime := map[model.Time]model.Vector{}
+	ids := map[string]bool{}
+	for _, ss := range mat {
+		if ids[identity(ss.Metric)] = true; len(ids) > 1 {
+			return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(sortedKeys(ids), ", "))
+		}
+		for _, sp := range ss.Values {
+			byTime[sp.Timestamp] = append(byTime[sp.Timestamp], &model.Sample{Metric: ss.Metric, Value: sp.Value, Timestamp: sp.Timestamp})
+		}
+	}
+	times := make([]model.Time, 0, len(byTime))
+	for t := range byTime {
+		times = append(times, t)
+	}
+	slices.Sort(times)
+	for _, t := range times {
+		s, err := toSample(byTime[t], p.node, SourcePrometheus)
+		if err != nil {
+			s = record.Sample{Node: p.node, Errors: []string{"remote: " + err.Error()}}
+		}
+		s.Time = t.Time()
+		if err := emit(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close releases idle connections.
+func (p *Prometheus) Close() { p.client.CloseIdleConnections() }
+
+// capped is a RoundTripper whose response bodies fail past MaxBody: the
+// client library reads a whole answer into memory.
+type capped struct {
+	rt  http.RoundTripper
+	max int64 // MaxBody; tests lower it
+}
+
+func (c *capped) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = &capReader{rc: resp.Body, left: c.max, max: c.max}
+	return resp, nil
+}
+
+type capReader struct {
+	rc        io.ReadCloser
+	left, max int64
+}
+
+var errTooLarge = errors.New("answer larger than the cap")
+
+func (r *capReader) Read(b []byte) (int, error) {
+	if r.left <= 0 {
+		// At the cap: the body may end here (EOF) or go on (too large).
+		var one [1]byte
+		for {
+			n, err := r.rc.Read(one[:])
+			if n > 0 {
+				return 0, fmt.Errorf("%w (%d KiB)", errTooLarge, r.max>>10)
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
+	}
+	if int64(len(b)) > r.left {
+		b = b[:r.left]
+	}
+	n, err := r.rc.Read(b)
+	r.left -= int64(n)
+	return n, err
+}
+
+func (r *capReader) Close() error { return r.rc.Close() }
