@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/soak-dev/soak/internal/stats"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 	"github.com/soak-dev/soak/series"
@@ -152,27 +153,128 @@ func (w *Watch) layersIn(smp *series.Sample, layer string) []series.LayerCounts 
 	return out
 }
 
-// Load judges the watched load checks' error_rate on one window of the
-// phase run that is going on (its scenario phase base): requests sent and
-// failed in the last LoadWindow.
-func (w *Watch) Load(phase, base, kind string, requests, failed int64, window time.Duration) *record.CheckResult {
-	if requests < LoadWindowMin || !slices.Contains(rateDriven, kind) {
+// LoadSpan is the load of the phase run going on, over the last
+// LoadWindow, as the runner measured it live (load.Live).
+type LoadSpan struct {
+	// Phase is the run ("warm#2"), Base its scenario phase ("warm").
+	Phase, Base, Kind string
+	Span              time.Duration
+	// Planned is how many requests the pacing planned in the span (0:
+	// unbounded, or unknown).
+	Planned float64
+	Targets []TargetSpan
+}
+
+// TargetSpan is one target's load over the span: requests sent, answered
+// (Done) and failed, their latencies, and the longest since the run began.
+type TargetSpan struct {
+	Target             string
+	Sent, Done, Failed int64
+	Latency            stats.Hist
+	Max                time.Duration
+}
+
+// Load judges the watched load checks on one span of the phase run going
+// on. A threshold fails only where the span makes it certain: error_rate,
+// p50, p90, p99 (judged on the bound of the latency bucket that favours
+// the SUT) and rate over a whole window of at least LoadWindowMin requests;
+// max as soon as one request took longer than it allows.
+func (w *Watch) Load(span LoadSpan) *record.CheckResult {
+	if !slices.Contains(rateDriven, span.Kind) {
 		return nil
 	}
 	for _, e := range w.watched {
 		c := e.Load
-		if c == nil || (c.Phase != "" && c.Phase != base) || c.Target != "" || c.ErrorRate == "" {
+		if c == nil || (c.Phase != "" && c.Phase != span.Base) {
 			continue
 		}
-		op, limit, err := c.ErrorRate.Parse(true)
+		t, planned, ok := w.narrow(span, c.Target)
+		if !ok {
+			continue
+		}
+		if r := judgeSpan(span, c, t, planned); r != nil {
+			return r
+		}
+	}
+	return nil
+}
+
+// narrow sums span's targets, or picks the one named target, with its
+// share of the planned requests.
+func (w *Watch) narrow(span LoadSpan, target string) (TargetSpan, float64, bool) {
+	if target == "" {
+		var sum TargetSpan
+		for _, t := range span.Targets {
+			sum.Sent, sum.Done, sum.Failed = sum.Sent+t.Sent, sum.Done+t.Done, sum.Failed+t.Failed
+			sum.Max = max(sum.Max, t.Max)
+			for i, n := range t.Latency {
+				sum.Latency[i] += n
+			}
+		}
+		return sum, span.Planned, true
+	}
+	for _, t := range span.Targets {
+		if t.Target == target {
+			share := 0.0
+			for _, p := range w.sc.Phases {
+				if r := p.Requests(); p != nil && p.Name == span.Base && r != nil {
+					share = r.Share(target)
+				}
+			}
+			return t, span.Planned * share, true
+		}
+	}
+	return TargetSpan{}, 0, false
+}
+
+func judgeSpan(span LoadSpan, c *scenarios.LoadCheck, t TargetSpan, planned float64) *record.CheckResult {
+	name, what := "load/"+span.Phase, "phase "+span.Phase
+	if c.Target != "" {
+		name, what = name+"/"+c.Target, what+", target "+c.Target
+	}
+	over := fmt.Sprintf("over the last %s", span.Span.Round(time.Second))
+	fail := func(v, limit float64, unit, msg string) *record.CheckResult {
+		return &record.CheckResult{Name: name, Kind: "load", Status: record.StatusFail, Value: v, Limit: limit, Unit: unit,
+			Message: what + ": " + msg}
+	}
+	full := t.Done >= LoadWindowMin
+	for _, th := range c.Thresholds() {
+		if th.Expr == "" {
+			continue
+		}
+		op, limit, err := th.Expr.Parse(th.Percent)
 		if err != nil {
 			continue
 		}
-		rate := float64(failed) / float64(requests)
-		if !scenarios.Holds(op, rate, limit) {
-			return &record.CheckResult{Name: "load/" + phase, Kind: "load", Status: record.StatusFail, Value: rate * 100, Limit: limit * 100, Unit: "%",
-				Message: fmt.Sprintf("phase %s: error_rate %.1f%% over the last %s (%d of %d requests failed; limit %s)",
-					phase, rate*100, window.Round(time.Second), failed, requests, c.ErrorRate)}
+		below := op == "<" || op == "<="
+		switch th.Field {
+		case "error_rate":
+			if rate := float64(t.Failed) / float64(t.Done); full && !scenarios.Holds(op, rate, limit) {
+				return fail(rate*100, limit*100, "%", fmt.Sprintf("error_rate %.1f%% %s (%d of %d requests failed; limit %s)",
+					rate*100, over, t.Failed, t.Done, th.Expr))
+			}
+		case "p50", "p90", "p99":
+			q := map[string]float64{"p50": 0.5, "p90": 0.9, "p99": 0.99}[th.Field]
+			lo, hi, ok := t.Latency.Quantile(q)
+			v, bound := hi, "below"
+			if below {
+				v, bound = lo, "at least"
+			}
+			if ms := float64(v) / float64(time.Millisecond); full && ok && !scenarios.Holds(op, ms, limit) {
+				return fail(ms, limit, "ms", fmt.Sprintf("%s %s %s %s (%d requests; limit %s)",
+					th.Field, bound, v.Round(time.Millisecond/10), over, t.Done, th.Expr))
+			}
+		case "max":
+			// Only an upper limit is certain before the end: the longest can still grow.
+			if ms := float64(t.Max) / float64(time.Millisecond); below && t.Done > 0 && !scenarios.Holds(op, ms, limit) {
+				return fail(ms, limit, "ms", fmt.Sprintf("max %s: a request took longer than the limit %s allows",
+					t.Max.Round(time.Millisecond/10), th.Expr))
+			}
+		case "rate":
+			if v := float64(t.Sent) / planned; planned >= LoadWindowMin && !scenarios.Holds(op, v, limit) {
+				return fail(v*100, limit*100, "%", fmt.Sprintf("rate %.1f%% of the %.0f planned %s (%d sent; limit %s)",
+					v*100, planned, over, t.Sent, th.Expr))
+			}
 		}
 	}
 	return nil

@@ -71,6 +71,13 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 	if err != nil {
 		return record.PhaseResult{}, fmt.Errorf("phase %s: %w", env.Phase, err)
 	}
+	tg.track()
+	live := newLive(env.Phase, a.kind, tg.names)
+	tg.live = live
+	if env.Stats != nil {
+		env.Stats.live.Store(live)
+		defer env.Stats.live.CompareAndSwap(live, nil)
+	}
 	led := newLedger(env, o.timeout, sourcesFor(env.BaseURL, max(a.need, o.conns)))
 	// The transport is vegeta's, built here so every dial goes through the
 	// ledger. Like vegeta, it never sets IdleConnTimeout: idle connections
@@ -132,11 +139,14 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			case <-done:
 			}
 		}()
+		live.stepStarted(st.pacer, st.du, time.Now())
 		for r := range atk.Attack(tg.vegeta(), st.pacer, st.du, env.Phase) {
 			if env.Stats != nil {
 				env.Stats.Requests.Add(1)
 			}
-			tr := tally.of(tg.attribute(r.Method, r.URL))
+			ti := tg.attribute(r.Method, r.URL)
+			tr := tally.of(ti)
+			okBefore := ok
 			switch {
 			case r.Code == 0 && r.Error != "":
 				kind := errKind(r.Error)
@@ -156,6 +166,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 				tr.res.OK++
 			}
 			tr.add(r)
+			live.done(ti, r.Latency, ok == okBefore)
 			m.Add(r)
 			// Bodies and headers would bloat the file and memory; vegeta report needs neither.
 			r.Body, r.Headers = nil, nil
@@ -163,6 +174,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 				encErr = enc.Encode(r)
 			}
 		}
+		live.stepEnded(time.Now())
 		close(done)
 		wg.Wait()
 	}

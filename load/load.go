@@ -55,7 +55,12 @@ type Stats struct {
 	Requests  atomic.Int64
 	Errors    atomic.Int64
 	OpenConns atomic.Int64
+	live      atomic.Pointer[Live]
 }
+
+// Live returns the running rate-driven phase's live totals per target,
+// nil when none runs.
+func (s *Stats) Live() *Live { return s.live.Load() }
 
 // Phase is one kind of load.
 type Phase interface {

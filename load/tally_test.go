@@ -1,6 +1,7 @@
 package load
 
 import (
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -34,7 +35,34 @@ func TestPerTargetResults(t *testing.T) {
 		Requests: scenarios.Requests{Targets: []string{"GET /a", " PUT /b/{{seq}}", "GET /a", "GET /c"}, Connections: 4,
 			ExpectStatus: []int{200, 404}},
 		Rate: rate(200), Duration: scenarios.Duration(500 * time.Millisecond)}}
-	res := runPhase(t, p, Env{Phase: "warm", BaseURL: srv.URL, RunDir: t.TempDir()})
+	stats := &Stats{}
+	seen := make(chan *Live, 1)
+	go func() { // the phase's live totals, caught while it runs
+		for l := stats.Live(); ; l = stats.Live() {
+			if l != nil {
+				seen <- l
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	res := runPhase(t, p, Env{Phase: "warm", BaseURL: srv.URL, RunDir: t.TempDir(), Stats: stats})
+	live := <-seen
+	if stats.Live() != nil {
+		t.Error("the live totals are still published after the phase")
+	}
+	snap := live.Snapshot(time.Now())
+	if snap.Planned < 99 || snap.Planned > 101 || snap.Kind != "steady" {
+		t.Errorf("live: planned %v, kind %q; want 100 (200/s for 500ms), steady", snap.Planned, snap.Kind)
+	}
+	for i, lt := range snap.Targets {
+		tr := res.Targets[i]
+		if lt.Target != tr.Target || lt.Sent != int64(tr.Requests) || lt.Done != int64(tr.Requests) ||
+			lt.Failed != int64(tr.Requests-tr.OK) || lt.Latency.Count() != tr.Requests || math.Abs(float64(lt.Max)-tr.LatencyMax*1e6) > 1 {
+			t.Errorf("live %s: sent %d done %d failed %d latencies %d max %v; result %+v", lt.Target, lt.Sent, lt.Done, lt.Failed,
+				lt.Latency.Count(), lt.Max, tr)
+		}
+	}
 
 	if got, want := len(res.Targets), 3; got != want {
 		t.Fatalf("%d targets, want %d: %+v", got, want, res.Targets)

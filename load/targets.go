@@ -39,6 +39,8 @@ type targeter struct {
 	// the rendered method and URL, not the template, and come back in any
 	// order. It holds the requests in flight only.
 	pending map[string][]int
+	// live counts each request sent under its target (nil: not counted).
+	live *Live
 }
 
 // DefaultSeed seeds {{rand N}} when Env.Seed is 0, so runs of a scenario
@@ -73,9 +75,7 @@ func newTargeter(targets []string, body int64, headers map[string]string, env En
 		t.tmpls = append(t.tmpls, tm)
 		t.nameOf = append(t.nameOf, slices.Index(t.names, strings.TrimSpace(s)))
 	}
-	if len(t.names) > 1 {
-		t.pending = map[string][]int{}
-	}
+
 	if body > 0 {
 		t.body = bodyBytes(body)
 	}
@@ -132,11 +132,25 @@ func (t *targeter) next() (method, url string, err error) {
 	n := t.n
 	t.n++
 	method, url, err = t.render(n)
-	if err == nil && t.pending != nil {
-		k := method + " " + url
-		t.pending[k] = append(t.pending[k], t.nameOf[n%uint64(len(t.tmpls))])
+	if err != nil {
+		return "", "", err
 	}
-	return method, url, err
+	i := t.nameOf[n%uint64(len(t.tmpls))]
+	if t.pending != nil {
+		k := method + " " + url
+		t.pending[k] = append(t.pending[k], i)
+	}
+	t.live.sent(i)
+	return method, url, nil
+}
+
+// track makes next note every request for attribute, whose caller must
+// then attribute every result (else the notes pile up). A single target
+// needs no notes.
+func (t *targeter) track() {
+	if len(t.names) > 1 {
+		t.pending = map[string][]int{}
+	}
 }
 
 // attribute returns the index in names of the target a request sent by

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/checks"
+	"github.com/soak-dev/soak/load"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -70,17 +71,13 @@ func (r *run) abortCause() string {
 	return fmt.Sprintf("%s failed (abort_on_fail): %s", a.failed.Name, a.failed.Message)
 }
 
-// watchLoad judges the load's error rate over the last checks.LoadWindow
-// every interval until ctx ends. The counters are the run's live ones
-// (load.Stats): failed requests honour the phase's expect_status.
+// watchLoad judges the watched load checks every interval (at most 1 s)
+// until ctx ends: on the running rate-driven phase's live totals per
+// target (load.Live) over the last checks.LoadWindow. Failed requests
+// honour the phase's expect_status.
 func (r *run) watchLoad(ctx context.Context) {
 	if r.abort == nil || r.abort.watch == nil {
 		return
-	}
-	type point struct {
-		t           time.Time
-		req, failed int64
-		phase       string
 	}
 	every := r.sc.Interval.D()
 	if every <= 0 || every > time.Second {
@@ -88,28 +85,50 @@ func (r *run) watchLoad(ctx context.Context) {
 	}
 	t := time.NewTicker(every)
 	defer t.Stop()
-	var window []point
+	var (
+		live   *load.Live
+		window []load.LiveSnapshot // of live, oldest first
+	)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			name, kind, _, _, _, _ := r.phase.get()
-			p := point{now, r.stats.Requests.Load(), r.stats.Errors.Load(), name}
-			window = append(window, p)
-			// Keep one window of the current phase run only.
-			for len(window) > 1 && (window[0].phase != name || now.Sub(window[0].t) > checks.LoadWindow) {
+			if l := r.stats.Live(); l != live {
+				live, window = l, nil
+			}
+			if live == nil {
+				continue
+			}
+			snap := live.Snapshot(now)
+			window = append(window, snap)
+			for len(window) > 1 && now.Sub(window[1].At) >= checks.LoadWindow-every/2 {
 				window = window[1:]
 			}
 			first := window[0]
-			if now.Sub(first.t) < checks.LoadWindow-every/2 {
+			if now.Sub(first.At) < checks.LoadWindow-every/2 {
 				continue
 			}
-			base, _, _ := strings.Cut(name, "#")
+			base, _, _ := strings.Cut(snap.Phase, "#")
 			r.abort.mu.Lock()
-			res := r.abort.watch.Load(name, base, kind, p.req-first.req, p.failed-first.failed, now.Sub(first.t))
+			res := r.abort.watch.Load(spanOf(first, snap, base))
 			r.abort.mu.Unlock()
 			r.abortOn(res, now)
 		}
 	}
+}
+
+// spanOf is the load between two snapshots of one phase run; each
+// target's longest request is the longest since the run began.
+func spanOf(from, to load.LiveSnapshot, base string) checks.LoadSpan {
+	s := checks.LoadSpan{Phase: to.Phase, Base: base, Kind: to.Kind, Span: to.At.Sub(from.At), Planned: to.Planned - from.Planned}
+	if from.Planned <= 0 || to.Planned <= 0 {
+		s.Planned = 0
+	}
+	for i, t := range to.Targets {
+		f := from.Targets[i]
+		s.Targets = append(s.Targets, checks.TargetSpan{Target: t.Target, Sent: t.Sent - f.Sent, Done: t.Done - f.Done,
+			Failed: t.Failed - f.Failed, Latency: t.Latency.Sub(&f.Latency), Max: t.Max})
+	}
+	return s
 }

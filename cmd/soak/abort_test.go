@@ -128,3 +128,41 @@ func TestFailFast(t *testing.T) {
 		t.Errorf("healthy with --fail-fast: exit %d, ended %q; want 0, completed, load guard passed\n%s", code, m.Ended, output)
 	}
 }
+
+// abort_on_fail on a latency threshold of one target: the backend answers
+// after 300 ms, so the objects target's p99 breaks its 100 ms limit in the
+// first window (5 s) and the 60 s load stops there, with the report built;
+// the fast target (/health) shares the phase and is not blamed.
+func TestAbortOnLatency(t *testing.T) {
+	t.Parallel() // mostly waiting on a short run of its own
+	const objects = "GET /v1/objects/soak/syn/k-{{rand 50}}"
+	sc := abortScenario(t, func(s string) string {
+		s = strings.Replace(s, `targets: ["`+objects+`"]`, `targets: ["GET /health", "`+objects+`"]`, 1)
+		s = strings.Replace(s, `objects: {synthetic: [{prefix: "syn/", size: 1KiB}]}`,
+			`objects: {synthetic: [{prefix: "syn/", size: 1KiB}]}`+"\n    faults: {latency: 300ms}", 1)
+		return s + "expect:\n  - load: {phase: load, target: \"" + objects + "\", p99: \"< 100ms\"}\n    abort_on_fail: true\n" +
+			"  - load: {phase: load, target: \"GET /health\", p99: \"< 100ms\"}\n    abort_on_fail: true\n"
+	})
+	out := t.TempDir()
+	code, output := soak(t, "run", sc, "--out", out, "--quiet")
+	dir := runDir(t, out)
+	m := readMeta(t, dir)
+	if code != 1 || m.Ended != record.EndedAborted {
+		t.Fatalf("exit %d, ended %q; want 1, aborted\n%s", code, m.Ended, output)
+	}
+	for _, want := range []string{"load/load/" + objects + " failed (abort_on_fail): phase load, target " + objects + ": p99 at least ",
+		"over the last 5s", "verdict: fail (exit 1)"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, record.ReportHTML)); err != nil {
+		t.Errorf("no report after an abort: %v", err)
+	}
+	for _, p := range m.Phases {
+		if p.Name == "load" && p.End.Sub(p.Start) >= 30*time.Second {
+			t.Errorf("load phase ran %s of its 60 s", p.End.Sub(p.Start))
+		}
+	}
+	assertNoOrphans(t, m)
+}
