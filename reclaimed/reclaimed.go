@@ -64,10 +64,8 @@ type Fold struct {
 	meta  record.Meta
 	cycle func(time.Time) int
 	accs  map[key]*acc
-	// clientLayer is the layer the load clients connect to ("" if unknown).
-	clientLayer string
-	// backendLayer maps a backend name to the layer whose peer it is.
-	backendLayer map[string]string
+	// ledger names the layers of ledger connections.
+	ledger LedgerLayers
 	// phasesEnd is when the last phase ended (zero: unknown): closes after
 	// it are the SUT being stopped, not an idle timeout.
 	phasesEnd time.Time
@@ -76,16 +74,7 @@ type Fold struct {
 // New returns a Fold for a run. cycle gives the scenario cycle a moment
 // belongs to (0: none); nil counts no cycles.
 func New(m record.Meta, cycle func(time.Time) int) *Fold {
-	f := &Fold{meta: m, cycle: cycle, accs: map[key]*acc{}, backendLayer: map[string]string{}}
-	var listenOnly []string
-	for name, l := range m.Layers {
-		if _, ok := m.Backends[l.Peer]; ok && l.Peer != "" {
-			f.backendLayer[l.Peer] = name
-		}
-		if l.Listen != "" && l.Peer == "" {
-			listenOnly = append(listenOnly, name)
-		}
-	}
+	f := &Fold{meta: m, cycle: cycle, accs: map[key]*acc{}, ledger: NewLedgerLayers(m)}
 	for _, p := range m.Phases {
 		if p.End.IsZero() {
 			f.phasesEnd = time.Time{}
@@ -94,12 +83,6 @@ func New(m record.Meta, cycle func(time.Time) int) *Fold {
 		if p.End.After(f.phasesEnd) {
 			f.phasesEnd = p.End
 		}
-	}
-	switch {
-	case m.Layers["client"].Node != "":
-		f.clientLayer = "client"
-	case len(listenOnly) == 1:
-		f.clientLayer = listenOnly[0]
 	}
 	return f
 }
@@ -168,19 +151,20 @@ func (f *Fold) classify(c record.Conn) (layer string, sutClosed, peerClosed bool
 			return layer, false, true, "still open at the end"
 		}
 	case record.WitnessClient:
-		if f.clientLayer == "" || (c.Layer != "" && c.Layer != f.clientLayer) {
+		cl := f.ledger.client
+		if cl == "" || (c.Layer != "" && c.Layer != cl) {
 			return "", false, false, ""
 		}
 		switch c.ClosedBy {
 		case record.ClosedByServer:
-			return f.clientLayer, true, false, ""
+			return cl, true, false, ""
 		case record.ClosedByClient:
-			return f.clientLayer, false, true, "the hold ended first"
+			return cl, false, true, "the hold ended first"
 		case record.OpenAtEnd:
-			return f.clientLayer, false, true, "still open at the end"
+			return cl, false, true, "still open at the end"
 		}
 	case record.WitnessBackend:
-		layer = f.backendLayer[c.Source]
+		layer = f.ledger.backend[c.Source]
 		if layer == "" {
 			return "", false, false, ""
 		}

@@ -38,6 +38,10 @@ type connStats struct {
 	interval time.Duration // the run's sample interval: shorter connections count as short
 	// reclaim times the SUT's idle closes per layer and witness (nil: not kept).
 	reclaim *reclaimed.Fold
+	// ledger names the layer of a ledger connection that carries none, from
+	// the run's layer rules (the same rule reclaim uses), so a backend's
+	// ledger is counted in its layer instead of "other".
+	ledger reclaimed.LedgerLayers
 }
 
 func newConnStats(interval time.Duration) *connStats {
@@ -53,7 +57,7 @@ func (cs *connStats) add(c record.Conn) {
 	if cs.reclaim != nil {
 		cs.reclaim.Add(c)
 	}
-	l := c.Layer
+	l := cs.ledger.Of(c)
 	if l == "" {
 		l = record.LayerOther
 	}

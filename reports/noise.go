@@ -68,7 +68,7 @@ func phaseBase(p record.PhaseMeta) string {
 // cycleSpread returns the number of cycles and, per figure, the range of
 // its per-cycle values (max - min): the noise Compare weighs a difference
 // against. Without two cycles it returns no spread.
-func cycleSpread(tl *timeline) (int, map[string]float64) {
+func cycleSpread(m record.Meta, tl *timeline) (int, map[string]float64) {
 	if tl.cycles < 2 {
 		return tl.cycles, nil
 	}
@@ -98,7 +98,10 @@ func cycleSpread(tl *timeline) (int, map[string]float64) {
 		addAll(p+"goroutines.peak", ns.get(keyGorTotal), false)
 		addAll(p+"fd.peak", ns.get(keyFDTotal), false)
 		addAll(p+"rss.peak", ns.get(keyRSS), false)
-		for l := range ns.layers {
+	}
+	for _, l := range tl.layerNames() {
+		for _, node := range ownerNodes(m, tl, l) {
+			ns := tl.nodes[node]
 			addAll(l+".peak", ns.get(keyEst(l)), false)
 			addAll(l+".max_idle", ns.get(keyIdleMax(l)), true)
 		}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -51,23 +50,26 @@ func shortSeconds(s float64) string {
 	}
 }
 
-// histPlot draws one histogram per closer as grouped bars.
-func histPlot(title string, byCloser map[string][]int) (*plot.Plot, int) {
-	p := plot.New()
-	p.Title.Text = title
-	p.Y.Label.Text = "connections"
+// histPlot draws one histogram per closer as grouped bars on a log count
+// axis (one connection in a bin still shows next to thousands in another),
+// with the layer's idle timeout (dashed) and pass limit (solid) marked
+// where they fall between the bins; 0 leaves a mark out.
+func histPlot(title string, byCloser map[string][]int, timeout, limit float64) (*panel, int) {
+	pn := newPanel(title)
+	p := pn.p
+	p.Y.Label.Text = "connections (log scale)"
 	p.X.Label.Text = "seconds"
-	p.Y.Tick.Marker = shortTicks{}
 	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	closers := slices.Sorted(maps.Keys(byCloser))
 	const groupWidth = 14.0
 	w := vg.Points(groupWidth / float64(max(len(closers), 1)))
 	drawn := 0
+	peak := 1.0
 	for i, by := range closers {
 		vals := make(plotter.Values, len(byCloser[by]))
 		for j, n := range byCloser[by] {
 			vals[j] = float64(n)
+			peak = math.Max(peak, vals[j])
 		}
 		bc, err := plotter.NewBarChart(vals, w)
 		if err != nil {
@@ -78,15 +80,65 @@ func histPlot(title string, byCloser map[string][]int) (*plot.Plot, int) {
 		bc.Offset = w*vg.Length(i) - vg.Points(groupWidth)/2 + w/2
 		p.Add(bc)
 		p.Legend.Add("closed by "+by, bc)
+		pn.legend++
+		pn.addBars("closed by "+by, vals)
 		drawn++
 	}
-	p.NominalX(binLabels()...)
+	names := binLabels()
+	p.NominalX(names...)
+	pn.X.Names = names
 	p.X.Tick.Label.Rotation = math.Pi / 4
 	p.X.Tick.Label.XAlign = draw.XRight
 	p.X.Tick.Label.Font.Size = vg.Points(8)
 	p.Add(plotter.NewGrid())
-	headroom(p, drawn, plotHeight)
-	return p, drawn
+	// Log counts: the top leaves room for the legend (a decade per three
+	// entries), the bottom sits under 1 so a bin of one connection shows.
+	p.Y.Scale, p.Y.Tick.Marker = logCounts{}, logCountTicks{}
+	pn.Y.Log = true
+	p.Y.Min, p.Y.Max = 0.7, peak*math.Pow(10, 0.4+float64(drawn)/3)
+	for _, m := range []struct {
+		label string
+		at    float64
+		solid bool
+	}{{"idle timeout", timeout, false}, {"pass limit", limit, true}} {
+		if m.at <= 0 {
+			continue
+		}
+		x := binPos(m.at)
+		ln, err := plotter.NewLine(plotter.XYs{{X: x, Y: p.Y.Min}, {X: x, Y: p.Y.Max}})
+		if err != nil {
+			continue
+		}
+		ln.Color, ln.Width = limitColor, vg.Points(1.2)
+		style := "solid"
+		if !m.solid {
+			ln.Dashes, style = []vg.Length{vg.Points(6), vg.Points(3)}, "dashed"
+		}
+		p.Add(ln)
+		label := fmt.Sprintf("%s %s", m.label, secondsText(m.at))
+		p.Legend.Add(label, ln)
+		pn.legend++
+		pn.Lines = append(pn.Lines, refLine{Label: label, Axis: "x", At: round(m.at), Style: style})
+	}
+	return pn, drawn
+}
+
+// binPos is where v seconds falls on the histogram's nominal axis: bin i
+// is drawn at x = i and spans i-0.5 .. i+0.5, log-interpolated inside it.
+func binPos(v float64) float64 {
+	i := histBin(v) // the first bin whose bound is >= v
+	lo := 0.0
+	if i > 0 {
+		lo = histBoundsS[i-1]
+	}
+	if i >= len(histBoundsS) {
+		return float64(i) // the overflow bin
+	}
+	hi := histBoundsS[i]
+	if lo <= 0 {
+		return float64(i) - 0.5 + v/hi
+	}
+	return float64(i) - 0.5 + math.Log(v/lo)/math.Log(hi/lo)
 }
 
 // plotLifetimes is plot 5: per layer, how long connections lived and how
@@ -101,17 +153,22 @@ func (b *builder) plotLifetimes() error {
 	for _, l := range slices.Sorted(maps.Keys(b.cs.layers)) {
 		lc := b.cs.layers[l]
 		w := lc.witness()
-		life, dl := histPlot(fmt.Sprintf("%s: lifetime (%s witness)", l, w), lc.lifetime[w])
-		idle, di := histPlot(fmt.Sprintf("%s: idle before close (%s witness)", l, w), lc.idle[w])
+		timeout := float64(b.run.Meta.Layers[l].IdleTimeoutMs) / 1000
+		limit := 0.0
+		if chk, ok := b.reclaimCheck(l); ok && chk.Limit > timeout && timeout > 0 {
+			limit = chk.Limit
+		}
+		life, dl := histPlot(fmt.Sprintf("%s: lifetime (%s witness)", l, w), lc.lifetime[w], timeout, limit)
+		idle, di := histPlot(fmt.Sprintf("%s: idle before close (%s witness)", l, w), lc.idle[w], timeout, limit)
 		name, t := "lifetimes-"+fileSafe(l), title+": "+l
 		if dl+di == 0 {
 			b.skip(name, t, "no data: every "+l+" connection was still open at the end")
 			continue
 		}
-		if to := b.run.Meta.Layers[l].IdleTimeoutMs; to > 0 {
-			t += fmt.Sprintf(" (idle timeout %gs)", float64(to)/1000)
+		if timeout > 0 {
+			t += fmt.Sprintf(" (idle timeout %s)", secondsText(timeout))
 		}
-		if err := b.saveGrid(name, t, [][]*plot.Plot{{life, idle}}, plotWidth, plotHeight); err != nil {
+		if err := b.saveFigure(name, t, [][]*panel{{life, idle}}, plotWidth, plotHeight); err != nil {
 			return err
 		}
 	}

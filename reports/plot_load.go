@@ -3,7 +3,6 @@ package reports
 import (
 	"math"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -34,13 +33,12 @@ func (b *builder) plotLoad() error {
 		errs[i] = pr.Rate * (1 - phaseSuccess(pr))
 		p50[i], p90[i], p99[i] = pr.LatencyP50, pr.LatencyP90, pr.LatencyP99
 	}
-	bars := func(title, ylabel string, labels []string, series []plotter.Values) *plot.Plot {
-		p := plot.New()
-		p.Title.Text = title
+	bars := func(title, ylabel string, labels []string, series []plotter.Values) *panel {
+		pn := newPanel(title)
+		p := pn.p
 		p.Y.Label.Text = ylabel
 		p.Y.Tick.Marker = shortTicks{}
 		p.Legend.Top = true
-		p.Legend.TextStyle.Font.Size = vg.Points(9)
 		w := vg.Points(36 / float64(len(series)))
 		for i, v := range series {
 			bc, err := plotter.NewBarChart(v, w)
@@ -52,15 +50,17 @@ func (b *builder) plotLoad() error {
 			bc.Offset = w*vg.Length(i) - vg.Points(18) + w/2
 			p.Add(bc)
 			p.Legend.Add(labels[i], bc)
+			pn.legend++
+			pn.addBars(labels[i], v)
 		}
 		p.NominalX(names...)
+		pn.X.Names = names
 		p.X.Tick.Label.Rotation = math.Pi / 6
 		p.X.Tick.Label.XAlign = draw.XRight
 		p.Add(plotter.NewGrid())
-		headroom(p, len(series), plotHeight)
-		return p
+		return pn
 	}
 	left := bars("Requests per second", "requests/s", []string{"attempted", "failed"}, []plotter.Values{rate, errs})
 	right := bars("Latency", "ms", []string{"p50", "p90", "p99"}, []plotter.Values{p50, p90, p99})
-	return b.saveGrid(name, title, [][]*plot.Plot{{left, right}}, plotWidth, plotHeight)
+	return b.saveFigure(name, title, [][]*panel{{left, right}}, plotWidth, plotHeight)
 }

@@ -3,7 +3,6 @@ package reports
 import (
 	"fmt"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 
@@ -15,14 +14,13 @@ import (
 // connection (about 2 for net/http client connections, 1 for server ones).
 func (b *builder) plotScatter() error {
 	const name, title = "goroutines-per-conn", "Goroutines vs established connections"
-	p := plot.New()
-	p.Title.Text = title
+	pn := newPanel(title)
+	p := pn.p
 	p.X.Label.Text = "established connections (all layers)"
 	p.Y.Label.Text = "goroutines"
 	p.X.Tick.Marker, p.Y.Tick.Marker = shortTicks{}, shortTicks{}
 	p.Legend.Top = true
 	p.Legend.Left = true
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Add(plotter.NewGrid())
 	drawn := 0
 	for i, node := range b.tl.nodeNames() {
@@ -61,11 +59,13 @@ func (b *builder) plotScatter() error {
 			label = fmt.Sprintf("%s: %.2f goroutines per connection", node, slope)
 		}
 		p.Legend.Add(label, sc)
+		pn.legend++
+		pn.addLine(label, "points", y)
 		drawn++
 	}
 	if drawn == 0 {
 		b.skip(name, title, "no data: no sample has both goroutines and sockets")
 		return nil
 	}
-	return b.save(name, title, p, plotWidth*0.7, plotHeight*1.1)
+	return b.saveFigure(name, title, [][]*panel{{pn}}, plotWidth*0.7, plotHeight*1.1)
 }

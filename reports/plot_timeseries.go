@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"image/color"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -38,74 +41,176 @@ func (b *builder) label(node, what string) string {
 	return what
 }
 
-// layerOnNode says whether layer belongs on node's plots: its own node, or
-// any node that saw it when the scenario did not say.
+// layerOnNode says whether layer belongs on node's plots: see layerNodes.
 func (b *builder) layerOnNode(layer string, ns *nodeSeries) bool {
-	if lm, ok := b.run.Meta.Layers[layer]; ok && lm.Node != "" && len(b.tl.nodes) > 1 {
-		if lm.Node == ns.name {
-			return true
-		}
-	}
-	s := ns.get(keyEst(layer))
-	return s != nil && s.peak > 0 || len(b.tl.nodes) == 1 && s != nil
+	return slices.Contains(b.layerNodes(layer), ns.name)
 }
 
-// nodeLayers calls fn for each node and each layer that belongs on its
-// plots, in a stable order.
+// layerNodes returns the nodes a layer is drawn from (see ownerNodes).
+func (b *builder) layerNodes(layer string) []string { return ownerNodes(b.run.Meta, b.tl, layer) }
+
+// layers returns every layer seen on any node, sorted.
+func (b *builder) layers() []string { return b.tl.layerNames() }
+
+// nodeLayers calls fn for each layer and each node it is drawn from, in a
+// stable order (layers sorted, then nodes).
 func (b *builder) nodeLayers(fn func(node, layer string, ns *nodeSeries)) {
-	for _, node := range b.tl.nodeNames() {
-		ns := b.tl.nodes[node]
-		for _, l := range slices.Sorted(maps.Keys(ns.layers)) {
-			if b.layerOnNode(l, ns) {
-				fn(node, l, ns)
-			}
+	for _, l := range b.layers() {
+		for _, node := range b.layerNodes(l) {
+			fn(node, l, b.tl.nodes[node])
 		}
 	}
 }
 
-// plotConnections is plot 1: ESTABLISHED sockets per layer, plus TIME_WAIT
-// and CLOSE_WAIT where there were any.
+// saveCanvas saves one time panel as a figure at the report's size.
+func (b *builder) saveCanvas(name, title string, c *canvas) error {
+	return b.saveFigure(name, title, [][]*panel{{c.panel}}, plotWidth, plotHeight)
+}
+
+// plotConnections is plot 1: ESTABLISHED sockets per layer in one panel,
+// TIME_WAIT and CLOSE_WAIT in another below it (hundreds of TIME_WAIT
+// sockets would flatten a few dozen ESTABLISHED ones onto zero).
 func (b *builder) plotConnections() error {
-	const name, title = "connections", "Established connections per layer"
-	c := b.newTimePlot(title, "sockets")
+	const name, title = "connections", "Connections per layer"
+	est := b.newTimePlot("ESTABLISHED sockets per layer", "sockets")
+	closing := b.newTimePlot("TIME_WAIT (dotted) and CLOSE_WAIT (dashed) sockets per layer", "sockets")
+	closing.shade.names = false
+	closing.p.Legend.YOffs = -vg.Points(4)
 	b.nodeLayers(func(node, l string, ns *nodeSeries) {
-		col := c.next()
-		c.line(b.label(node, l+" established"), b.tl.points(ns.get(keyEst(l))), 1, false, col)
+		col := est.next()
+		est.line(b.label(node, l), b.tl.points(ns.get(keyEst(l))), 1, false, col)
 		if s := ns.get(keyTimeWait(l)); s != nil && s.peak > 0 {
-			c.line(b.label(node, l+" TIME_WAIT"), b.tl.points(s), 1, true, fade(col, 160))
+			closing.styledLine(b.label(node, l+" TIME_WAIT"), "dotted", b.tl.points(s), 1, col, vg.Points(1.5),
+				[]vg.Length{vg.Points(1.5), vg.Points(2)}, false)
 		}
 		if s := ns.get(keyCloseWait(l)); s != nil && s.peak > 0 {
-			c.line(b.label(node, l+" CLOSE_WAIT"), b.tl.points(s), 1, true, color.RGBA{200, 0, 0, 255})
+			closing.styledLine(b.label(node, l+" CLOSE_WAIT"), "dashed", b.tl.points(s), 1, col, vg.Points(2),
+				[]vg.Length{vg.Points(6), vg.Points(3)}, false)
 		}
 	})
-	if c.series == 0 {
+	if est.series == 0 {
 		b.skip(name, title, "no data: no sample has socket counts")
 		return nil
 	}
-	return b.saveCanvas(name, title, c)
+	rows := [][]*panel{{est.panel}}
+	if closing.series > 0 {
+		rows = append(rows, []*panel{closing.panel})
+	}
+	return b.saveFigure(name, title, rows, plotWidth, plotHeight*0.8)
 }
 
-// plotIdleAges is plot 2: the max and p99 idle age per layer against the
-// layer's idle timeout — "reclaimed within the timeout" is every solid line
-// staying under its dashed one.
+// Colours of the idle-age panels, the same in every panel so one legend
+// serves them all.
+var (
+	idleMaxColor  = palette[0]
+	idleP99Color  = color.RGBA{240, 190, 120, 255}
+	passBandColor = fade(color.RGBA{40, 170, 70, 255}, 90) // translucent: the p99 area shows through
+	limitColor    = color.RGBA{60, 60, 60, 255}
+	statusColors  = map[string]color.RGBA{record.StatusPass: {10, 107, 45, 255}, record.StatusFail: {176, 0, 32, 255},
+		record.StatusInconclusive: {154, 91, 0, 255}}
+)
+
+// reclaimCheck returns the verdict's reclaim check of a layer, if any.
+func (b *builder) reclaimCheck(layer string) (record.CheckResult, bool) {
+	if b.verdict == nil {
+		return record.CheckResult{}, false
+	}
+	for _, c := range b.verdict.Checks {
+		if c.Kind == "reclaim" && c.Layer == layer {
+			return c, true
+		}
+	}
+	return record.CheckResult{}, false
+}
+
+// plotIdleAges is plot 2: one panel per layer, from the layer's own node,
+// with its max and p99 kernel idle age against the pass band (the idle
+// timeout up to the reclaim check's limit, timeout + tolerance) and the
+// check's verdict in the panel's title: "reclaimed in time" is the max
+// line staying under the top of the band.
 func (b *builder) plotIdleAges() error {
-	const name, title = "idle-age", "Idle age per layer: max (solid), p99 (dotted), idle timeout (dashed)"
-	c := b.newTimePlot(title, "idle age (s)")
-	b.nodeLayers(func(node, l string, ns *nodeSeries) {
-		col := c.next()
-		c.line(b.label(node, l+" max"), b.tl.points(ns.get(keyIdleMax(l))), 1, false, col)
-		if p := ns.get(keyIdleP99(l)); p != nil && p.peak > 0 {
-			c.line(b.label(node, l+" p99"), b.tl.points(p), 1, true, fade(col, 170))
+	const name, title = "idle-age", "Idle age per layer against its pass band"
+	var rows [][]*panel
+	for _, l := range b.layers() {
+		for _, node := range b.layerNodes(l) {
+			ns := b.tl.nodes[node]
+			mx := ns.get(keyIdleMax(l))
+			if mx == nil {
+				continue
+			}
+			c := b.newTimePlot(l, "idle age (s)")
+			first := len(rows) == 0
+			if !first {
+				c.shade.names = false
+			}
+			label := func(s string) string {
+				if first {
+					return s
+				}
+				return "" // one legend, on the first panel: every panel draws alike
+			}
+			lm := b.run.Meta.Layers[l]
+			timeout := float64(lm.IdleTimeoutMs) / 1000
+			chk, hasCheck := b.reclaimCheck(l)
+			limit := 0.0
+			if hasCheck && chk.Limit >= timeout {
+				limit = chk.Limit
+			}
+			// p99 as an area under the max line: where the two are equal
+			// (a layer with few connections) both still show.
+			if p := ns.get(keyIdleP99(l)); p != nil && p.peak > 0 {
+				c.area(label("p99 idle age"), b.tl.points(p), idleP99Color)
+			}
+			if timeout > 0 && limit > timeout {
+				c.hband(label("pass band (timeout .. limit)"), timeout, limit, passBandColor)
+			}
+			if timeout > 0 {
+				c.hline(label("idle timeout"), timeout, limitColor, false)
+			}
+			if limit > 0 {
+				c.hline(label("pass limit"), limit, limitColor, true)
+			}
+			c.styledLine(label("max idle age"), "line", b.tl.points(mx), 1, idleMaxColor, vg.Points(1.6), nil, false)
+			c.Title = idleTitle(l, node, timeout, limit, chk, hasCheck)
+			c.p.Title.Text = c.Title
+			if hasCheck {
+				c.Mark = chk.Status
+				if col, ok := statusColors[chk.Status]; ok {
+					c.p.Title.TextStyle.Color = col
+				}
+			}
+			rows = append(rows, []*panel{c.panel})
 		}
-		if lm, ok := b.run.Meta.Layers[l]; ok && lm.IdleTimeoutMs > 0 {
-			c.hline(fmt.Sprintf("%s timeout %gs", l, float64(lm.IdleTimeoutMs)/1000), float64(lm.IdleTimeoutMs)/1000, col)
-		}
-	})
-	if c.series == 0 {
+	}
+	if len(rows) == 0 {
 		b.skip(name, title, "no data: no sample has idle ages")
 		return nil
 	}
-	return b.saveCanvas(name, title, c)
+	return b.saveFigure(name, title, rows, plotWidth, plotHeight*0.7)
+}
+
+// idleTitle names a layer's idle panel with its node, timeout and verdict.
+func idleTitle(layer, node string, timeout, limit float64, chk record.CheckResult, hasCheck bool) string {
+	t := fmt.Sprintf("%s (node %s)", layer, node)
+	if timeout > 0 {
+		t += fmt.Sprintf(", idle timeout %s", secondsText(timeout))
+	}
+	if limit > 0 {
+		t += fmt.Sprintf(", pass limit %s", secondsText(limit))
+	}
+	switch {
+	case !hasCheck:
+		return t + ": no reclaim check in the verdict"
+	case chk.Status == record.StatusPass || chk.Status == record.StatusFail:
+		return t + fmt.Sprintf(": %s, longest idle %s", strings.ToUpper(chk.Status), secondsText(chk.Value))
+	default:
+		return t + ": " + strings.ToUpper(chk.Status)
+	}
+}
+
+// secondsText writes seconds the way the verdict does: "4 s", "4.5 s", "77.6 s".
+func secondsText(s float64) string {
+	return strconv.FormatFloat(math.Round(s*10)/10, 'f', -1, 64) + " s"
 }
 
 // stacked draws series on top of each other as filled bands (bucket means)
@@ -153,6 +258,11 @@ func (c *canvas) stacked(labels []string, series [][]point) int {
 		c.p.Add(pg)
 		c.p.Legend.Add(l.label, pg)
 		c.legend++
+		ys := make([]float64, 0, len(l.poly)/2)
+		for _, xy := range l.poly[:len(l.poly)/2] {
+			ys = append(ys, xy.Y)
+		}
+		c.addLine(l.label, "stacked", ys)
 		drawn++
 		c.series++
 	}

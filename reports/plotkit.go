@@ -62,19 +62,19 @@ func unitFor(spanS float64) timeUnit {
 	}
 }
 
-// canvas is one time-axis plot of a run being built.
+// canvas is one time-axis panel of a run being built.
 type canvas struct {
-	p      *plot.Plot
+	*panel
 	unit   timeUnit
+	shade  *phaseShading
 	n      int // colours handed out
 	series int // series drawn
-	legend int // legend entries
 }
 
 // headroom raises the top of the y axis so the legend (top right, below the
 // phase names) sits over empty space instead of over the data.
 func headroom(p *plot.Plot, entries int, height vg.Length) {
-	if entries == 0 || p.Y.Max <= p.Y.Min {
+	if entries == 0 || p.Y.Max <= p.Y.Min || p.Y.Scale != nil && p.Y.Scale != (plot.LinearScale{}) {
 		return
 	}
 	used := vg.Length(entries)*p.Legend.TextStyle.Height("Xg") + vg.Points(34)
@@ -90,11 +90,11 @@ func (c *canvas) next() color.RGBA {
 	return col
 }
 
-// newTimePlot makes a plot with the run's phases shaded and named along the
+// newTimePlot makes a panel with the run's phases shaded and named along the
 // time axis, in the unit that suits the run's span.
 func (b *builder) newTimePlot(title, ylabel string) *canvas {
-	p := plot.New()
-	p.Title.Text = title
+	pn := newPanel(title)
+	p := pn.p
 	p.Y.Label.Text = ylabel
 	u := unitFor(b.spanS)
 	p.X.Label.Text = fmt.Sprintf("time since start (%s)", u.name)
@@ -102,31 +102,41 @@ func (b *builder) newTimePlot(title, ylabel string) *canvas {
 	p.Y.Min = 0
 	p.Legend.Top = true
 	// Below the phase names, which run along the top edge.
-	p.Legend.YOffs = -vg.Points(22)
+	p.Legend.YOffs = -vg.Points(24)
 	p.Legend.XOffs = -vg.Points(4)
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	p.Legend.ThumbnailWidth = 0.8 * vg.Centimeter
-	p.Add(&phaseShading{phases: b.run.Meta.Phases, start: b.run.Meta.Start, div: u.div})
+	ps := &phaseShading{phases: b.run.Meta.Phases, start: b.run.Meta.Start, div: u.div, names: true}
+	p.Add(ps)
 	p.Y.Tick.Marker = shortTicks{}
 	p.X.Tick.Marker = shortTicks{}
 	p.Add(plotter.NewGrid())
-	return &canvas{p: p, unit: u}
+	return &canvas{panel: pn, unit: u, shade: ps}
 }
 
 // line adds a series as a line of bucket means with a min/max band around it
 // (the band is what keeps a spike visible after downsampling).
 func (c *canvas) line(label string, pts []point, scale float64, dashed bool, col color.RGBA) {
+	style := "line"
+	var dashes []vg.Length
+	if dashed {
+		style, dashes = "dotted", []vg.Length{vg.Points(1.5), vg.Points(2)} // dotted; dashes are for limits
+	}
+	c.styledLine(label, style, pts, scale, col, vg.Points(1.5), dashes, !dashed)
+}
+
+// styledLine is line with the style given: a band (min..max) only when
+// banded, and the width and dashes of the line.
+func (c *canvas) styledLine(label, style string, pts []point, scale float64, col color.RGBA, width vg.Length, dashes []vg.Length, banded bool) {
 	if len(pts) == 0 {
 		return
 	}
-	banded := false
-	for _, p := range pts {
-		if dashed {
-			break // secondary series: a band would bury the primary ones
-		}
-		if p.Max != p.Min {
-			banded = true
-			break
+	if banded {
+		banded = false
+		for _, p := range pts {
+			if p.Max != p.Min {
+				banded = true
+				break
+			}
 		}
 	}
 	if banded {
@@ -144,24 +154,27 @@ func (c *canvas) line(label string, pts []point, scale float64, dashed bool, col
 		}
 	}
 	xy := make(plotter.XYs, len(pts))
+	ys := make([]float64, len(pts))
 	for i, p := range pts {
 		xy[i] = plotter.XY{X: p.X / c.unit.div, Y: p.Mean * scale}
 		if !banded {
 			xy[i].Y = p.Max * scale
 		}
+		ys[i] = xy[i].Y
 	}
 	l, err := plotter.NewLine(xy)
 	if err != nil {
 		return
 	}
 	l.Color = col
-	l.Width = vg.Points(1.5)
-	if dashed {
-		l.Dashes = []vg.Length{vg.Points(1.5), vg.Points(2)} // dotted; dashes are for limits
-	}
+	l.Width = width
+	l.Dashes = dashes
 	c.p.Add(l)
-	c.p.Legend.Add(label, l)
-	c.legend++
+	if label != "" {
+		c.p.Legend.Add(label, l)
+		c.legend++
+	}
+	c.addLine(label, style, ys)
 	c.growY(pts, scale)
 	c.series++
 }
@@ -172,16 +185,75 @@ func (c *canvas) growY(pts []point, scale float64) {
 	}
 }
 
-// hline draws a horizontal reference line (an idle timeout) across the plot.
-func (c *canvas) hline(label string, y float64, col color.Color) {
+// area adds a series as a filled area from 0 up to each bucket's max: drawn
+// under a line of the same values, both stay visible where they are equal.
+func (c *canvas) area(label string, pts []point, col color.RGBA) {
+	if len(pts) == 0 {
+		return
+	}
+	poly := make(plotter.XYs, 0, len(pts)+2)
+	ys := make([]float64, len(pts))
+	poly = append(poly, plotter.XY{X: pts[0].X / c.unit.div, Y: 0})
+	for i, p := range pts {
+		poly = append(poly, plotter.XY{X: p.X / c.unit.div, Y: p.Max})
+		ys[i] = p.Max
+	}
+	poly = append(poly, plotter.XY{X: pts[len(pts)-1].X / c.unit.div, Y: 0})
+	pg, err := plotter.NewPolygon(poly)
+	if err != nil {
+		return
+	}
+	pg.Color = col
+	pg.LineStyle.Width = 0
+	c.p.Add(pg)
+	if label != "" {
+		c.p.Legend.Add(label, pg)
+		c.legend++
+	}
+	c.addLine(label, "area", ys)
+	c.growY(pts, 1)
+	c.series++
+}
+
+// hline draws a horizontal reference line (an idle timeout) across the plot:
+// dashed, or solid for a limit.
+func (c *canvas) hline(label string, y float64, col color.Color, solid bool) {
 	f := plotter.NewFunction(func(float64) float64 { return y })
 	f.Color = col
 	f.Width = vg.Points(1.2)
-	f.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	style := "solid"
+	if !solid {
+		f.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		style = "dashed"
+	}
 	c.p.Add(f)
-	c.p.Legend.Add(label, f)
-	c.legend++
+	if label != "" {
+		c.p.Legend.Add(label, f)
+		c.legend++
+	}
+	c.Lines = append(c.Lines, refLine{Label: label, Axis: "y", At: round(y), Style: style})
 	c.p.Y.Max = math.Max(c.p.Y.Max, y*1.15)
+}
+
+// hband shades the values lo..hi across the whole time axis (a pass band).
+func (c *canvas) hband(label string, lo, hi float64, col color.RGBA) {
+	if hi <= lo {
+		return
+	}
+	x0, x1 := c.p.X.Min, c.p.X.Max
+	pg, err := plotter.NewPolygon(plotter.XYs{{X: x0, Y: lo}, {X: x1, Y: lo}, {X: x1, Y: hi}, {X: x0, Y: hi}})
+	if err != nil {
+		return
+	}
+	pg.Color = col
+	pg.LineStyle.Width = 0
+	c.p.Add(pg)
+	if label != "" {
+		c.p.Legend.Add(label, pg)
+		c.legend++
+	}
+	c.Bands = append(c.Bands, band{Label: label, Lo: round(lo), Hi: round(hi)})
+	c.p.Y.Max = math.Max(c.p.Y.Max, hi*1.1)
 }
 
 // phaseShading shades every other phase and writes each phase's name at the
@@ -190,6 +262,9 @@ type phaseShading struct {
 	phases []record.PhaseMeta
 	start  time.Time
 	div    float64
+	// names writes the phase names along the top (the first panel of a
+	// figure; the others share its time axis).
+	names bool
 }
 
 func (ps *phaseShading) offset(t time.Time) float64 { return t.Sub(ps.start).Seconds() }
@@ -226,7 +301,7 @@ func (ps *phaseShading) Plot(c draw.Canvas, p *plot.Plot) {
 	}
 	for _, ph := range ps.phases {
 		x0, x1 := span(ph)
-		if x1 <= x0 {
+		if x1 <= x0 || !ps.names {
 			continue
 		}
 		name := ph.Name

@@ -33,6 +33,10 @@ type builder struct {
 	sum     *Summary
 	spanS   float64
 	plots   []plotFile
+	// figs is what every plot was built from (figure.go); with noRender
+	// the plots are built but not drawn (the golden tests).
+	figs     []figure
+	noRender bool
 	// notes say what was skipped and why, shown in the report.
 	notes []string
 	// plotsLost is set once plots/ could not be written.
@@ -104,6 +108,7 @@ func load(dir string) (*builder, error) {
 	}
 	b := &builder{run: r, tl: newTimeline(r.Meta), cs: newConnStats(time.Duration(r.Meta.IntervalMs) * time.Millisecond)}
 	b.cs.reclaim = reclaimed.New(r.Meta, b.tl.cycleAt)
+	b.cs.ledger = reclaimed.NewLedgerLayers(r.Meta)
 	if e := r.Meta.End; !e.IsZero() && e.After(r.Meta.Start) {
 		b.spanS = e.Sub(r.Meta.Start).Seconds()
 	}
@@ -141,38 +146,11 @@ func load(dir string) (*builder, error) {
 	return b, nil
 }
 
-// save renders p as plots/<name>.png and .svg and keeps the PNG for the page.
-func (b *builder) save(name, title string, p *plot.Plot, w, h vg.Length) error {
-	return b.saveGrid(name, title, [][]*plot.Plot{{p}}, w, h)
-}
-
-// saveGrid renders plots in rows and columns with aligned axes as
-// plots/<name>.png and .svg and keeps the PNG for the page.
-func (b *builder) saveGrid(name, title string, grid [][]*plot.Plot, w, h vg.Length) error {
-	pf := plotFile{Name: name, Title: title}
-	for _, format := range []string{"png", "svg"} {
-		data, err := renderGrid(grid, w, h, format)
-		if err != nil {
-			return fmt.Errorf("render plot %s: %w", name, err)
-		}
-		if err := b.run.WriteFile(data, record.PlotsDir, name+"."+format); err != nil {
-			// plots/ may be a symlink out of an untrusted run directory:
-			// the page still shows the plot, the files are not written.
-			if !b.plotsLost {
-				b.plotsLost = true
-				b.notes = append(b.notes, fmt.Sprintf("plot files not written (%v); the plots are only in report.html", err))
-			}
-		}
-		if format == "png" {
-			pf.PNG = data
-		}
-	}
-	b.plots = append(b.plots, pf)
-	return nil
-}
-
-// renderGrid draws a grid of plots on one PNG or SVG canvas.
-func renderGrid(grid [][]*plot.Plot, w, h vg.Length, format string) ([]byte, error) {
+// renderGrid draws a grid of panels on one PNG or SVG canvas. A figure of
+// one column gets its legends in a strip to the right of the data, level
+// with their panels, so no legend covers a line and no axis is stretched
+// to make room for one.
+func renderGrid(rows [][]*panel, w, h vg.Length, format string) ([]byte, error) {
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
@@ -183,22 +161,47 @@ func renderGrid(grid [][]*plot.Plot, w, h vg.Length, format string) ([]byte, err
 		return nil, fmt.Errorf("unknown plot format %q", format)
 	}
 	dc := draw.New(c)
-	if len(grid) == 1 && len(grid[0]) == 1 {
-		grid[0][0].Draw(dc)
-	} else {
-		cols := 0
-		for _, row := range grid {
-			cols = max(cols, len(row))
+	grid := make([][]*plot.Plot, len(rows))
+	cols := 0
+	for i, row := range rows {
+		cols = max(cols, len(row))
+		for _, pn := range row {
+			grid[i] = append(grid[i], pn.p)
 		}
-		t := draw.Tiles{Rows: len(grid), Cols: cols, PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
-			PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
-		canvases := plot.Align(grid, t, dc)
-		for r := range grid {
-			for col, p := range grid[r] {
-				if p != nil {
-					p.Draw(canvases[r][col])
-				}
+	}
+	side := sideLegends(rows)
+	var strip vg.Length
+	legends := make([]plot.Legend, len(rows))
+	if side {
+		for i, row := range rows {
+			pn := row[0]
+			if pn.legend == 0 {
+				continue
 			}
+			legends[i] = pn.p.Legend
+			strip = max(strip, pn.p.Legend.Rectangle(dc).Size().X+vg.Points(12))
+			// Drawn in the strip, not over the data; put back for the
+			// next format.
+			pn.p.Legend = plot.NewLegend()
+			defer func() { pn.p.Legend = legends[i] }()
+		}
+	}
+	plotC := draw.Crop(dc, 0, -strip, 0, 0)
+	t := draw.Tiles{Rows: len(grid), Cols: cols, PadX: vg.Millimeter * 6, PadY: vg.Millimeter * 6,
+		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
+	canvases := plot.Align(grid, t, plotC)
+	for r := range grid {
+		for col, p := range grid[r] {
+			if p != nil {
+				p.Draw(canvases[r][col])
+			}
+		}
+		if side && rows[r][0].legend > 0 {
+			lg := legends[r]
+			tile := canvases[r][0]
+			sc := draw.Crop(dc, dc.Size().X-strip, 0, tile.Min.Y-dc.Min.Y, tile.Max.Y-dc.Max.Y)
+			lg.Top, lg.Left, lg.XOffs, lg.YOffs = true, true, vg.Points(4), -vg.Points(22)
+			lg.Draw(sc)
 		}
 	}
 	var buf bytes.Buffer
@@ -208,13 +211,13 @@ func renderGrid(grid [][]*plot.Plot, w, h vg.Length, format string) ([]byte, err
 	return buf.Bytes(), nil
 }
 
-// saveCanvas saves a time plot at the report's size, legend clear of the data.
-func (b *builder) saveCanvas(name, title string, c *canvas) error {
-	headroom(c.p, c.legend, plotHeight)
-	return b.save(name, title, c.p, plotWidth, plotHeight)
-}
-
-// skip records a plot that has nothing to show, with the reason.
-func (b *builder) skip(name, title, why string) {
-	b.plots = append(b.plots, plotFile{Name: name, Title: title, Note: why})
+// sideLegends says whether a figure's legends go to the right of its
+// panels: figures of one column.
+func sideLegends(rows [][]*panel) bool {
+	for _, row := range rows {
+		if len(row) != 1 {
+			return false
+		}
+	}
+	return len(rows) > 0
 }

@@ -217,8 +217,8 @@ func distinctColors(img image.Image) int {
 // checkSVG asserts that the SVG plots of defaultSynth hold their series' names.
 func checkSVG(t *testing.T, dir string) {
 	for file, wants := range map[string][]string{
-		"connections.svg":      {"client established", "backend established", "warm", "hold#2", "time since start (s)"},
-		"idle-age.svg":         {"backend timeout 2s", "client max"},
+		"connections.svg":      {"client", "backend", "client TIME_WAIT", "warm", "hold#2", "time since start (s)"},
+		"idle-age.svg":         {"idle timeout", "max idle age", "p99 idle age", "backend (node proxy), idle timeout 2 s: no reclaim check in the verdict"},
 		"goroutines-proxy.svg": {"server-conn", "transport-read", "total"},
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, record.PlotsDir, file))

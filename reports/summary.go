@@ -237,7 +237,8 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 	for _, l := range slices.Sorted(maps.Keys(layers)) {
 		ls := LayerSummary{Node: m.Layers[l].Node, IdleTimeoutS: float64(m.Layers[l].IdleTimeoutMs) / 1000}
 		var seen bool
-		for _, ns := range tl.nodes {
+		for _, node := range ownerNodes(m, tl, l) {
+			ns := tl.nodes[node]
 			if e := ns.get(keyEst(l)); e != nil {
 				ls.PeakEstablished += e.peak
 				ls.EndEstablished += e.last
@@ -277,7 +278,7 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 		}
 		s.Verdict = vs
 	}
-	s.Cycles, s.Spread = cycleSpread(tl)
+	s.Cycles, s.Spread = cycleSpread(m, tl)
 	addReclaimed(s, cs.reclaim, s.Cycles)
 	addPerIdleConn(s, tl)
 	// JSON has no NaN or Inf: a figure that could not be computed is 0 and a note says so.
