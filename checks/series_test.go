@@ -6,6 +6,7 @@ import (
 
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
+	"github.com/soak-dev/soak/series"
 )
 
 // TestMisspelledSeries is issue 18's silent pass: a check on a misspelled
@@ -40,6 +41,38 @@ func TestMisspelledSeries(t *testing.T) {
 			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Max: &scenarios.MaxCheck{Series: tc.series, Node: tc.node, Value: 5}}))
 			if c.Status != tc.want || !strings.Contains(c.Message, tc.msg) {
 				t.Fatalf("max %s: got %s %q, want %s with %q", tc.series, c.Status, c.Message, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+// testTicks stands for a series a probe source registers (series.Register):
+// the checks read it from record.Sample.Values with no code of their own.
+var testTicks = series.Register(series.Def{Name: "test.ticks", Unit: "ticks", Help: "a test source's ticks"})
+
+func TestRegisteredSeries(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		values   map[string]float64
+		max      float64
+		want, in string
+	}{
+		{"over", map[string]float64{testTicks.Name: 9}, 5, record.StatusFail, "reached 9"},
+		{"under", map[string]float64{testTicks.Name: 3}, 5, record.StatusPass, ""},
+		{"absent", nil, 5, record.StatusInconclusive, ""}, // no value is no pass
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.phase("load", "load", "steady", 2, 10)
+			for _, sec := range []float64{1, 5, 9} {
+				f.sample("proxy", sec, func(s *record.Sample) { s.Values = tc.values })
+			}
+			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Max: &scenarios.MaxCheck{Series: testTicks.Name, Node: "proxy", Value: tc.max}}))
+			if c.Status != tc.want || !strings.Contains(c.Message, tc.in) {
+				t.Fatalf("max %s: got %s %q, want %s with %q", testTicks.Name, c.Status, c.Message, tc.want, tc.in)
+			}
+			if c.Unit != testTicks.Unit && c.Status != record.StatusInconclusive {
+				t.Errorf("unit %q, want %q", c.Unit, testTicks.Unit)
 			}
 		})
 	}

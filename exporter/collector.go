@@ -201,6 +201,17 @@ var (
 		[]string{"node"}, nil)
 )
 
+// descRegistered are the metrics of the series probe sources registered
+// (series.Def), by series name: probes registered them at its init,
+// before this package's.
+var descRegistered = func() map[string]*prometheus.Desc {
+	out := map[string]*prometheus.Desc{}
+	for _, d := range series.Registered() {
+		out[d.Name] = prometheus.NewDesc(d.Metric(), d.Help+" ("+d.Unit+"; series "+d.Name+")", []string{"node", "pid"}, nil)
+	}
+	return out
+}()
+
 // probeNames are the parts of a sample soak_scrape_probe_success reports.
 // goroutines only when a pprof or metrics URL is given (else it would be
 // OS threads, exported as soak_process_threads).
@@ -211,6 +222,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descIdleConns, descIdleMax, descIdleAge,
 		descCloseWaitAge, descClosed, descIdleBeforeClose, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
 		descSuccess, descDuration} {
+		ch <- d
+	}
+	for _, d := range descRegistered {
 		ch <- d
 	}
 }
@@ -366,6 +380,11 @@ func (c *Collector) export(t *target, s record.Sample, ch chan<- prometheus.Metr
 	if s.Sockets != nil {
 		for name, l := range s.Sockets.Layers {
 			exportLayer(ch, node, pid, name, l)
+		}
+	}
+	for name, v := range s.Values {
+		if d := descRegistered[name]; d != nil {
+			gauge(d, v)
 		}
 	}
 }

@@ -3,12 +3,15 @@ package probes
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/series"
 )
 
 // DefaultProcRoot is where the probes read the proc file system.
@@ -43,6 +46,20 @@ type tick struct {
 	listen []uint16
 	ended  []record.Conn // connections seen to end, for the sink
 	gone   bool          // the process has exited: the sample is marked gone
+}
+
+// put records the value of a series the source registered
+// (series.Register) in the sample. A value samples.jsonl cannot carry
+// (NaN, an infinity) is an error of the source instead.
+func (t *tick) put(source string, d series.Def, v float64) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		t.out.Errors = append(t.out.Errors, fmt.Sprintf("%s: %s is %v", source, d.Name, v))
+		return
+	}
+	if t.out.Values == nil {
+		t.out.Values = map[string]float64{}
+	}
+	t.out.Values[d.Name] = v
 }
 
 // source is one probe source: the part of a record.Sample it reads

@@ -143,6 +143,11 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 	if p := s.Process; p != nil {
 		fmt.Fprintf(&b, "rss %.1f MiB  cpu %.2fs  threads %d\n", float64(p.RSS)/(1<<20), p.CPUSeconds, p.Threads)
 	}
+	for _, d := range series.Registered() {
+		if v, ok := s.Values[d.Name]; ok {
+			fmt.Fprintf(&b, "%s %g %s\n", d.Name, v, d.Unit)
+		}
+	}
 	for _, e := range s.Errors {
 		fmt.Fprintf(&b, "error: %s\n", e)
 	}

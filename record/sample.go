@@ -16,6 +16,10 @@ type Sample struct {
 	// Events counts what the kernel event witness saw so far (cumulative);
 	// nil when the node is watched by polling only.
 	Events *EventStats `json:"events,omitempty"`
+	// Values are the figures of series probe sources register (package
+	// series, Def), by series name, e.g. "ctxswitch.voluntary": a source
+	// added later needs no field here. Finite numbers only.
+	Values map[string]float64 `json:"values,omitempty"`
 	// Errors holds one "probe: reason" entry per probe that failed this tick.
 	Errors []string `json:"errors,omitempty"`
 	// Gone is set when the process no longer exists; sampling of the node stops.

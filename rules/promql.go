@@ -82,6 +82,9 @@ func (g *gen) seriesExpr(name, node string) (string, error) {
 		}
 		return use(recSockets), nil
 	}
+	if d, ok := n.Def(); ok {
+		return use(d.Metric()), nil // a probe source's series: one gauge per node and pid
+	}
 	return "", fmt.Errorf("series %q: no exporter metric", name)
 }
 

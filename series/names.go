@@ -76,6 +76,7 @@ type Name struct {
 	FDType string // fds.TYPE; "" for the total
 	Layer  string // sockets.LAYER: a layer, AllLayers or Other
 	Detail string // sockets: "" (ESTABLISHED), Idle or a state of States
+	reg    int    // a registered series (Def): 1 + its index; 0 for a built-in kind
 }
 
 // Parse reads a series name. It knows every class, FD type and state but
@@ -84,7 +85,7 @@ type Name struct {
 func Parse(s string) (Name, error) {
 	n := Name{Text: s}
 	if s == "" {
-		return n, unknown(s, fmt.Sprintf("required: a series (%s)", Grammar), "")
+		return n, unknown(s, fmt.Sprintf("required: a series (%s)", grammar()), "")
 	}
 	parts := strings.Split(s, ".")
 	n.Kind = Kind(parts[0])
@@ -130,19 +131,7 @@ func Parse(s string) (Name, error) {
 			}
 		}
 	default:
-		why := fmt.Sprintf("not a series (%s)", Grammar)
-		if parts[0] == "cpu" {
-			why = "soak records CPU time, which only grows, not a level to judge; use rss or threads"
-		}
-		var kinds []string
-		for _, k := range Kinds {
-			kinds = append(kinds, string(k))
-		}
-		sugg := closest(parts[0], kinds, "")
-		if sugg != "" {
-			sugg += tail(parts[1:])
-		}
-		return n, unknown(s, why, sugg)
+		return parseRegistered(n, parts)
 	}
 	return n, nil
 }
@@ -193,6 +182,9 @@ func Check(s string, layers []string) (Name, error) {
 
 // Unit is the unit of the series' values.
 func (n Name) Unit() string {
+	if n.reg > 0 {
+		return registered[n.reg-1].Unit
+	}
 	switch n.Kind {
 	case RSS:
 		return "bytes"

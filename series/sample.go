@@ -1,6 +1,7 @@
 package series
 
 import (
+	"math"
 	"strings"
 	"time"
 
@@ -17,6 +18,9 @@ type Sample struct {
 	FDs        *FDCounts        // nil: no FD figure
 	Process    *ProcessFacts    // nil: no process figure
 	Sockets    *SocketCounts    // nil: no socket dump
+	// Values are the registered series (Def), indexed like Registered();
+	// NaN where the sample has no value; nil when it has none at all.
+	Values []float64
 }
 
 // GoroutineCounts are a sample's goroutines.
@@ -150,6 +154,16 @@ func (c *Compactor) Compact(s record.Sample) Sample {
 		}
 		out.Sockets = sc
 	}
+	if len(s.Values) > 0 && len(registered) > 0 {
+		out.Values = make([]float64, len(registered))
+		for i, d := range registered {
+			v, ok := s.Values[d.Name]
+			if !ok {
+				v = math.NaN()
+			}
+			out.Values[i] = v
+		}
+	}
 	return out
 }
 
@@ -168,6 +182,12 @@ func CompactAll(ss []record.Sample) []Sample {
 // goroutine source gives no classes). A layer with no socket this tick is
 // absent from the dump and reads 0: Check has made sure it exists.
 func (n Name) Value(smp *Sample) (v float64, ok bool) {
+	if n.reg > 0 {
+		if i := n.reg - 1; i < len(smp.Values) && !math.IsNaN(smp.Values[i]) {
+			return smp.Values[i], true
+		}
+		return 0, false
+	}
 	switch n.Kind {
 	case Goroutines:
 		g := smp.Goroutines
