@@ -282,6 +282,20 @@ func (b *builder) add(m model.Metric, v float64) error {
 			probe := string(m["probe"])
 			b.s.Errors = append(b.s.Errors, probe+": failed on the remote exporter (soak_scrape_probe_success 0; its log says why)")
 		}
+	default:
+		// A series a probe source registered (series.Def), exported as its
+		// Metric: back into Values under its series name.
+		d, ok := series.ByMetric(name)
+		if !ok {
+			break
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return bad("a number")
+		}
+		if b.s.Values == nil {
+			b.s.Values = map[string]float64{}
+		}
+		b.s.Values[d.Name] = v
 	}
 	return nil
 }

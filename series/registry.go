@@ -59,6 +59,15 @@ func (d Def) Metric() string { return "soak_" + metricName.Replace(d.Name) }
 
 var metricName = strings.NewReplacer(".", "_", "-", "_")
 
+// ByMetric returns the registered series exported as metric (Metric).
+func ByMetric(metric string) (d Def, ok bool) {
+	i := slices.IndexFunc(registered, func(d Def) bool { return d.Metric() == metric })
+	if i < 0 {
+		return Def{}, false
+	}
+	return registered[i], true
+}
+
 // Def returns the registered series n names; ok is false for a built-in kind.
 func (n Name) Def() (d Def, ok bool) {
 	if n.reg > 0 {
