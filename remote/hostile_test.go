@@ -48,6 +48,7 @@ func TestExporterAnswers(t *testing.T) {
 		want       string // in the sample's only error; "" for a good sample
 	}{
 		{"good", goodExposition, 200, ""},
+		{"no sockets", `soak_scrape_probe_success{node="proxy",probe="sockets"} 1`, 200, ""},
 		{"NaN count", `soak_sockets{layer="a",node="n",state="ESTABLISHED",side="server"} NaN`, 200, "is not a count"},
 		{"negative count", `soak_fds{node="n",type="socket"} -3`, 200, "is not a count"},
 		{"fractional count", `soak_goroutines{node="n",class="other"} 2.5`, 200, "is not a count"},
@@ -70,6 +71,12 @@ func TestExporterAnswers(t *testing.T) {
 			e.maxBody = max
 			defer e.Close()
 			s, _ := e.Sample(context.Background(), time.Now())
+			if tc.name == "no sockets" {
+				if len(s.Errors) != 0 || s.Sockets == nil || len(s.Sockets.Layers) != 0 {
+					t.Errorf("sample %+v: want sockets with no layer", s)
+				}
+				return
+			}
 			if tc.want == "" {
 				l := s.Sockets.Layers["client"]
 				if len(s.Errors) != 1 || !strings.HasPrefix(s.Errors[0], "fds: ") || s.PID != 42 ||

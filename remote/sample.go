@@ -278,6 +278,12 @@ func (b *builder) add(m model.Metric, v float64) error {
 			p.Threads = n
 		}
 	case mSuccess:
+		// A sockets probe that read no socket of any layer exports no
+		// soak_sockets: its sample still has sockets (none), as a local
+		// one has, so a drain's baseline of 0 is seen.
+		if v == 1 && m["probe"] == "sockets" && b.s.Sockets == nil {
+			b.s.Sockets = &record.Sockets{Layers: map[string]*record.LayerSockets{}}
+		}
 		if v == 0 {
 			probe := string(m["probe"])
 			b.s.Errors = append(b.s.Errors, probe+": failed on the remote exporter (soak_scrape_probe_success 0; its log says why)")
