@@ -199,6 +199,9 @@ var (
 	descDuration = prometheus.NewDesc("soak_scrape_duration_seconds",
 		"Time this scrape's sample of the process took (all probes; they overlap).",
 		[]string{"node"}, nil)
+	descProbeDuration = prometheus.NewDesc("soak_scrape_probe_duration_seconds",
+		"Time each probe took in this scrape's sample of the process (node_exporter's scrape_collector_duration_seconds); for goroutines, the time the sample waited for the fetch, which runs while the other probes read.",
+		[]string{"node", "probe"}, nil)
 )
 
 // descRegistered are the metrics of the series probe sources registered
@@ -221,7 +224,7 @@ var probeNames = []string{"process", "fds", "sockets", "goroutines"}
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descIdleConns, descIdleMax, descIdleAge,
 		descCloseWaitAge, descClosed, descIdleBeforeClose, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
-		descSuccess, descDuration} {
+		descSuccess, descDuration, descProbeDuration} {
 		ch <- d
 	}
 	for _, d := range descRegistered {
@@ -243,8 +246,11 @@ func (c *Collector) collect(t *target, ch chan<- prometheus.Metric) {
 	defer t.mu.Unlock()
 	begin := time.Now()
 	failed := map[string]string{}
-	smp, err := c.sample(t)
+	smp, took, err := c.sample(t)
 	ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, time.Since(begin).Seconds(), t.Node)
+	for probe, d := range took {
+		ch <- prometheus.MustNewConstMetric(descProbeDuration, prometheus.GaugeValue, d.Seconds(), t.Node, probe)
+	}
 	if err != nil {
 		for _, p := range probeNames {
 			failed[p] = err.Error()
@@ -279,14 +285,14 @@ func (c *Collector) collect(t *target, ch chan<- prometheus.Metric) {
 	}
 }
 
-// sample resolves the pid, (re)opens the sampler and takes one sample.
-func (c *Collector) sample(t *target) (record.Sample, error) {
+// sample resolves the pid, (re)opens the sampler and takes one sample;
+// took is each probe's time in it.
+func (c *Collector) sample(t *target) (smp record.Sample, took map[string]time.Duration, err error) {
 	pid := t.PID
 	if t.PIDFile != "" {
-		var err error
 		if pid, err = readPIDFile(t.PIDFile); err != nil {
 			t.drop()
-			return record.Sample{}, err
+			return record.Sample{}, nil, err
 		}
 	}
 	if t.sampler != nil && t.pid != pid {
@@ -294,17 +300,18 @@ func (c *Collector) sample(t *target) (record.Sample, error) {
 	}
 	if t.sampler == nil {
 		if err := t.open(pid, c.opts); err != nil {
-			return record.Sample{}, err
+			return record.Sample{}, nil, err
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
 	defer cancel()
 	smp, ended := t.sampler.Sample(ctx, time.Now())
+	took = t.sampler.Durations()
 	t.count(ended)
 	if smp.Gone {
 		t.drop() // reopened at the next scrape: a pid file may name its successor
 	}
-	return smp, nil
+	return smp, took, nil
 }
 
 // count adds the connections that ended this scrape to the totals.

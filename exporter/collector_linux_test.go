@@ -177,9 +177,14 @@ func TestExporterIdleConnections(t *testing.T) {
 	if fds, ok := value(t, fams, "soak_fds", map[string]string{"type": "socket"}); !ok || fds < 2*n+1 {
 		t.Errorf("soak_fds{type=socket} = %v (found %v), want >= %d", fds, ok, 2*n+1)
 	}
+	whole, _ := value(t, fams, "soak_scrape_duration_seconds", map[string]string{"node": "sut"})
 	for _, p := range []string{"process", "fds", "sockets"} {
 		if ok, found := value(t, fams, "soak_scrape_probe_success", map[string]string{"node": "sut", "probe": p}); !found || ok != 1 {
 			t.Errorf("soak_scrape_probe_success{probe=%s} = %v (found %v), want 1", p, ok, found)
+		}
+		// Each probe's time is part of the whole sample's.
+		if d, found := value(t, fams, "soak_scrape_probe_duration_seconds", map[string]string{"node": "sut", "probe": p}); !found || d <= 0 || d > whole {
+			t.Errorf("soak_scrape_probe_duration_seconds{probe=%s} = %v (found %v), want in (0, %v]", p, d, found, whole)
 		}
 	}
 	if _, found := value(t, fams, "soak_scrape_probe_success", map[string]string{"probe": "goroutines"}); found {

@@ -58,9 +58,11 @@ type Sampler struct {
 	layers       layerSet
 	tracker      *tracker
 	fetch        *fetcher
-	sys          *sysState // the platform's part
-	sources      []source  // the registered sources this target needs, in stage order
-	gone         string    // why sampling stopped; "" while the process lives
+	sys          *sysState       // the platform's part
+	sources      []source        // the registered sources this target needs, in stage order
+	names        []string        // the sources' names, by index
+	took         []time.Duration // each source's time in the last tick (start + finish)
+	gone         string          // why sampling stopped; "" while the process lives
 	closed       bool
 }
 
@@ -119,6 +121,21 @@ func (s *Sampler) Sample(ctx context.Context, now time.Time) (record.Sample, []r
 // Close returns the connections still open (ClosedBy record.OpenAtEnd) and
 // releases the sampler's netlink socket and HTTP connections.
 func (s *Sampler) Close() []record.Conn { return s.close() }
+
+// Durations returns the time each probe source took in the last sample
+// (its start and its finish; for goroutines, whose fetch runs while the
+// others read, the time the sample waited for it), by source name
+// ("process", "fds", "sockets", "goroutines", "events"). A source the
+// last sample did not reach (the process was gone) is absent.
+func (s *Sampler) Durations() map[string]time.Duration {
+	out := make(map[string]time.Duration, len(s.took))
+	for i, d := range s.took {
+		if d >= 0 {
+			out[s.names[i]] = d
+		}
+	}
+	return out
+}
 
 // Method says which socket method the sampler uses (record.MethodNetlink or MethodProc).
 func (s *Sampler) Method() string { return s.method }

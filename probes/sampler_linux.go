@@ -71,8 +71,10 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 		}
 		if src != nil {
 			s.sources = append(s.sources, src)
+			s.names = append(s.names, k.name)
 		}
 	}
+	s.took = make([]time.Duration, len(s.sources))
 	return s, nil
 }
 
@@ -111,16 +113,23 @@ func (s *Sampler) sample(ctx context.Context, now time.Time) (record.Sample, []r
 		return out, nil
 	}
 	t := &tick{now: now, out: &out}
+	for i := range s.took {
+		s.took[i] = -1 // not reached
+	}
 	started := 0
-	for _, src := range s.sources {
+	for i, src := range s.sources {
+		begin := time.Now()
 		src.start(ctx, t)
+		s.took[i] = time.Since(begin)
 		started++
 		if t.gone {
 			break
 		}
 	}
-	for _, src := range s.sources[:started] {
+	for i, src := range s.sources[:started] {
+		begin := time.Now()
 		src.finish(ctx, t)
+		s.took[i] += time.Since(begin)
 	}
 	if t.gone {
 		return s.markGone(out), nil
