@@ -9,6 +9,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -36,8 +37,16 @@ const (
 	// from its first byte (net/http's ReadHeaderTimeout).
 	DefaultHeaderTimeout = 10 * time.Second
 	// DefaultBodyIdleTimeout bounds the wait for the next bytes of a
-	// request body; a body that keeps coming is not cut.
+	// request body.
 	DefaultBodyIdleTimeout = 30 * time.Second
+	// DefaultBodyMinRate is the least a request body must average, in
+	// bytes per second, over each DefaultBodyRateWindow (Apache
+	// mod_reqtimeout's MinRate): a byte a second resets any per-read
+	// deadline, so only a floor on throughput cuts a trickle.
+	DefaultBodyMinRate = 500
+	// DefaultBodyRateWindow is the window DefaultBodyMinRate is judged
+	// over, from the body's first read: 15,000 bytes per 30 s.
+	DefaultBodyRateWindow = 30 * time.Second
 )
 
 // reapEvery is how often idle connections are checked against the idle
@@ -48,9 +57,11 @@ const reapEvery = 50 * time.Millisecond
 type server struct {
 	name string
 	cfg  *scenarios.Backend
-	// headerTimeout and bodyIdleTimeout are the Default* values; tests
-	// shorten them before Start.
+	// headerTimeout, bodyIdleTimeout, bodyMinRate (bytes/s) and
+	// bodyRateWindow are the Default* values; tests shorten them before Start.
 	headerTimeout, bodyIdleTimeout time.Duration
+	bodyMinRate                    int64
+	bodyRateWindow                 time.Duration
 	proto                          protocol
 	l                              *ledger
 	f                              *faultState
@@ -72,7 +83,8 @@ var _ Backend = (*server)(nil)
 
 func newServer(name string, cfg *scenarios.Backend, p protocol, sink record.Sink) *server {
 	s := &server{name: name, cfg: cfg, proto: p, l: newLedger(name, sink, time.Now),
-		headerTimeout: DefaultHeaderTimeout, bodyIdleTimeout: DefaultBodyIdleTimeout}
+		headerTimeout: DefaultHeaderTimeout, bodyIdleTimeout: DefaultBodyIdleTimeout,
+		bodyMinRate: DefaultBodyMinRate, bodyRateWindow: DefaultBodyRateWindow}
 	s.f = newFaultState(time.Now)
 	s.f.set(cfg.Faults)
 	return s
@@ -223,7 +235,8 @@ func (s *server) wrap(h http.Handler) http.Handler {
 				r2 := new(http.Request)
 				*r2 = *r
 				rc := http.NewResponseController(w)
-				r2.Body = &idleBody{ReadCloser: r.Body, tc: tc, rc: rc, timeout: s.bodyIdleTimeout}
+				r2.Body = &idleBody{ReadCloser: r.Body, tc: tc, rc: rc, timeout: s.bodyIdleTimeout,
+					minRate: s.bodyMinRate, window: s.bodyRateWindow}
 				r = r2
 				// After the handler, net/http reads what it left of the
 				// body, to reuse the connection: bounded the same way (the
@@ -274,20 +287,53 @@ func (w *statusWriter) Write(p []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// idleBody cuts a request body that stalls: each read may wait at most
-// timeout for its bytes. A cut is recorded as closed_by: timeout.
+// idleBody cuts a request body that stalls (each read may wait at most
+// timeout for its bytes) or trickles: in each window from its first read,
+// it must bring minRate*window bytes, or the connection is closed at the
+// window's end. A cut is recorded as closed_by: timeout, with the bytes the
+// client sent.
 type idleBody struct {
 	io.ReadCloser
 	tc      *trackedConn
 	rc      *http.ResponseController
 	timeout time.Duration
+	minRate int64
+	window  time.Duration
+
+	winEnd   time.Time // end of the current window; zero before the first read
+	winBytes int64     // bytes read in the current window
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
-	b.tc.setBodyDeadline(b.rc, time.Now().Add(b.timeout))
+	now := time.Now()
+	need := int64(float64(b.minRate) * b.window.Seconds())
+	if b.window > 0 && b.minRate > 0 {
+		switch {
+		case b.winEnd.IsZero():
+			b.winEnd = now.Add(b.window)
+		case !now.Before(b.winEnd) && b.winBytes < need:
+			return 0, b.cut()
+		case !now.Before(b.winEnd):
+			b.winEnd, b.winBytes = now.Add(b.window), 0
+		}
+	}
+	deadline := now.Add(b.timeout)
+	// Until the window has its bytes, the read may wait only to its end.
+	if !b.winEnd.IsZero() && b.winBytes < need && b.winEnd.Before(deadline) {
+		deadline = b.winEnd
+	}
+	b.tc.setBodyDeadline(b.rc, deadline)
 	n, err := b.ReadCloser.Read(p)
+	b.winBytes += int64(n)
 	if err != nil && isTimeout(err) {
 		b.tc.timedOut()
 	}
 	return n, err
+}
+
+// cut closes a connection whose body came too slowly: no drain, no reply
+// (a cloud answers a too-slow upload with a timeout and a close, too).
+func (b *idleBody) cut() error {
+	b.tc.closeAs(record.ClosedByTimeout, false)
+	return fmt.Errorf("request body under %d bytes/s over %s: %w", b.minRate, b.window, os.ErrDeadlineExceeded)
 }
