@@ -74,8 +74,15 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	logFile, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	// Not O_APPEND: the cap writes the log's tail in place (logCap).
+	logFile, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err == nil {
+		_, err = logFile.Seek(0, io.SeekEnd)
+	}
 	if err != nil {
+		if logFile != nil {
+			logFile.Close()
+		}
 		return nil, fmt.Errorf("node %s: log: %w", spec.Name, err)
 	}
 	limit := spec.LogLimit
