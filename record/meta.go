@@ -50,6 +50,23 @@ type Meta struct {
 	// ProbeMethods says which method each probe used per node, e.g.
 	// {"sockets/proxy": "netlink", "fds/proxy": "bpf"}.
 	ProbeMethods map[string]string `json:"probe_methods,omitempty"`
+	// Shard is set on a run of one shard of the load (soak run --shard
+	// I/N): scenario.yaml is the whole scenario, the load was its part.
+	Shard *ShardMeta `json:"shard,omitempty"`
+	// Shards lists the shard runs `soak merge` joined into this one.
+	Shards []ShardMeta `json:"shards,omitempty"`
+}
+
+// ShardMeta is one shard of a sharded run: shard Index of Count (1-based).
+// In a merged run's Shards it also names the shard's run directory (its
+// base name, as given to soak merge) and where and when it ran.
+type ShardMeta struct {
+	Index int       `json:"index"`
+	Count int       `json:"count"`
+	Dir   string    `json:"dir,omitempty"`
+	Host  string    `json:"host,omitempty"`
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
 }
 
 // NodeMeta describes one SUT node.

@@ -40,6 +40,10 @@ type Options struct {
 	Name string
 	// DurationScale multiplies every phase duration (0 or 1: unchanged).
 	DurationScale float64
+	// Shard runs only this shard's part of the load (scenarios.Segment;
+	// zero: the whole). scenario.yaml keeps the whole scenario and
+	// meta.json the shard, so `soak merge` can join the shards.
+	Shard scenarios.Segment
 	// SoakBinary is the soak executable for {{.Soak}}. Default: this executable.
 	SoakBinary string
 	// Progress receives the live display; nil for none.

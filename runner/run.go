@@ -61,6 +61,11 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 	opts = opts.withDefaults()
 	sc := opts.Scenario
 	sc.ScaleDurations(opts.DurationScale)
+	if opts.Shard.Count > 0 {
+		if err := sc.Shard(opts.Shard); err != nil {
+			return Result{ExitCode: ExitUsage, Cause: err.Error()}, err
+		}
+	}
 	r := &run{opts: opts, sc: sc, log: opts.Log, backends: map[string]fakebackend.Backend{},
 		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, prom: map[string]*promNode{}, died: make(chan struct{})}
 	if r.log == nil {
@@ -107,6 +112,9 @@ func (r *run) create() error {
 		IntervalMs: r.sc.Interval.D().Milliseconds(), DurationScale: r.opts.DurationScale,
 		Isolated: r.sc.Isolate != nil, NetNS: netNS(), InconclusiveFails: r.opts.InconclusiveFails,
 		Nodes: map[string]record.NodeMeta{}, Backends: map[string]record.BackendMeta{}, ProbeMethods: map[string]string{}}
+	if g := r.opts.Shard; g.Count > 0 {
+		r.meta.Shard = &record.ShardMeta{Index: g.Index, Count: g.Count}
+	}
 	r.data = scenarios.TemplateData{Nodes: map[string]scenarios.NodeAddr{}, Backends: map[string]scenarios.BackendAddr{},
 		Run: scenarios.RunInfo{Dir: abs, Name: name}, Soak: r.opts.SoakBinary, Vars: r.sc.Vars,
 		ScenarioDir: scenarioDir(r.opts.ScenarioPath)}

@@ -24,6 +24,10 @@ type PhaseSpec interface {
 	MaxConnections() int
 	// scale applies f to every duration --duration-scale scales.
 	scale(f func(*Duration))
+	// shard keeps shard g's part of the rates and connection counts
+	// (--shard); false when the part is nothing (the shard then sits the
+	// phase out).
+	shard(g Segment) bool
 	// validate reports errors under path (e.g. "phases[2].idle").
 	validate(v *validator, path string)
 }

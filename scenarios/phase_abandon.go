@@ -33,3 +33,5 @@ func (a *Abandon) validate(v *validator, k string) {
 	v.target(k+".target", a.Target)
 	v.enum(k+".send", a.Send, "nothing", "partial-headers", "partial-body")
 }
+
+func (a *Abandon) shard(g Segment) bool { return g.count(&a.Connections) }

@@ -35,3 +35,13 @@ func (b *Burst) validate(v *validator, k string) {
 	v.atMost(k+".count", b.Count, MaxCount)
 	v.count(k+".bursts", b.Bursts, MaxCount)
 }
+
+// shard splits the requests per burst, the open-connection cap and an
+// in-burst rate cap (at least 1/PER: 0 would lift the cap).
+func (b *Burst) shard(g Segment) bool {
+	b.Requests.shard(g)
+	if b.Rate.Freq > 0 {
+		b.Rate.Freq = max(g.Part(b.Rate.Freq), 1)
+	}
+	return g.count(&b.Count)
+}

@@ -27,3 +27,5 @@ func (c *Churn) validate(v *validator, k string) {
 	v.positiveRate(k+".rate", c.Rate)
 	v.positiveDuration(k+".duration", c.Duration)
 }
+
+func (c *Churn) shard(g Segment) bool { c.Requests.shard(g); return g.rate(&c.Rate) }

@@ -46,3 +46,6 @@ func (e *Exec) validate(v *validator, k string) {
 		v.fail(k+".timeout", "must not be negative")
 	}
 }
+
+func (*Exec) shard(g Segment) bool { return g.First() }
+func (*Exec) setupStep()           {}

@@ -70,3 +70,10 @@ func (i *Idle) validate(v *validator, k string) {
 	}
 	v.target(k+".target", i.Target)
 }
+
+func (i *Idle) shard(g Segment) bool {
+	if i.OpenRate.Freq > 0 {
+		i.OpenRate.Freq = max(g.Part(i.OpenRate.Freq), 1) // 0 would lift the cap
+	}
+	return g.count(&i.Connections)
+}

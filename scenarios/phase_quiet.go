@@ -23,3 +23,5 @@ func (q *Quiet) scale(f func(*Duration)) { f(&q.Duration) }
 func (q *Quiet) validate(v *validator, k string) {
 	v.positiveDuration(k+".duration", q.Duration)
 }
+
+func (*Quiet) shard(Segment) bool { return true }

@@ -33,3 +33,11 @@ func (r *Ramp) validate(v *validator, k string) {
 	}
 	v.count(k+".steps", r.Steps, MaxCount)
 }
+
+// shard splits both ends (0 is a real rate in a ramp); a shard whose
+// part of both is nothing sits the ramp out.
+func (r *Ramp) shard(g Segment) bool {
+	r.Requests.shard(g)
+	r.From.Freq, r.To.Freq = g.Part(r.From.Freq), g.Part(r.To.Freq)
+	return r.From.Freq > 0 || r.To.Freq > 0
+}

@@ -78,3 +78,6 @@ func stepTimeout(d Duration) time.Duration {
 	}
 	return d.D()
 }
+
+func (*Request) shard(g Segment) bool { return g.First() }
+func (*Request) setupStep()           {}

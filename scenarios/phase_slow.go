@@ -34,3 +34,5 @@ func (s *Slow) validate(v *validator, k string) {
 	v.target(k+".target", s.Target)
 	v.enum(k+".mode", s.Mode, "headers", "body", "read")
 }
+
+func (s *Slow) shard(g Segment) bool { return g.count(&s.Connections) }

@@ -40,3 +40,13 @@ func (s *Steady) validate(v *validator, k string) {
 		v.fail(k+".sine_period", "required with sine_amplitude")
 	}
 }
+
+// shard splits the rate and the sine's amplitude (each shard swings in
+// phase, so the sum is the whole sine) and the open-connection cap.
+func (s *Steady) shard(g Segment) bool {
+	s.Requests.shard(g)
+	if s.SineAmplitude.Freq > 0 {
+		g.rate(&s.SineAmplitude)
+	}
+	return g.rate(&s.Rate)
+}

@@ -105,3 +105,14 @@ func (r *Requests) validate(v *validator, path string) {
 		}
 	}
 }
+
+// shard splits the open-connection cap (the default's too, so N shards
+// open no more connections than one run) and the initial workers, each at
+// least 1 (0 means the default).
+func (r *Requests) shard(g Segment) {
+	if r.Connections == 0 {
+		r.Connections = DefaultConnections
+	}
+	g.cap(&r.Connections)
+	g.cap(&r.Workers)
+}

@@ -24,6 +24,7 @@ type runOpts struct {
 	inconclusiveFails bool
 	failFast          bool
 	isolate           bool
+	shard             string
 }
 
 func newRunCmd() *cobra.Command {
@@ -68,6 +69,7 @@ write, a full disk), 130 interrupted.`,
 	f.BoolVar(&o.json, "json", false, "progress as JSON lines on stdout, and the result as a JSON line at the end")
 	f.BoolVar(&o.isolate, "isolate", false, "run everything in a fresh network namespace (as the scenario's isolate: does)")
 	f.BoolVar(&o.inconclusiveFails, "inconclusive-fails", false, "an inconclusive check fails the run (exit 1)")
+	f.StringVar(&o.shard, "shard", "", "run shard I of N of the load (I/N, k6's execution segments): this shard's part of every phase's rate and connection counts; N shards together put the whole load, soak merge joins their run directories")
 	f.BoolVar(&o.failFast, "fail-fast", false, "stop the run as soon as any check has certainly failed (abort_on_fail on every check): keep the data, write the report, exit 1")
 	return cmd
 }
@@ -75,6 +77,13 @@ write, a full disk), 130 interrupted.`,
 func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	if o.durationScale <= 0 {
 		return withCode(runner.ExitUsage, fmt.Errorf("--duration-scale must be above 0, not %g", o.durationScale))
+	}
+	var seg scenarios.Segment
+	if o.shard != "" {
+		var err error
+		if seg, err = scenarios.ParseSegment(o.shard); err != nil {
+			return withCode(runner.ExitUsage, fmt.Errorf("--shard: %w", err))
+		}
 	}
 	sc, data, err := scenarios.Load(which, o.sets...)
 	if err == nil {
@@ -111,7 +120,7 @@ func runScenario(cmd *cobra.Command, which string, o runOpts) error {
 	}
 	res, err := runner.Run(ctx, runner.Options{
 		Scenario: sc, ScenarioYAML: data, ScenarioPath: which, OutDir: o.out, Name: o.name,
-		DurationScale: o.durationScale, SoakBinary: self, Progress: progress, ProgressMode: mode,
+		DurationScale: o.durationScale, Shard: seg, SoakBinary: self, Progress: progress, ProgressMode: mode,
 		Args: os.Args, InconclusiveFails: o.inconclusiveFails, FailFast: o.failFast, SkipReport: skipReport, Log: os.Stderr,
 	})
 	if err != nil {
