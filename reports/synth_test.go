@@ -46,6 +46,12 @@ type synth struct {
 	// phase (idle age = time since the run started, up to the layer's
 	// timeout) and busy (0) elsewhere, as in an idle hold.
 	idleOnlyIn string
+	// bothEnds classifies every layer on every node, as the probes do: an
+	// intra layer is also seen from the target's end.
+	bothEnds bool
+	// ledger writes the backend's ledger without a layer, as fakebackend
+	// does, and names the backend in meta.json.
+	ledger bool
 }
 
 // phaseAt returns the base name of the phase running el seconds in, and
@@ -127,6 +133,9 @@ func (sy synth) writeErr(dir string) error {
 		Kernel: "6.1.0", GoVersion: "go1.26", Start: synthStart, IntervalMs: sy.interval.Milliseconds(),
 		Nodes: map[string]record.NodeMeta{}, Layers: sy.layers,
 		ProbeMethods: map[string]string{"sockets": record.MethodNetlink, "goroutines": record.SourcePprof}}
+	if sy.ledger {
+		m.Backends = map[string]record.BackendMeta{"s3": {Kind: "s3", URL: "http://127.0.0.1:9000"}}
+	}
 	for _, n := range sy.nodes {
 		m.Nodes[n] = record.NodeMeta{PID: 4242, Command: []string{"testsut", "--node", n}, Engine: "net/http",
 			Log: filepath.Join(record.LogsDir, n+".log")}
@@ -194,6 +203,9 @@ func (sy synth) writeErr(dir string) error {
 					ClosedBy: []string{record.ClosedByServer, record.ClosedByClient, record.ClosedByTimeout}[i%3]}
 				if l == "backend" {
 					c.Witness = record.WitnessBackend
+					if sy.ledger {
+						c.Source, c.Layer = "s3", ""
+					}
 				}
 				if err := w.Conn(c); err != nil {
 					return err
@@ -236,7 +248,7 @@ func (sy synth) sample(node string, ni int, el float64, ts time.Time) record.Sam
 	sk := &record.Sockets{Method: record.MethodNetlink, Layers: map[string]*record.LayerSockets{}}
 	est := 0
 	for l, lm := range sy.layers {
-		if l == sy.skipLayer || (len(sy.nodes) > 1 && lm.Node != node) {
+		if l == sy.skipLayer || (len(sy.nodes) > 1 && lm.Node != node && !sy.bothEnds) {
 			continue
 		}
 		e := int(wave) + ni
