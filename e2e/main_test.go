@@ -14,6 +14,13 @@ import (
 var afterTests []func()
 
 func TestMain(m *testing.M) {
+	// The test binary as a helper in a namespace a test made (shard_test.go).
+	if addr := os.Getenv(countingServerEnv); addr != "" {
+		countingServer(addr)
+	}
+	if u := os.Getenv(fetchEnv); u != "" {
+		fetchURL(u)
+	}
 	// Messages print local clock times; pin the zone so expected text is exact.
 	time.Local = time.UTC
 	code := m.Run()
