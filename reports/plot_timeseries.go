@@ -20,7 +20,7 @@ import (
 // that have no data.
 func (b *builder) renderPlots(ctx context.Context) error {
 	for _, f := range []func() error{
-		b.plotConnections, b.plotIdleAges, b.plotGoroutines, b.plotFDs, b.plotRSS,
+		b.plotConnections, b.plotIdleAges, b.plotGoroutines, b.plotFDs, b.plotRSS, b.plotRegistered,
 		b.plotLifetimes, b.plotScatter, b.plotLoad,
 	} {
 		if err := ctx.Err(); err != nil {
@@ -344,6 +344,26 @@ func (b *builder) plotRSS() error {
 		return nil
 	}
 	return b.saveCanvas(name, title, c)
+}
+
+// plotRegistered draws each series a probe source registered (series.Def)
+// that the run's samples have, every node on one plot: series-NAME. A run
+// without such a series gets no plot and no note.
+func (b *builder) plotRegistered() error {
+	for _, d := range b.tl.registered {
+		name, title := "series-"+fileSafe(d.Name), d.Name+": "+d.Help
+		c := b.newTimePlot(title, d.Unit)
+		for _, node := range b.tl.nodeNames() {
+			c.line(node, b.tl.points(b.tl.nodes[node].get(d.Name)), 1, false, c.next())
+		}
+		if c.series == 0 {
+			continue
+		}
+		if err := b.saveCanvas(name, title, c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // fileSafe turns a node name into a file name part.

@@ -216,6 +216,15 @@ func summarize(r *record.Run, tl *timeline, cs *connStats, prs []record.PhaseRes
 		fig["fd.end"] += n.FDEnd
 		fig["rss.peak"] += n.RSSPeak
 		fig["rss.end"] += n.RSSEnd
+		// Series probe sources registered (series.Def): the same figures
+		// under their series names, summed over the nodes that have them.
+		for _, d := range tl.registered {
+			if t := ns.get(d.Name); t != nil {
+				fig[p+d.Name+".peak"], fig[p+d.Name+".end"] = t.peak, t.last
+				fig[d.Name+".peak"] += t.peak
+				fig[d.Name+".end"] += t.last
+			}
+		}
 	}
 	if perConnNode != "" {
 		fig["goroutines.per_conn"] = s.Nodes[perConnNode].GoroutinesPerConn

@@ -133,6 +133,9 @@ type timeline struct {
 	cycle      []int
 	cycles     int
 	metaLayers []string
+	compact    *series.Compactor
+	names      map[string]series.Name // parsed once per run
+	registered []series.Def           // series probe sources registered: tracks by their names
 }
 
 // newTimeline sizes the buckets from the run's span so samples can be
@@ -152,7 +155,8 @@ func newTimeline(m record.Meta) *timeline {
 		// (a meta.json without a start) overflowed to a negative width.
 		width = span/MaxPlotPoints + 1
 	}
-	tl := &timeline{start: m.Start, width: width, nb: int(span/width) + 2, nodes: map[string]*nodeSeries{}}
+	tl := &timeline{start: m.Start, width: width, nb: int(span/width) + 2, nodes: map[string]*nodeSeries{},
+		compact: series.NewCompactor(), names: map[string]series.Name{}, registered: series.Registered()}
 	tl.phases = append(tl.phases, m.Phases...)
 	sort.SliceStable(tl.phases, func(i, j int) bool { return tl.phases[i].Start.Before(tl.phases[j].Start) })
 	tl.cycle, tl.cycles = phaseCycles(tl.phases)
@@ -243,56 +247,68 @@ func (tl *timeline) add(smp record.Sample) {
 			}
 		}
 	}
+	// Every series a scenario can name is read through package series, the
+	// one owner of names and values, so a track has the value a check of
+	// the same name reads; what is left here is which names a node has.
+	c := tl.compact.Compact(smp)
+	putSeries := func(name string) {
+		n, ok := tl.names[name]
+		if !ok {
+			var err error
+			if n, err = series.Parse(name); err != nil {
+				return // a class or layer no scenario can name (a damaged run)
+			}
+			tl.names[name] = n
+		}
+		if v, ok := n.Value(&c); ok {
+			put(name, v)
+		}
+	}
 	if g := smp.Goroutines; g != nil {
 		ns.gorSource = g.Source
-		put(keyGorTotal, float64(g.Total))
-		for c := range g.ByClass {
-			ns.classes[c] = true
+		putSeries(keyGorTotal)
+		for cl := range g.ByClass {
+			ns.classes[cl] = true
 		}
-		for c := range ns.classes {
-			put(keyGorClass+c, float64(g.ByClass[c]))
+		for cl := range ns.classes {
+			putSeries(keyGorClass + cl)
 		}
 	}
 	if f := smp.FDs; f != nil {
-		put(keyFDTotal, float64(f.Total))
+		putSeries(keyFDTotal)
 		for t := range f.ByType {
 			ns.fdTypes[t] = true
 		}
 		for t := range ns.fdTypes {
-			put(keyFDType+t, float64(f.ByType[t]))
+			putSeries(keyFDType + t)
 		}
 	}
 	if p := smp.Process; p != nil && p.RSS > 0 {
-		put(keyRSS, float64(p.RSS))
+		// An RSS of 0 is no reading (a process being torn down), not a level.
+		putSeries(keyRSS)
 	}
 	if sk := smp.Sockets; sk != nil {
 		ns.sockMethod = sk.Method
 		for l := range sk.Layers {
 			ns.layers[l] = true
 		}
-		var est, idle int
 		for l := range ns.layers {
-			ls := sk.Layers[l] // nil when the layer has no socket this tick
-			e := ls.Established()
-			est += e
-			put(keyEst(l), float64(e))
-			var tw, cw, ic int
-			var imax, ip99 int64
-			if ls != nil {
-				tw, cw, ic = ls.ByState[series.TimeWait], ls.ByState[series.CloseWait], ls.IdleConns
-				if ls.Idle != nil {
-					imax, ip99 = ls.Idle.Max, ls.Idle.P99
-				}
+			for _, key := range []string{keyEst(l), keyTimeWait(l), keyCloseWait(l), keyIdleConns(l)} {
+				putSeries(key)
 			}
-			idle += ic
-			put(keyTimeWait(l), float64(tw))
-			put(keyCloseWait(l), float64(cw))
-			put(keyIdleConns(l), float64(ic))
+			// Idle ages are the report's own figures, not series.
+			var imax, ip99 int64
+			if ls := sk.Layers[l]; ls != nil && ls.Idle != nil {
+				imax, ip99 = ls.Idle.Max, ls.Idle.P99
+			}
 			put(keyIdleMax(l), float64(imax)/1000)
 			put(keyIdleP99(l), float64(ip99)/1000)
 		}
-		put(keyEstAll, float64(est))
-		put(keyIdleAll, float64(idle))
+		putSeries(keyEstAll)
+		putSeries(keyIdleAll)
+	}
+	for _, d := range tl.registered {
+		putSeries(d.Name)
 	}
 }
 
