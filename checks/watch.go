@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/soak-dev/soak/internal/stats"
@@ -193,6 +194,9 @@ func (w *Watch) Load(span LoadSpan) *record.CheckResult {
 			continue
 		}
 		if r := judgeSpan(span, c, t, planned); r != nil {
+			if c.Target == "" && len(span.Targets) > 1 {
+				r.Message += "; by target: " + spanTargets(span)
+			}
 			return r
 		}
 	}
@@ -225,6 +229,20 @@ func (w *Watch) narrow(span LoadSpan, target string) (TargetSpan, float64, bool)
 		}
 	}
 	return TargetSpan{}, 0, false
+}
+
+// spanTargets gives each target's failures and p99 over the span, so an
+// early stop of a phase-wide check says which target broke it.
+func spanTargets(span LoadSpan) string {
+	var parts []string
+	for _, t := range span.Targets {
+		s := fmt.Sprintf("%q %d of %d failed", t.Target, t.Failed, t.Done)
+		if lo, _, ok := t.Latency.Quantile(0.99); ok {
+			s += fmt.Sprintf(", p99 >= %s", lo.Round(time.Millisecond/10))
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func judgeSpan(span LoadSpan, c *scenarios.LoadCheck, t TargetSpan, planned float64) *record.CheckResult {

@@ -45,7 +45,7 @@ func TestWatchLoad(t *testing.T) {
 		{"healthy", scenarios.LoadCheck{ErrorRate: "< 1%", P99: "< 250ms", Max: "< 1s", Rate: ">= 95%"},
 			[]TargetSpan{a(25, 0, ok, 20*time.Millisecond), b(50, 50, 0, hist(50, 10*time.Millisecond), 30*time.Millisecond)}, 75, ""},
 		{"errors", scenarios.LoadCheck{ErrorRate: "<= 10%"}, []TargetSpan{a(25, 0, ok, 0), b(50, 50, 50, ok, 0)}, 0,
-			"load/warm: phase warm: error_rate 66.7% over the last 5s (50 of 75 requests failed; limit <= 10%)"},
+			`load/warm: phase warm: error_rate 66.7% over the last 5s (50 of 75 requests failed; limit <= 10%); by target: "GET /a" 0 of 25 failed, p99 >= 9.2ms; "PUT /b" 50 of 50 failed, p99 >= 9.2ms`},
 		{"p99 over", scenarios.LoadCheck{P99: "< 250ms"}, []TargetSpan{a(25, 0, slow, time.Second)}, 0,
 			"phase warm: p99 at least 294.9ms over the last 5s (25 requests; limit < 250ms)"},
 		{"p99 in the limit's bucket", scenarios.LoadCheck{P99: "< 250ms"}, []TargetSpan{a(25, 0, hist(25, 251*time.Millisecond), 0)}, 0, ""},
