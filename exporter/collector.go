@@ -51,7 +51,9 @@ type target struct {
 	Target
 	mu      sync.Mutex
 	sampler *probes.Sampler
-	pid     int // the sampler's pid
+	pid     int    // the sampler's pid
+	witness string // the witness of the connections counted in closed
+	lost    int64  // the kernel event witness's lost events, last scrape
 	// closed accumulates the connections the sampler saw end, since it was
 	// opened: bounded by layers x sides x closers.
 	closed map[closeKey]*closeStats
@@ -102,7 +104,7 @@ func (c *Collector) Open() error {
 		if t.PIDFile != "" {
 			continue
 		}
-		if err := t.open(t.PID, c.opts); err != nil {
+		if err := t.open(t.PID, c.opts, c.Logf); err != nil {
 			return fmt.Errorf("exporter: node %s: %w", t.Node, err)
 		}
 	}
@@ -118,14 +120,25 @@ func (c *Collector) Close() {
 	}
 }
 
-func (t *target) open(pid int, opts []probes.Option) error {
+// open makes the process's sampler, and says (to logf) why connections'
+// lives come from polling when the kernel event witness was asked for and
+// does not run.
+func (t *target) open(pid int, opts []probes.Option, logf func(string, ...any)) error {
 	pt := t.Probe
 	pt.Node, pt.PID = t.Node, pid
 	s, err := probes.NewSampler(pt, opts...)
 	if err != nil {
 		return err
 	}
-	t.sampler, t.pid, t.closed = s, pid, map[closeKey]*closeStats{}
+	t.sampler, t.pid, t.closed, t.lost = s, pid, map[closeKey]*closeStats{}, 0
+	// Closed connections are counted from one witness: the kernel's events
+	// (every connection) when they run, else the polling tracker's.
+	t.witness = record.WitnessKernel
+	if s.EventsMethod() == record.WitnessKernelEvents {
+		t.witness = record.WitnessKernelEvents
+	} else if why := s.EventsFallback(); why != "" && logf != nil {
+		logf("node %s: closed connections from polling only (one look per scrape), not kernel events: %s", t.Node, why)
+	}
 	return nil
 }
 
@@ -170,11 +183,17 @@ var (
 		"Age of the oldest socket of the layer in CLOSE_WAIT now, from the scrape that first saw it there.",
 		[]string{"node", "pid", "layer"}, nil)
 	descClosed = prometheus.NewDesc("soak_connections_closed_total",
-		"Connections of the layer seen to end since the exporter started watching the process, by side and by which side closed first (from consecutive scrapes: connections that open and close between two scrapes are not seen).",
+		"Connections of the layer seen to end since the exporter started watching the process, by side and by which side closed first; soak_connections_witness says whether from kernel events (every connection) or polling (from consecutive scrapes: connections that open and close between two scrapes are not seen).",
 		[]string{"node", "pid", "layer", "side", "closed_by"}, nil)
 	descIdleBeforeClose = prometheus.NewDesc("soak_connection_idle_before_close_seconds",
-		"Last idle age seen of each connection counted in soak_connections_closed_total (to one scrape interval).",
+		"Idle time before close of each connection counted in soak_connections_closed_total: exact to the kernel's tick from kernel events, the last idle age seen (to one scrape interval) from polling.",
 		[]string{"node", "pid", "layer", "side", "closed_by"}, nil)
+	descWitness = prometheus.NewDesc("soak_connections_witness",
+		"1 for the witness of soak_connections_closed_total: kernel-events (BPF on inet_sock_set_state) or kernel (polling, when the kernel event witness cannot run: see the exporter's log).",
+		[]string{"node", "pid", "witness"}, nil)
+	descEventsLost = prometheus.NewDesc("soak_kernel_events_lost_total",
+		"Events the kernel event witness lost (its ring buffer was full) since the process was opened: closed connections missing from soak_connections_closed_total.",
+		[]string{"node", "pid"}, nil)
 	descGoroutines = prometheus.NewDesc("soak_goroutines",
 		"Goroutines of the process by class (from pprof); class \"all\" when only go_goroutines from --metrics answered.",
 		[]string{"node", "pid", "class"}, nil)
@@ -223,7 +242,7 @@ var probeNames = []string{"process", "fds", "sockets", "goroutines"}
 // Describe sends every descriptor: the collector is checked, not unchecked.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descSockets, descIdleConns, descIdleMax, descIdleAge,
-		descCloseWaitAge, descClosed, descIdleBeforeClose, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
+		descCloseWaitAge, descClosed, descIdleBeforeClose, descWitness, descEventsLost, descGoroutines, descFDs, descFDLimit, descRSS, descCPU, descThreads,
 		descSuccess, descDuration, descProbeDuration} {
 		ch <- d
 	}
@@ -299,7 +318,7 @@ func (c *Collector) sample(t *target) (smp record.Sample, took map[string]time.D
 		t.drop() // the pid file names a new process
 	}
 	if t.sampler == nil {
-		if err := t.open(pid, c.opts); err != nil {
+		if err := t.open(pid, c.opts, c.Logf); err != nil {
 			return record.Sample{}, nil, err
 		}
 	}
@@ -308,6 +327,9 @@ func (c *Collector) sample(t *target) (smp record.Sample, took map[string]time.D
 	smp, ended := t.sampler.Sample(ctx, time.Now())
 	took = t.sampler.Durations()
 	t.count(ended)
+	if smp.Events != nil {
+		t.lost = smp.Events.Lost
+	}
 	if smp.Gone {
 		t.drop() // reopened at the next scrape: a pid file may name its successor
 	}
@@ -317,7 +339,7 @@ func (c *Collector) sample(t *target) (smp record.Sample, took map[string]time.D
 // count adds the connections that ended this scrape to the totals.
 func (t *target) count(ended []record.Conn) {
 	for _, c := range ended {
-		if c.ClosedBy == record.OpenAtEnd {
+		if c.ClosedBy == record.OpenAtEnd || c.Witness != t.witness {
 			continue
 		}
 		k := closeKey{c.Layer, c.Side, c.ClosedBy}
@@ -373,6 +395,12 @@ func (c *Collector) export(t *target, s record.Sample, ch chan<- prometheus.Metr
 		for class, n := range g.ByClass {
 			gauge(descGoroutines, float64(n), class)
 		}
+	}
+	if t.witness != "" {
+		gauge(descWitness, 1, t.witness)
+	}
+	if t.witness == record.WitnessKernelEvents {
+		ch <- prometheus.MustNewConstMetric(descEventsLost, prometheus.CounterValue, float64(t.lost), node, pid)
 	}
 	for k, st := range t.closed {
 		ch <- prometheus.MustNewConstMetric(descClosed, prometheus.CounterValue, float64(st.n), node, pid, k.layer, k.side, k.closedBy)

@@ -303,3 +303,80 @@ func TestReadPIDFile(t *testing.T) {
 		t.Error("missing pid file: no error")
 	}
 }
+
+// With the kernel event witness, connections that open and close between
+// two scrapes (which polling never sees) are counted, and the witness is
+// named; without it, the same connections are not counted and the
+// witness says polling.
+func TestExporterClosedConnectionsKernelEvents(t *testing.T) {
+	const n = 20
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	wg.Go(func() { // reads each connection to its end, then closes it
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { io.Copy(io.Discard, c); c.Close() })
+		}
+	})
+	port := ln.Addr().(*net.TCPAddr).Port
+	open := func(opts ...probes.Option) *Collector {
+		c, err := New([]Target{{Node: "sut", PID: os.Getpid(), Probe: probes.Target{
+			Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}},
+		}}}, 0, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		if err := c.Open(); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	// Whether the kernel lets this process run the witness at all.
+	s, err := probes.NewSampler(probes.Target{PID: os.Getpid(), Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}}},
+		probes.KernelEvents(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	method, why := s.EventsMethod(), s.EventsFallback()
+	s.Close()
+	if method != "kernel-events" {
+		t.Skipf("kernel event witness unavailable: %s", why)
+	}
+	kev, poll := open(probes.KernelEvents(time.Second)), open()
+	fams := scrape(t, kev)
+	if _, ok := value(t, fams, "soak_connections_witness", map[string]string{"witness": "kernel-events"}); !ok {
+		t.Error("soak_connections_witness{witness=kernel-events} missing")
+	}
+	scrape(t, poll)
+	for range n {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	}
+	want := map[string]string{"layer": "client", "side": "server", "closed_by": "client"}
+	var got float64
+	for deadline := time.Now().Add(5 * time.Second); got < n && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // the ring is read every 100 ms
+		got, _ = value(t, scrape(t, kev), "soak_connections_closed_total", want)
+	}
+	if got != n {
+		t.Errorf("with kernel events: soak_connections_closed_total%v = %v, want %d", want, got, n)
+	}
+	fams = scrape(t, poll)
+	if got, ok := value(t, fams, "soak_connections_closed_total", want); ok {
+		t.Errorf("polling counted %v connections that opened and closed between scrapes; want none seen", got)
+	}
+	if _, ok := value(t, fams, "soak_connections_witness", map[string]string{"witness": "kernel"}); !ok {
+		t.Error("polling: soak_connections_witness{witness=kernel} missing")
+	}
+}

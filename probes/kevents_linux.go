@@ -205,6 +205,11 @@ func (k *kernelEvents) release() {
 	}
 }
 
+// maxPendingConns bounds the ended connections waiting for a sample to
+// take them (the exporter samples only when scraped, and may not be):
+// about 25 MiB. Beyond it they are counted as dropped, never kept.
+const maxPendingConns = 100_000
+
 // kevReadEvery is how often the reader drains the ring when the kernel
 // has not woken it (it does once a quarter of the ring is full).
 const kevReadEvery = 100 * time.Millisecond
@@ -325,6 +330,10 @@ func (k *kernelEvents) apply(ev kevent) {
 		cn.MaxIdleMs = cn.IdleBeforeCloseMs
 		if cn.Closed.Sub(cn.Opened) < k.interval {
 			k.stats.Short++
+		}
+		if len(k.ended) >= maxPendingConns {
+			k.stats.Dropped++
+			return
 		}
 		k.ended = append(k.ended, cn)
 	}
@@ -451,9 +460,10 @@ var _ source = (*eventSource)(nil)
 // record.Conn per connection of the target's layers, when KernelEvents
 // asked for it (else the source is not opened).
 type eventSource struct {
-	kev  *kernelEvents // nil when polling only
-	why  string        // why the witness does not run, when asked for
-	lost int64         // lost events already reported
+	kev     *kernelEvents // nil when polling only
+	why     string        // why the witness does not run, when asked for
+	lost    int64         // lost events already reported
+	dropped int64         // dropped connections already reported
 }
 
 func openEventSource(s *Sampler) (source, error) {
@@ -485,6 +495,11 @@ func (e *eventSource) finish(_ context.Context, t *tick) {
 		t.out.Errors = append(t.out.Errors, fmt.Sprintf("events: %d kernel events lost (ring buffer full), %d in all",
 			st.Lost-e.lost, st.Lost))
 		e.lost = st.Lost
+	}
+	if st.Dropped > e.dropped {
+		t.out.Errors = append(t.out.Errors, fmt.Sprintf("events: %d closed connections dropped (more than %d waited for a sample), %d in all",
+			st.Dropped-e.dropped, maxPendingConns, st.Dropped))
+		e.dropped = st.Dropped
 	}
 }
 

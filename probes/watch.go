@@ -29,6 +29,10 @@ type WatchOptions struct {
 	// latest sample in place, like top. Off: blocks follow one another
 	// (a pipe, a file). Ignored with JSON.
 	Redraw bool
+	// Notes receives the notes on how the process is read (which witness
+	// of connections' lives ran, and why not the kernel's) when JSON keeps
+	// them out of the output; nil drops them there.
+	Notes io.Writer
 }
 
 // clearScreen moves the cursor home and clears the screen (ANSI).
@@ -49,8 +53,16 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 		return err
 	}
 	defer s.Close()
-	if why := s.FDFallback(); why != "" && !o.JSON && !s.forceProc {
-		fmt.Fprintf(w, "note: fds read from /proc/PID/fd: %s\n\n", why)
+	notes := w
+	if o.JSON {
+		notes = o.Notes
+	}
+	if why := s.FDFallback(); why != "" && notes != nil && !s.forceProc {
+		fmt.Fprintf(notes, "note: fds read from /proc/PID/fd: %s\n\n", why)
+	}
+	closed := newClosedTally(s, o.Interval)
+	if notes != nil && s.events > 0 {
+		fmt.Fprintf(notes, "note: %s\n\n", closed.about)
 	}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
@@ -65,8 +77,9 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 		}
 		// Leave a tenth of the interval so a slow endpoint never delays the next tick.
 		sctx, cancel := context.WithTimeout(ctx, o.Interval-o.Interval/10)
-		smp, _ := s.Sample(sctx, time.Now())
+		smp, ended := s.Sample(sctx, time.Now())
 		cancel()
+		closed.add(ended)
 		if o.JSON {
 			if err := enc.Encode(smp); err != nil {
 				return fmt.Errorf("write sample: %w", err)
@@ -77,7 +90,7 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 			}
 		}
 		if !o.JSON {
-			if err := WriteTable(w, smp, s.Method()); err != nil {
+			if err := writeTable(w, smp, s.Method(), closed); err != nil {
 				return fmt.Errorf("write sample: %w", err)
 			}
 		}
@@ -91,8 +104,16 @@ func Watch(ctx context.Context, t Target, o WatchOptions, w io.Writer, opts ...O
 // WriteTable prints one sample as a human-readable block: a line per
 // layer, then goroutines by class, FDs and process facts.
 func WriteTable(w io.Writer, s record.Sample, method string) error {
+	return writeTable(w, s, method, nil)
+}
+
+// writeTable is WriteTable with the connections closed so far, when known.
+func writeTable(w io.Writer, s record.Sample, method string, closed *closedTally) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s  node=%s pid=%d method=%s", s.Time.Format("15:04:05"), s.Node, s.PID, method)
+	if closed != nil {
+		fmt.Fprintf(&b, " witness=%s", closed.witness)
+	}
 	if s.Sockets != nil && s.Sockets.NetNS != "" {
 		fmt.Fprintf(&b, " netns=%s", s.Sockets.NetNS)
 	}
@@ -148,6 +169,7 @@ func WriteTable(w io.Writer, s record.Sample, method string) error {
 			fmt.Fprintf(&b, "%s %g %s\n", d.Name, v, d.Unit)
 		}
 	}
+	closed.write(&b)
 	for _, e := range s.Errors {
 		fmt.Fprintf(&b, "error: %s\n", e)
 	}
@@ -165,4 +187,79 @@ func ms(v int64, estimated bool) string {
 		s = "~" + s
 	}
 	return s
+}
+
+// closedTally sums the connections seen to end since Watch started, per
+// layer, side and closer, from one witness: the kernel event witness's when
+// it runs (every connection, exact idle before close), else the polling
+// tracker's (connections that lived at least about one interval, idle to
+// one interval). Bounded: one entry per layer, side and closer.
+type closedTally struct {
+	witness string // record.WitnessKernelEvents or EventsPolling
+	from    string // the witness of the conns counted
+	about   string // which witness ran, and why not the kernel's
+	by      map[closedKey]*closedCount
+}
+
+type closedKey struct{ layer, side, closedBy string }
+
+type closedCount struct{ n, idleSumMs, idleMaxMs int64 }
+
+func newClosedTally(s *Sampler, interval time.Duration) *closedTally {
+	t := &closedTally{witness: s.EventsMethod(), from: record.WitnessKernel, by: map[closedKey]*closedCount{}}
+	switch why := s.EventsFallback(); {
+	case t.witness == record.WitnessKernelEvents:
+		t.from = record.WitnessKernelEvents
+		t.about = "connections' lives from kernel events (every open and close, exact idle before close)"
+	case why != "":
+		t.about = fmt.Sprintf("connections' lives from polling only (1 per %s), not kernel events: %s", interval, why)
+	default:
+		t.about = fmt.Sprintf("connections' lives from polling (1 per %s)", interval)
+	}
+	return t
+}
+
+func (t *closedTally) add(ended []record.Conn) {
+	for _, c := range ended {
+		if c.Witness != t.from || c.ClosedBy == record.OpenAtEnd {
+			continue
+		}
+		k := closedKey{c.Layer, c.Side, c.ClosedBy}
+		n := t.by[k]
+		if n == nil {
+			n = &closedCount{}
+			t.by[k] = n
+		}
+		n.n++
+		n.idleSumMs += c.IdleBeforeCloseMs
+		n.idleMaxMs = max(n.idleMaxMs, c.IdleBeforeCloseMs)
+	}
+}
+
+// write prints the tally: a line per layer, side and closer.
+func (t *closedTally) write(b *strings.Builder) {
+	if t == nil {
+		return
+	}
+	fmt.Fprintf(b, "closed since start (%s):", t.witness)
+	if len(t.by) == 0 {
+		b.WriteString(" none\n")
+		return
+	}
+	b.WriteString("\n")
+	tw := tabwriter.NewWriter(b, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "layer\tside\tclosed by\tn\tidle before close avg\tmax\t")
+	keys := slices.SortedFunc(maps.Keys(t.by), func(a, b closedKey) int {
+		return strings.Compare(a.layer+"\x00"+a.side+"\x00"+a.closedBy, b.layer+"\x00"+b.side+"\x00"+b.closedBy)
+	})
+	for _, k := range keys {
+		n := t.by[k]
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t\n", k.layer, k.side, k.closedBy, n.n,
+			closedMs(n.idleSumMs/n.n), closedMs(n.idleMaxMs))
+	}
+	tw.Flush()
+}
+
+func closedMs(v int64) string {
+	return (time.Duration(v) * time.Millisecond).Round(time.Millisecond).String()
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -105,6 +106,46 @@ func TestWatch(t *testing.T) {
 			t.Errorf("held connections not in layer server:\n%s", out.String())
 		}
 	})
+	t.Run("closed", func(t *testing.T) {
+		// 3 connections opened and closed by the client between two
+		// samples: the kernel event witness counts them, with their idle.
+		out := &lockedBuffer{}
+		done := make(chan error, 1)
+		go func() {
+			for !strings.Contains(out.String(), "closed since start") {
+				time.Sleep(10 * time.Millisecond) // the witness runs once a block is out
+			}
+			for range 3 {
+				c, err := dialHTTP(h.addr)
+				if err != nil {
+					done <- err
+					return
+				}
+				c.Close()
+			}
+			done <- nil
+		}()
+		err := Watch(ctx, tg, WatchOptions{Interval: 200 * time.Millisecond, Count: 8, Notes: out}, out, KernelEvents(200*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		text := out.String()
+		if strings.Contains(text, "witness=polling") {
+			t.Skipf("kernel event witness unavailable:\n%s", text)
+		}
+		for _, re := range []string{
+			`note: connections' lives from kernel events`,
+			`witness=kernel-events`,
+			`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`,
+		} {
+			if !regexp.MustCompile(re).MatchString(text) {
+				t.Errorf("output lacks %s:\n%s", re, text)
+			}
+		}
+	})
 	t.Run("exit", func(t *testing.T) {
 		g := startHelper(t, "server", nil)
 		g.cmd.Process.Kill()
@@ -114,4 +155,22 @@ func TestWatch(t *testing.T) {
 			t.Errorf("err = %v, want no process", err)
 		}
 	})
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

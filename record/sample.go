@@ -160,6 +160,10 @@ type EventStats struct {
 	// Unseen counts closes of connections whose open was not seen (opened
 	// before the witness started, or its event lost).
 	Unseen int64 `json:"unseen,omitempty"`
+	// Dropped counts closed connections not recorded because more than
+	// the witness keeps waited for a sample to take them (an exporter
+	// left unscraped).
+	Dropped int64 `json:"dropped,omitempty"`
 	// Error says why the witness stopped reading, if it did.
 	Error string `json:"error,omitempty"`
 }

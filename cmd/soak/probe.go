@@ -45,7 +45,12 @@ func newProbeCmd() *cobra.Command {
 TCP sockets per layer (established, idle, idle age max/p99 from the kernel's
 tcp_info, TIME_WAIT, CLOSE_WAIT and its age), goroutines by class (from the
 pprof endpoint, else go_goroutines from metrics, else OS threads), file
-descriptors by type, RSS, CPU and threads.
+descriptors by type, RSS, CPU and threads; and the connections closed
+since it started, by layer and closer, with their idle time before close.
+Those come from the kernel event witness (BPF on inet_sock_set_state: every
+connection, exact to the kernel's tick; needs CAP_BPF and CAP_PERFMON, or
+root), else from polling (connections shorter than an interval are not
+seen); the output says which, and why not the kernel's.
 
 A layer rule names sockets by port: name=local:PORT[,PORT] for connections
 accepted on a listen port, name=remote:PORT[,PORT] for connections dialled to
@@ -115,14 +120,12 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 			fmt.Fprintf(cmd.ErrOrStderr(), "soak: no --layer: guessed %s from the listening ports\n", t.Layers[0])
 		}
 	}
-	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json, Redraw: isTerminal(cmd.OutOrStdout())}
+	w := probes.WatchOptions{Interval: o.interval, Count: o.count, JSON: o.json, Redraw: isTerminal(cmd.OutOrStdout()),
+		Notes: cmd.ErrOrStderr()}
 	if o.once {
 		w.Count = 1
 	}
-	opts := []probes.Option{probes.FetchTimeout(o.timeout)}
-	if o.proc {
-		opts = append(opts, probes.ForceProc())
-	}
+	opts := probeOptions(o, o.interval)
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := probes.Watch(ctx, t, w, cmd.OutOrStdout(), opts...)
@@ -153,11 +156,7 @@ func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
 	case o.node != "":
 		targets[0].Node = o.node
 	}
-	opts := []probes.Option{probes.FetchTimeout(o.timeout)}
-	if o.proc {
-		opts = append(opts, probes.ForceProc())
-	}
-	c, err := exporter.New(targets, o.scrapeTO, opts...)
+	c, err := exporter.New(targets, o.scrapeTO, probeOptions(o, probes.DefaultInterval)...)
 	if err != nil {
 		return withCode(runner.ExitUsage, err)
 	}
@@ -183,6 +182,17 @@ func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
 		return withCode(runner.ExitInterrupted, nil)
 	}
 	return nil
+}
+
+// probeOptions are the samplers' options: the kernel event witness where
+// the kernel allows it (else polling, and the sampler says why), nothing
+// but /proc with --proc.
+func probeOptions(o probeOpts, interval time.Duration) []probes.Option {
+	opts := []probes.Option{probes.FetchTimeout(o.timeout), probes.KernelEvents(interval)}
+	if o.proc {
+		opts = append(opts, probes.ForceProc())
+	}
+	return opts
 }
 
 // isTerminal reports whether w is a terminal, where probe redraws in place.
