@@ -4,6 +4,7 @@
 package exporter
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -23,12 +24,21 @@ import (
 // DefaultScrapeTimeout bounds one scrape's sample of each process.
 const DefaultScrapeTimeout = 5 * time.Second
 
-// Target is one process to export: a fixed pid, or a pid file read at
-// every scrape (so a restarted server is followed).
+// Target is what to export: a fixed pid, or a pid file read at every
+// scrape (so a restarted server is followed), or every process of a name
+// or of a cgroup (a container's), found again at every scrape. Exactly one
+// of PID, PIDFile, ProcessName and Cgroup.
 type Target struct {
-	Node    string // the node label; default the pid (or the pid file's name)
+	Node    string // the node label; default the pid (or the pid file, name or cgroup)
 	PID     int
 	PIDFile string
+	// ProcessName selects the processes whose comm (as ps shows it) or
+	// argv[0]'s base name is this name; each is exported with its pid.
+	ProcessName string
+	// Cgroup selects the processes of a cgroup v2 and the cgroups below it:
+	// a directory (/sys/fs/cgroup/...) or a path as /proc/PID/cgroup shows
+	// it (/system.slice/docker-ID.scope).
+	Cgroup string
 	// Probe is the sampler's target without the pid (URLs, layer rules).
 	Probe probes.Target
 }
@@ -40,6 +50,7 @@ type Collector struct {
 	timeout time.Duration
 	opts    []probes.Option
 	targets []*target
+	groups  []*group // targets by process name or cgroup
 	// Logf, when set, is told why a probe failed (soak_scrape_probe_success 0).
 	// Targets are sampled at once: it must be safe for concurrent use (log.Printf is).
 	Logf func(format string, args ...any)
@@ -81,16 +92,16 @@ func New(targets []Target, timeout time.Duration, opts ...probes.Option) (*Colle
 	seen := map[string]bool{}
 	for _, t := range targets {
 		if t.Node == "" {
-			if t.PIDFile != "" {
-				t.Node = t.PIDFile
-			} else {
-				t.Node = strconv.Itoa(t.PID)
-			}
+			t.Node = cmp.Or(t.PIDFile, t.ProcessName, t.Cgroup, strconv.Itoa(t.PID))
 		}
 		if seen[t.Node] {
 			return nil, fmt.Errorf("exporter: node %q given twice", t.Node)
 		}
 		seen[t.Node] = true
+		if t.ProcessName != "" || t.Cgroup != "" {
+			c.groups = append(c.groups, &group{Target: t, members: map[int]*target{}})
+			continue
+		}
 		c.targets = append(c.targets, &target{Target: t})
 	}
 	return c, nil
@@ -117,6 +128,15 @@ func (c *Collector) Close() {
 		t.mu.Lock()
 		t.drop()
 		t.mu.Unlock()
+	}
+	for _, g := range c.groups {
+		g.mu.Lock()
+		for _, t := range g.members {
+			t.mu.Lock()
+			t.drop()
+			t.mu.Unlock()
+		}
+		g.mu.Unlock()
 	}
 }
 
@@ -212,15 +232,16 @@ var (
 	descThreads = prometheus.NewDesc("soak_process_threads",
 		"OS threads of the process.",
 		[]string{"node", "pid"}, nil)
+	// pid is "" when no process was found (a pid file naming none).
 	descSuccess = prometheus.NewDesc("soak_scrape_probe_success",
 		"1 when the probe read its part of this scrape's sample, 0 when it failed (see the exporter's log).",
-		[]string{"node", "probe"}, nil)
+		[]string{"node", "pid", "probe"}, nil)
 	descDuration = prometheus.NewDesc("soak_scrape_duration_seconds",
 		"Time this scrape's sample of the process took (all probes; they overlap).",
-		[]string{"node"}, nil)
+		[]string{"node", "pid"}, nil)
 	descProbeDuration = prometheus.NewDesc("soak_scrape_probe_duration_seconds",
 		"Time each probe took in this scrape's sample of the process (node_exporter's scrape_collector_duration_seconds); for goroutines, the time the sample waited for the fetch, which runs while the other probes read.",
-		[]string{"node", "probe"}, nil)
+		[]string{"node", "pid", "probe"}, nil)
 )
 
 // descRegistered are the metrics of the series probe sources registered
@@ -257,6 +278,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range c.targets {
 		wg.Go(func() { c.collect(t, ch) })
 	}
+	for _, g := range c.groups {
+		wg.Go(func() { c.collectGroup(g, ch) })
+	}
 	wg.Wait()
 }
 
@@ -266,9 +290,16 @@ func (c *Collector) collect(t *target, ch chan<- prometheus.Metric) {
 	begin := time.Now()
 	failed := map[string]string{}
 	smp, took, err := c.sample(t)
-	ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, time.Since(begin).Seconds(), t.Node)
+	pid := ""
+	switch {
+	case err == nil:
+		pid = strconv.Itoa(smp.PID)
+	case t.PID != 0:
+		pid = strconv.Itoa(t.PID)
+	}
+	ch <- prometheus.MustNewConstMetric(descDuration, prometheus.GaugeValue, time.Since(begin).Seconds(), t.Node, pid)
 	for probe, d := range took {
-		ch <- prometheus.MustNewConstMetric(descProbeDuration, prometheus.GaugeValue, d.Seconds(), t.Node, probe)
+		ch <- prometheus.MustNewConstMetric(descProbeDuration, prometheus.GaugeValue, d.Seconds(), t.Node, pid, probe)
 	}
 	if err != nil {
 		for _, p := range probeNames {
@@ -300,7 +331,7 @@ func (c *Collector) collect(t *target, ch chan<- prometheus.Metric) {
 		if _, bad := failed[p]; bad || (err == nil && !hasPart(smp, p)) {
 			ok = 0
 		}
-		ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, ok, t.Node, p)
+		ch <- prometheus.MustNewConstMetric(descSuccess, prometheus.GaugeValue, ok, t.Node, pid, p)
 	}
 }
 

@@ -69,7 +69,9 @@ type builder struct {
 // toSample turns the soak_* series of one scrape (or one step of a range
 // query) into a sample of node. Series of other names are ignored. The
 // error names the first series soak cannot read; the sample is then not
-// to be used.
+// to be used. A node of several processes (an exporter's --process-name
+// or --cgroup target: one pid label each) is their sum: counts, RSS, CPU
+// and threads added, ages the largest, the fd limit the lowest.
 func toSample(vec model.Vector, node, source string) (record.Sample, error) {
 	b := &builder{s: record.Sample{Node: node}, idle: map[string][]uint64{}, values: map[string]bool{}}
 	for _, smp := range vec {
@@ -170,9 +172,11 @@ func (b *builder) add(m model.Metric, v float64) error {
 		if err != nil {
 			return err
 		}
-		if l.IdleConns, err = count(); err != nil {
+		n, err := count()
+		if err != nil {
 			return err
 		}
+		l.IdleConns += n
 	case mIdleMax:
 		l, _, err := layer()
 		if err != nil {
@@ -185,7 +189,7 @@ func (b *builder) add(m model.Metric, v float64) error {
 		if l.Idle == nil {
 			l.Idle = &record.IdleStats{}
 		}
-		l.Idle.Max = ms
+		l.Idle.Max = max(l.Idle.Max, ms)
 	case mIdleAgeBucket:
 		_, name, err := layer()
 		if err != nil {
@@ -204,15 +208,17 @@ func (b *builder) add(m model.Metric, v float64) error {
 			h = make([]uint64, len(record.IdleBucketsMs)+1)
 			b.idle[name] = h
 		}
-		h[i] = uint64(n)
+		h[i] += uint64(n)
 	case mCloseWaitAge:
 		l, _, err := layer()
 		if err != nil {
 			return err
 		}
-		if l.CloseWaitMaxAgeMs, err = seconds(); err != nil {
+		ms, err := seconds()
+		if err != nil {
 			return err
 		}
+		l.CloseWaitMaxAgeMs = max(l.CloseWaitMaxAgeMs, ms)
 	case mGoroutines:
 		class, err := label("class")
 		if err != nil {
@@ -228,7 +234,7 @@ func (b *builder) add(m model.Metric, v float64) error {
 			b.s.Goroutines = g
 		}
 		if class == "all" { // only go_goroutines answered: no classes
-			g.Source, g.Total = record.SourceMetrics, n
+			g.Source, g.Total = record.SourceMetrics, g.Total+n
 			break
 		}
 		if g.ByClass == nil {
@@ -254,7 +260,9 @@ func (b *builder) add(m model.Metric, v float64) error {
 		if err != nil {
 			return err
 		}
-		b.fds().Limit = uint64(n)
+		if f := b.fds(); f.Limit == 0 || uint64(n) < f.Limit {
+			f.Limit = uint64(n) // the tightest of the node's processes
+		}
 	case mRSS, mThreads, mCPU:
 		p := b.s.Process
 		if p == nil {
@@ -265,7 +273,7 @@ func (b *builder) add(m model.Metric, v float64) error {
 			if math.IsNaN(v) || v < 0 || v > maxCount {
 				return bad("CPU seconds")
 			}
-			p.CPUSeconds = v
+			p.CPUSeconds += v
 			break
 		}
 		n, err := count()
@@ -273,9 +281,9 @@ func (b *builder) add(m model.Metric, v float64) error {
 			return err
 		}
 		if name == mRSS {
-			p.RSS = uint64(n)
+			p.RSS += uint64(n)
 		} else {
-			p.Threads = n
+			p.Threads += n
 		}
 	case mSuccess:
 		// A sockets probe that read no socket of any layer exports no

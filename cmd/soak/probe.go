@@ -22,6 +22,8 @@ func init() { subcommands = append(subcommands, newProbeCmd) }
 type probeOpts struct {
 	pids     []int
 	pidFiles []string
+	names    []string
+	cgroups  []string
 	listen   string
 	scrapeTO time.Duration
 	node     string
@@ -39,7 +41,7 @@ type probeOpts struct {
 func newProbeCmd() *cobra.Command {
 	var o probeOpts
 	cmd := &cobra.Command{
-		Use:   "probe --pid N | --listen ADDR (--pid N | --pid-file F)...",
+		Use:   "probe --pid N | --listen ADDR (--pid N | --pid-file F | --process-name NAME | --cgroup PATH)...",
 		Short: "Watch one process's connections, goroutines and FDs, like top",
 		Long: `probe samples one running process every interval, without a scenario:
 TCP sockets per layer (established, idle, idle age max/p99 from the kernel's
@@ -59,7 +61,9 @@ sockets are shown as "other".
 
 With --listen, probe is a Prometheus exporter (node_exporter style) instead:
 it serves /metrics for every --pid and --pid-file (read at each scrape, so a
-restarted server is followed), taking one sample per process per scrape,
+restarted server is followed), every process of a --process-name and of a
+--cgroup (a container's: its processes and those of the cgroups below it),
+found again at each scrape, taking one sample per process per scrape,
 bounded by --scrape-timeout. A probe that fails shows as
 soak_scrape_probe_success 0, not as a failed scrape. It listens on loopback
 unless told otherwise.`,
@@ -69,13 +73,17 @@ unless told otherwise.`,
   soak probe --pid 4242 --once --json | jq .sockets
   soak probe --pid 4242 --interval 5s --count 12
   soak probe --listen 127.0.0.1:9469 --pid 4242 --layer client=local:8080
-  soak probe --listen 127.0.0.1:9469 --pid-file /run/proxy.pid --pid-file /run/api.pid`,
+  soak probe --listen 127.0.0.1:9469 --pid-file /run/proxy.pid --pid-file /run/api.pid
+  soak probe --listen 10.0.0.2:9469 --process-name nginx --layer client=local:80
+  soak probe --listen 10.0.0.2:9469 --cgroup /system.slice/docker-4f2a.scope --node api`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runProbe(cmd, o) },
 	}
 	f := cmd.Flags()
 	f.IntSliceVar(&o.pids, "pid", nil, "process to probe (required; repeatable with --listen)")
 	f.StringArrayVar(&o.pidFiles, "pid-file", nil, "with --listen: file holding the pid of a process to export, read at each scrape (repeatable)")
+	f.StringArrayVar(&o.names, "process-name", nil, "with --listen: export every process of this name (comm, or argv[0]'s base name), found at each scrape (repeatable)")
+	f.StringArrayVar(&o.cgroups, "cgroup", nil, "with --listen: export every process of this cgroup v2 and those below it (a container's), as /proc/PID/cgroup names it or its directory (repeatable)")
 	f.StringVar(&o.listen, "listen", "", "serve Prometheus metrics at ADDR/metrics instead of printing (e.g. "+exporter.DefaultListen+")")
 	f.DurationVar(&o.scrapeTO, "scrape-timeout", exporter.DefaultScrapeTimeout, "with --listen: bound of one scrape's sample of each process")
 	f.StringVar(&o.node, "node", "", "node name in the output (default: the pid; with --listen and one process only)")
@@ -108,8 +116,8 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 	if o.listen != "" {
 		return runExporter(cmd, o, t)
 	}
-	if len(o.pidFiles) > 0 {
-		return withCode(runner.ExitUsage, errors.New("probe: --pid-file needs --listen"))
+	if len(o.pidFiles)+len(o.names)+len(o.cgroups) > 0 {
+		return withCode(runner.ExitUsage, errors.New("probe: --pid-file, --process-name and --cgroup need --listen"))
 	}
 	if len(o.pids) != 1 {
 		return withCode(runner.ExitUsage, errors.New("probe: give one --pid (several only with --listen)"))
@@ -148,9 +156,15 @@ func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
 	for _, f := range o.pidFiles {
 		targets = append(targets, exporter.Target{PIDFile: f, Probe: t})
 	}
+	for _, n := range o.names {
+		targets = append(targets, exporter.Target{ProcessName: n, Probe: t})
+	}
+	for _, cg := range o.cgroups {
+		targets = append(targets, exporter.Target{Cgroup: cg, Probe: t})
+	}
 	switch {
 	case len(targets) == 0:
-		return withCode(runner.ExitUsage, errors.New("probe: --listen needs --pid or --pid-file"))
+		return withCode(runner.ExitUsage, errors.New("probe: --listen needs --pid, --pid-file, --process-name or --cgroup"))
 	case o.node != "" && len(targets) > 1:
 		return withCode(runner.ExitUsage, errors.New("probe: --node names one process; with several, nodes are named by pid or pid file"))
 	case o.node != "":

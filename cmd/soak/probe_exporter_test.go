@@ -17,8 +17,9 @@ func TestProbeListenUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"probe", "--listen", "127.0.0.1:0"}, "--listen needs --pid or --pid-file"},
-		{[]string{"probe", "--pid-file", "/nonexistent"}, "--pid-file needs --listen"},
+		{[]string{"probe", "--listen", "127.0.0.1:0"}, "--listen needs --pid, --pid-file, --process-name or --cgroup"},
+		{[]string{"probe", "--pid-file", "/nonexistent"}, "--process-name and --cgroup need --listen"},
+		{[]string{"probe", "--pid", "1", "--process-name", "nginx"}, "--process-name and --cgroup need --listen"},
 		{[]string{"probe", "--pid", "1", "--pid", "2"}, "several only with --listen"},
 		{[]string{"probe", "--listen", "127.0.0.1:0", "--pid", "1", "--pid", "2", "--node", "x"}, "--node names one process"},
 		{[]string{"probe", "--listen", "127.0.0.1:0", "--pid", "-4"}, "bad --pid"},
@@ -44,7 +45,7 @@ func TestProbeListenServes(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{
-		`soak_scrape_probe_success{node="me",probe="sockets"} 1`,
+		`soak_scrape_probe_success{node="me",pid="` + strconv.Itoa(os.Getpid()) + `",probe="sockets"} 1`,
 		`soak_process_resident_memory_bytes{node="me",pid="` + strconv.Itoa(os.Getpid()) + `"}`,
 	} {
 		if !strings.Contains(string(body), want) {
