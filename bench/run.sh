@@ -25,6 +25,10 @@ Environment:
                        tracepoint (bpftrace) and polling; lost events)
                        (vm: the probes benchmark up to 50,000 sockets in a
                        qemu VM, bench/vm/run.sh; needs /dev/kvm)
+                       hostile (not in the default set: ~3 minutes and up
+                       to ~2 GB of RAM): peak RSS of soak backend and soak
+                       report under issue 21's hostile inputs at full size,
+                       bench/hostile, into bench/out/hostile.md
   BENCH_FOOTPRINT      idle hold of the footprint run (default 10m; 1m rehearses)
   BENCH_LOAD_DURATION  length of each whole-process load run (default 10s)
   BENCH_LOAD_ROUNDS    rounds of soak / vegeta / vegeta -rate 0 (default 5)
@@ -160,6 +164,12 @@ if want report; then
 fi
 if want idle; then
 	SOAK_LONG=1 gotest idle 180 -run TestIdleRSS -v -count 1 -timeout 3m ./load/ || true
+fi
+
+if want hostile; then
+	log "hostile: peak RSS under issue 21's inputs (bench/hostile)"
+	go build -tags gcs -o "$BIN/soak-gcs" ./cmd/soak && go build -o "$BIN/hostile" ./bench/hostile &&
+		timeout 900 "$BIN/hostile" -soak "$BIN/soak-gcs" >"$OUT/hostile.md" 2>&1 || log "hostile: failed (see $OUT/hostile.md)"
 fi
 
 if want vm; then
