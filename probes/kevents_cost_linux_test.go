@@ -91,24 +91,73 @@ func runChurn() error {
 	return nil
 }
 
-// churn runs the churn helper at rate for dur and returns how many
-// connections it made and in what time.
-func churn(t *testing.T, addr string, rate int, dur time.Duration) (int, time.Duration) {
+// churnResult is what a churn made, and what the machine did meanwhile.
+type churnResult struct {
+	made int
+	took time.Duration
+	busy float64 // share of the machine's CPU time busy (all cores), 0..1
+}
+
+// churn runs procs churn helpers at rate/procs each for dur (several
+// processes, so one process's scheduler or a single accept-side goroutine
+// does not cap the rate) and returns how many connections they made.
+func churn(t *testing.T, addr string, rate, procs int, dur time.Duration) churnResult {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"=churn", "ADDR="+addr, "RATE="+strconv.Itoa(rate), "DUR="+dur.String())
-	out, err := cmd.Output()
+	busy0, total0 := machineCPU()
+	outs := make([][]byte, procs)
+	errs := make([]error, procs)
+	var wg sync.WaitGroup
+	for i := range procs {
+		r := rate / procs
+		if i < rate%procs {
+			r++
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), helperEnv+"=churn", "ADDR="+addr, "RATE="+strconv.Itoa(r), "DUR="+dur.String())
+		wg.Go(func() { outs[i], errs[i] = cmd.Output() })
+	}
+	wg.Wait()
+	busy1, total1 := machineCPU()
+	var res churnResult
+	for i := range procs {
+		if errs[i] != nil {
+			t.Fatalf("churn: %v", errs[i])
+		}
+		var made, failed int
+		var tooks string
+		if _, err := fmt.Sscanf(string(outs[i]), "ADDR made %d failed %d in %s", &made, &failed, &tooks); err != nil {
+			t.Fatalf("churn printed %q", outs[i])
+		}
+		took, _ := time.ParseDuration(tooks)
+		res.made += made
+		res.took = max(res.took, took)
+	}
+	if total1 > total0 {
+		res.busy = float64(busy1-busy0) / float64(total1-total0)
+	}
+	return res
+}
+
+// machineCPU reads the machine's busy and total CPU time (all cores, in
+// USER_HZ ticks) from /proc/stat; iowait counts as idle.
+func machineCPU() (busy, total uint64) {
+	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		t.Fatalf("churn: %v", err)
+		return 0, 0
 	}
-	var made, failed int
-	var took time.Duration
-	var tooks string
-	if _, err := fmt.Sscanf(string(out), "ADDR made %d failed %d in %s", &made, &failed, &tooks); err != nil {
-		t.Fatalf("churn printed %q", out)
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseUint(v, 10, 64)
+		if i >= 8 {
+			break // guest time is counted in user already
+		}
+		total += n
+		if i != 3 && i != 4 { // idle, iowait
+			busy += n
+		}
 	}
-	took, _ = time.ParseDuration(tooks)
-	return made, took
+	return busy, total
 }
 
 // progRunTime sums the run time of the BPF programs a process holds, from
@@ -166,6 +215,13 @@ func TestKernelEventsCost(t *testing.T) {
 		}
 	}
 	dur := 5 * time.Second
+	procs := 2
+	if s := os.Getenv("SOAK_KEVENTS_PROCS"); s != "" {
+		var err error
+		if procs, err = strconv.Atoi(s); err != nil || procs <= 0 {
+			t.Fatalf("SOAK_KEVENTS_PROCS: bad count %q", s)
+		}
+	}
 	stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
 	if err != nil {
 		t.Fatalf("enable BPF statistics: %v", err)
@@ -173,24 +229,27 @@ func TestKernelEventsCost(t *testing.T) {
 	defer stats.Close()
 	sink := startHelper(t, "churnsink", nil)
 	port := sink.port
-	rules := []LayerRule{{Name: "in", LocalPorts: []int{port}}, {Name: "out", RemotePorts: []int{port}}}
+	// Every watcher watches the sink's side only, as soak watches a SUT
+	// that soak's load dials: its accepted sockets, one per connection.
+	rules := []LayerRule{{Name: "in", LocalPorts: []int{port}}}
+	owner := kevOwner{tgid: sink.cmd.Process.Pid, listen: []uint16{uint16(port)}}
 	var table strings.Builder
-	fmt.Fprintf(&table, "| new conns/s (achieved) | watcher | CPU ms per s of churn | vs kernel events | connections recorded (of %s) | events lost |\n|---|---|---|---|---|---|\n", "made x 2 sockets")
+	fmt.Fprintf(&table, "| new conns/s (achieved) | watcher | CPU ms per s of churn | vs kernel events | connections recorded (of made: the sink's sockets) | events lost | machine CPU busy |\n|---|---|---|---|---|---|---|\n")
 	for _, rate := range rates {
 		type result struct {
-			name       string
-			cpu        time.Duration
-			made, seen int
-			took       time.Duration
-			lost       string
+			name string
+			cpu  time.Duration
+			churnResult
+			seen int
+			lost string
 		}
 		var rs []result
 
 		// Kernel events.
-		kev := openEventsOrSkip(t, rules, time.Second)
+		kev := openEventsOwned(t, owner, rules, time.Second, DefaultEventRing)
 		c0 := selfCPU()
 		p0, _ := kev.prog.Stats()
-		made, took := churn(t, sinkAddr(sink), rate, dur)
+		ch := churn(t, sinkAddr(sink), rate, procs, dur)
 		time.Sleep(500 * time.Millisecond) // the last closes
 		p1, _ := kev.prog.Stats()
 		conns, st := kev.take()
@@ -203,20 +262,20 @@ func TestKernelEventsCost(t *testing.T) {
 				dialled++
 			}
 		}
-		rs = append(rs, result{"kernel events", cpu, made, len(conns) + len(rest), took,
-			fmt.Sprintf("%d (dialled side: %d of %d)", st.Lost, dialled, made)})
+		rs = append(rs, result{"kernel events", cpu, ch, len(conns) + len(rest),
+			fmt.Sprintf("%d (churn's own dialled sockets recorded: %d)", st.Lost, dialled)})
 
-		// tcplife on the tracepoint.
+		// tcplife on the tracepoint, the sink's side.
 		bpid, stop := startTcplife(t, port)
 		c0, b0 := procCPU(bpid), progRunTime(bpid)
-		made, took = churn(t, sinkAddr(sink), rate, dur)
+		ch = churn(t, sinkAddr(sink), rate, procs, dur)
 		time.Sleep(500 * time.Millisecond)
 		cpu = procCPU(bpid) - c0 + progRunTime(bpid) - b0
 		lines, lostLines := stop()
-		rs = append(rs, result{"tcplife (bpftrace, tracepoint)", cpu, made, lines, took, lostLines})
+		rs = append(rs, result{"tcplife (bpftrace, tracepoint)", cpu, ch, lines, lostLines})
 
 		// Polling: the sampler every second on the sink.
-		s, err := NewSampler(Target{Node: "bench", PID: sink.cmd.Process.Pid, Layers: rules[:1]})
+		s, err := NewSampler(Target{Node: "bench", PID: sink.cmd.Process.Pid, Layers: rules})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,22 +296,22 @@ func TestKernelEventsCost(t *testing.T) {
 				}
 			}
 		})
-		made, took = churn(t, sinkAddr(sink), rate, dur)
+		ch = churn(t, sinkAddr(sink), rate, procs, dur)
 		time.Sleep(500 * time.Millisecond)
 		close(done)
 		wg.Wait()
 		cpu = selfCPU() - c0
 		seen.Add(int64(len(s.Close())))
-		rs = append(rs, result{"polling (1 s sampler, server side only)", cpu, made, int(seen.Load()), took, "-"})
+		rs = append(rs, result{"polling (1 s sampler)", cpu, ch, int(seen.Load()), "-"})
 
 		base := rs[0].cpu
 		for _, r := range rs {
 			perS := float64(r.cpu.Microseconds()) / 1000 / r.took.Seconds()
-			fmt.Fprintf(&table, "| %d (%.0f) | %s | %.1f | %.2fx | %d of %d | %s |\n", rate, float64(r.made)/r.took.Seconds(),
-				r.name, perS, float64(r.cpu)/float64(base), r.seen, 2*r.made, r.lost)
+			fmt.Fprintf(&table, "| %d (%.0f) | %s | %.1f | %.2fx | %d of %d | %s | %.0f%% |\n", rate, float64(r.made)/r.took.Seconds(),
+				r.name, perS, float64(r.cpu)/float64(base), r.seen, r.made, r.lost, 100*r.busy)
 		}
 	}
-	t.Log("\n" + table.String())
+	t.Logf("%d churn processes\n%s", procs, table.String())
 	if out := os.Getenv("SOAK_KEVENTS_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(table.String()), 0o644); err != nil {
 			t.Fatal(err)
@@ -275,7 +334,7 @@ func startTcplife(t *testing.T, port int) (int, func() (int, string)) {
 			t.Skipf("tracefs not mounted and cannot be: %v", err)
 		}
 	}
-	cmd := exec.Command(bt, "-B", "full", "../bench/tcplife-tp.bt", strconv.Itoa(port))
+	cmd := exec.Command(bt, "-B", "full", "../bench/tcplife-tp.bt", strconv.Itoa(port), "1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,13 @@ func openEventsOrSkip(t *testing.T, rules []LayerRule, interval time.Duration) *
 // openEventsRing is openEventsOrSkip with a ring of ring bytes.
 func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, ring int) *kernelEvents {
 	t.Helper()
+	return openEventsOwned(t, testOwner(t, rules), rules, interval, ring)
+}
+
+// openEventsOwned opens the witness for the node owner (in this process's
+// network namespace), or skips saying why.
+func openEventsOwned(t *testing.T, owner kevOwner, rules []LayerRule, interval time.Duration, ring int) *kernelEvents {
+	t.Helper()
 	ns, err := netNS(procRoot(DefaultProcRoot).self("ns", "net"))
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +48,7 @@ func openEventsRing(t *testing.T, rules []LayerRule, interval time.Duration, rin
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := openKernelEvents("n", ino, testOwner(t, rules), rules, interval, ring)
+	k, err := openKernelEvents("n", ino, owner, rules, interval, ring)
 	switch {
 	case errors.Is(err, unix.EPERM) || errors.Is(err, ebpf.ErrNotSupported):
 		t.Skipf("kernel event witness unavailable: %v", err)
