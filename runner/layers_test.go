@@ -4,8 +4,10 @@ import (
 	"net"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
+	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -77,5 +79,48 @@ func TestAllocatePortsAreFreeAndDistinct(t *testing.T) {
 			continue
 		}
 		l.Close()
+	}
+}
+
+// TestNodeLayerRules: the rules soak probe --listen --scenario F --node N
+// gives a remote node are the ones a run gives it; a layer naming a node
+// or backend whose port the scenario does not fix is an error naming it.
+func TestNodeLayerRules(t *testing.T) {
+	const base = `
+name: t
+backends: {s3: {kind: s3, listen: "10.0.0.1:9000"}, gcs: {kind: s3}}
+nodes:
+  proxy:  {remote: {exporter: "http://10.0.0.2:9469/metrics", url: "http://10.0.0.2:8080"}}
+  target: {remote: {prometheus: "http://p:9090", match: '{instance="t"}', url: "http://10.0.0.3:8081"}}
+  local:  {command: [x]}
+layers:
+  client:  {node: proxy,  listen: proxy, idle_timeout: 4s}
+  intra:   {node: proxy,  peer: target, idle_timeout: 3s}
+  backend: {node: target, peer: s3, idle_timeout: 2s}
+`
+	for _, tc := range []struct {
+		node, extra, want string
+		rules           []probes.LayerRule
+	}{
+		{node: "proxy", rules: []probes.LayerRule{{Name: "client", LocalPorts: []int{8080}}, {Name: "intra", RemotePorts: []int{8081}}}},
+		{node: "target", rules: []probes.LayerRule{{Name: "backend", RemotePorts: []int{9000}}, {Name: "intra", LocalPorts: []int{8081}}}},
+		{node: "nope", want: `node "nope" is not in scenario t`},
+		{node: "proxy", extra: "  admin: {node: proxy, peer: local, idle_timeout: 1s}\n", want: "layer admin: peer local: node local has no fixed address"},
+		{node: "target", extra: "  cloud: {node: target, peer: gcs, idle_timeout: 1s}\n", want: "layer cloud: peer gcs: backend gcs has no fixed port"},
+	} {
+		sc, err := scenarios.ParseScenario("t.yaml", []byte(base+tc.extra+"phases: [{name: q, quiet: {duration: 1s}}]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rules, err := NodeLayerRules(sc, tc.node)
+		if tc.want != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%s %q: error %v, want %q", tc.node, tc.extra, err, tc.want)
+			}
+			continue
+		}
+		if err != nil || !reflect.DeepEqual(rules, tc.rules) {
+			t.Errorf("%s: rules %+v (%v), want %+v", tc.node, rules, err, tc.rules)
+		}
 	}
 }

@@ -7,12 +7,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/soak-dev/soak/exporter"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/runner"
+	"github.com/soak-dev/soak/scenarios"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -24,6 +26,7 @@ type probeOpts struct {
 	pidFiles []string
 	names    []string
 	cgroups  []string
+	scenario string
 	listen   string
 	scrapeTO time.Duration
 	node     string
@@ -90,6 +93,7 @@ unless told otherwise.`,
 	f.StringVar(&o.pprof, "pprof", "", "goroutine profile URL (.../debug/pprof/goroutine?debug=1)")
 	f.StringVar(&o.metrics, "metrics", "", "Prometheus metrics URL, for go_goroutines when pprof is absent or fails")
 	f.StringArrayVar(&o.layers, "layer", nil, "layer rule name=local:PORT[,PORT] or name=remote:PORT[,PORT] (repeatable)")
+	f.StringVar(&o.scenario, "scenario", "", "take the layer rules of --node from this scenario (its remote and attached nodes' urls and its backends' listen addresses fix the ports), instead of --layer")
 	f.DurationVar(&o.interval, "interval", probes.DefaultInterval, "time between samples")
 	f.DurationVar(&o.timeout, "timeout", probes.DefaultFetchTimeout, "bound of each pprof or metrics fetch")
 	f.BoolVar(&o.once, "once", false, "take one sample and exit")
@@ -106,6 +110,22 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 		}
 	}
 	t := probes.Target{Node: o.node, GoroutinesURL: o.pprof, MetricsURL: o.metrics}
+	if o.scenario != "" {
+		switch {
+		case len(o.layers) > 0:
+			return withCode(runner.ExitUsage, errors.New("probe: --scenario and --layer both give layer rules: give one"))
+		case o.node == "":
+			return withCode(runner.ExitUsage, errors.New("probe: --scenario needs --node, the scenario's node this process is"))
+		}
+		sc, _, err := scenarios.Load(o.scenario)
+		if err != nil {
+			return withCode(runner.ExitUsage, err)
+		}
+		if t.Layers, err = runner.NodeLayerRules(sc, o.node); err != nil {
+			return withCode(runner.ExitUsage, fmt.Errorf("probe: --scenario %s: %w", o.scenario, err))
+		}
+		fmt.Fprintf(cmd.ErrOrStderr(), "soak: layers of node %s from %s: %s\n", o.node, o.scenario, rulesText(t.Layers))
+	}
 	for _, l := range o.layers {
 		r, err := probes.ParseLayerRule(l)
 		if err != nil {
@@ -151,7 +171,14 @@ func runProbe(cmd *cobra.Command, o probeOpts) error {
 func runExporter(cmd *cobra.Command, o probeOpts, t probes.Target) error {
 	var targets []exporter.Target
 	for _, pid := range o.pids {
-		targets = append(targets, exporter.Target{PID: pid, Probe: t})
+		pt := t
+		if len(pt.Layers) == 0 {
+			// As without --listen: the process's listening ports make layer server.
+			if pt.Layers = probes.GuessLayers(cmd.Context(), pid); len(pt.Layers) > 0 {
+				fmt.Fprintf(cmd.ErrOrStderr(), "soak: pid %d, no --layer: guessed %s from the listening ports\n", pid, pt.Layers[0])
+			}
+		}
+		targets = append(targets, exporter.Target{PID: pid, Probe: pt})
 	}
 	for _, f := range o.pidFiles {
 		targets = append(targets, exporter.Target{PIDFile: f, Probe: t})
@@ -207,6 +234,18 @@ func probeOptions(o probeOpts, interval time.Duration) []probes.Option {
 		opts = append(opts, probes.ForceProc())
 	}
 	return opts
+}
+
+// rulesText gives rules in --layer syntax, for messages.
+func rulesText(rules []probes.LayerRule) string {
+	if len(rules) == 0 {
+		return "none (every socket is layer other)"
+	}
+	out := make([]string, len(rules))
+	for i, r := range rules {
+		out[i] = r.String()
+	}
+	return strings.Join(out, " ")
 }
 
 // isTerminal reports whether w is a terminal, where probe redraws in place.
