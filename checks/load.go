@@ -124,11 +124,17 @@ func loadRun1(d *runData, c *scenarios.LoadCheck, p record.PhaseMeta) record.Che
 			unknown = append(unknown, "rate: the phase planned no rate to compare with (rate 0 or not paced)")
 			continue
 		}
-		if t.Field == "error_rate" {
-			r.Limit = limit * 100
-		}
 		line := fmt.Sprintf("%s %s (limit %s)", t.Field, shown, strings.TrimSpace(string(t.Expr)))
-		if scenarios.Holds(op, v, limit) {
+		holds := scenarios.Holds(op, v, limit)
+		// value, limit and unit: of the first broken threshold, else the
+		// error rate's, else the first one's.
+		if len(broken) == 0 && (!holds || t.Field == "error_rate" || len(held) == 0) {
+			r.Value, r.Limit, r.Unit = v, limit, "ms"
+			if t.Percent {
+				r.Value, r.Limit, r.Unit = v*100, limit*100, "%"
+			}
+		}
+		if holds {
 			held = append(held, line)
 		} else {
 			broken = append(broken, line)

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +18,7 @@ func TestLoadThresholds(t *testing.T) {
 		LatencyP50: 10, LatencyP90: 40, LatencyP99: 200, LatencyMax: 900, PlannedRequests: 1000,
 		StatusCodes: map[string]int{"200": 995, "503": 3}, Errors: map[string]int{"eof": 2},
 		Examples: map[string]string{"503": "GET http://x/a: 503", "eof": "GET http://x/a: EOF"}}
+	values := map[string]string{"p99 broken": "200 ms", "errors named": "0.5 %", "all hold": "0.5 %", "target holds": "0 %"}
 	for _, tc := range []struct {
 		name  string
 		check scenarios.LoadCheck
@@ -26,7 +28,7 @@ func TestLoadThresholds(t *testing.T) {
 	}{
 		{"all hold", scenarios.LoadCheck{ErrorRate: "< 1%", P99: "< 250ms", Rate: ">= 95%"}, nil, record.StatusPass,
 			"error_rate 0.5% (limit < 1%), p99 200.0ms (limit < 250ms), rate 100.0% of the 1000 planned (limit >= 95%) over 1000 requests"},
-		{"p99 broken", scenarios.LoadCheck{P99: "< 100ms"}, nil, record.StatusFail, "phase warm: p99 200.0ms (limit < 100ms)"},
+		{"p99 broken", scenarios.LoadCheck{ErrorRate: "< 1%", P99: "< 100ms"}, nil, record.StatusFail, "phase warm: p99 200.0ms (limit < 100ms)"},
 		{"max broken", scenarios.LoadCheck{Max: "<= 500ms"}, nil, record.StatusFail, "max 900.0ms (limit <= 500ms)"},
 		{"rate short", scenarios.LoadCheck{Rate: ">= 95%"}, func(r *record.PhaseResult) { r.Requests = 500 }, record.StatusFail,
 			"rate 50.0% of the 1000 planned (limit >= 95%)"},
@@ -66,6 +68,10 @@ func TestLoadThresholds(t *testing.T) {
 			got := onlyCheck(t, f.evaluate(&scenarios.Expectation{Load: &c}))
 			if got.Status != tc.want || !strings.Contains(got.Message, tc.msg) {
 				t.Fatalf("got %s %q, want %s containing %q", got.Status, got.Message, tc.want, tc.msg)
+			}
+			// The value is the first broken threshold's, else the error rate's.
+			if v, want := fmt.Sprintf("%.3g %s", got.Value, got.Unit), values[tc.name]; want != "" && v != want {
+				t.Errorf("value %q, want %q", v, want)
 			}
 		})
 	}
