@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soak-dev/soak/internal/seriestest"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
-	"github.com/soak-dev/soak/series"
 )
 
 // TestMisspelledSeries is issue 18's silent pass: a check on a misspelled
@@ -46,10 +46,8 @@ func TestMisspelledSeries(t *testing.T) {
 	}
 }
 
-// testTicks stands for a series a probe source registers (series.Register):
-// the checks read it from record.Sample.Values with no code of their own.
-var testTicks = series.Register(series.Def{Name: "test.ticks", Unit: "ticks", Help: "a test source's ticks"})
-
+// TestRegisteredSeries: a series a probe source registers is judged from
+// record.Sample.Values with no code of the checks' own.
 func TestRegisteredSeries(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -57,8 +55,8 @@ func TestRegisteredSeries(t *testing.T) {
 		max      float64
 		want, in string
 	}{
-		{"over", map[string]float64{testTicks.Name: 9}, 5, record.StatusFail, "reached 9"},
-		{"under", map[string]float64{testTicks.Name: 3}, 5, record.StatusPass, ""},
+		{"over", map[string]float64{seriestest.Ticks.Name: 9}, 5, record.StatusFail, "reached 9"},
+		{"under", map[string]float64{seriestest.Ticks.Name: 3}, 5, record.StatusPass, ""},
 		{"absent", nil, 5, record.StatusInconclusive, ""}, // no value is no pass
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,12 +65,12 @@ func TestRegisteredSeries(t *testing.T) {
 			for _, sec := range []float64{1, 5, 9} {
 				f.sample("proxy", sec, func(s *record.Sample) { s.Values = tc.values })
 			}
-			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Max: &scenarios.MaxCheck{Series: testTicks.Name, Node: "proxy", Value: tc.max}}))
+			c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Max: &scenarios.MaxCheck{Series: seriestest.Ticks.Name, Node: "proxy", Value: tc.max}}))
 			if c.Status != tc.want || !strings.Contains(c.Message, tc.in) {
-				t.Fatalf("max %s: got %s %q, want %s with %q", testTicks.Name, c.Status, c.Message, tc.want, tc.in)
+				t.Fatalf("max %s: got %s %q, want %s with %q", seriestest.Ticks.Name, c.Status, c.Message, tc.want, tc.in)
 			}
-			if c.Unit != testTicks.Unit && c.Status != record.StatusInconclusive {
-				t.Errorf("unit %q, want %q", c.Unit, testTicks.Unit)
+			if c.Unit != seriestest.Ticks.Unit && c.Status != record.StatusInconclusive {
+				t.Errorf("unit %q, want %q", c.Unit, seriestest.Ticks.Unit)
 			}
 		})
 	}

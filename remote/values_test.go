@@ -6,23 +6,19 @@ import (
 	"testing"
 
 	"github.com/prometheus/common/model"
-	"github.com/soak-dev/soak/series"
+	"github.com/soak-dev/soak/internal/seriestest"
 )
-
-// testTicks stands for a series a probe source registers: the exporter
-// serves it as its Metric, and a remote node's sample gets it back.
-var testTicks = series.Register(series.Def{Name: "test.ticks", Unit: "ticks", Help: "a test source's ticks"})
 
 func TestRegisteredSeriesBack(t *testing.T) {
 	metric := func(v float64) model.Vector {
-		return model.Vector{{Metric: model.Metric{model.MetricNameLabel: model.LabelValue(testTicks.Metric()), "node": "n", "pid": "7"}, Value: model.SampleValue(v)}}
+		return model.Vector{{Metric: model.Metric{model.MetricNameLabel: model.LabelValue(seriestest.Ticks.Metric()), "node": "n", "pid": "7"}, Value: model.SampleValue(v)}}
 	}
 	s, err := toSample(metric(42), "n", SourceExporter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := s.Values[testTicks.Name]; !ok || got != 42 {
-		t.Errorf("values %v, want %s=42", s.Values, testTicks.Name)
+	if got, ok := s.Values[seriestest.Ticks.Name]; !ok || got != 42 {
+		t.Errorf("values %v, want %s=42", s.Values, seriestest.Ticks.Name)
 	}
 	if _, err := toSample(metric(math.NaN()), "n", SourceExporter); err == nil || !strings.Contains(err.Error(), "not a number") {
 		t.Errorf("NaN value: err %v, want not a number", err)

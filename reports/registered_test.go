@@ -7,13 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/seriestest"
 	"github.com/soak-dev/soak/record"
-	"github.com/soak-dev/soak/series"
 )
-
-// testTicks stands for a series a probe source registers (series.Register):
-// the report plots it and sums it up with no code of its own.
-var testTicks = series.Register(series.Def{Name: "test.ticks", Unit: "ticks", Help: "a test source's ticks"})
 
 func TestRegisteredSeriesReported(t *testing.T) {
 	t.Parallel()
@@ -31,7 +27,7 @@ func TestRegisteredSeriesReported(t *testing.T) {
 	}
 	for i, v := range []float64{3, 9, 4} {
 		line, err := json.Marshal(record.Sample{Time: start.Add(time.Duration(i+1) * time.Second), Node: "proxy",
-			Values: map[string]float64{testTicks.Name: v}})
+			Values: map[string]float64{seriestest.Ticks.Name: v}})
 		if err != nil {
 			t.Fatal(err)
 		}
