@@ -241,3 +241,12 @@ func (d *runData) baselinePoint(pts []point) (point, string, bool) {
 	}
 	return point{}, "", false
 }
+
+// nodeInterval is the time between a node's samples: the run's interval,
+// or a remote node's coarser query step (its samples are that far apart).
+func (d *runData) nodeInterval(node string) time.Duration {
+	if rm := d.meta.Nodes[node].Remote; rm != nil {
+		return max(d.interval, time.Duration(rm.StepMs)*time.Millisecond)
+	}
+	return d.interval
+}

@@ -59,8 +59,9 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 		tolNote = fmt.Sprintf(" (default with kernel events: exact idle before close of %d connections, so %s, not one interval %s + %s)",
 			events.n, DefaultExactReclaimSlack, d.interval, DefaultReclaimSlack)
 	case tol == 0:
-		tol = d.interval + DefaultReclaimSlack
-		tolNote = fmt.Sprintf(" (default: one interval %s + %s)", d.interval, DefaultReclaimSlack)
+		iv := d.nodeInterval(node)
+		tol = iv + DefaultReclaimSlack
+		tolNote = fmt.Sprintf(" (default: one interval %s + %s)", iv, DefaultReclaimSlack)
 	}
 	if node == "" || limit == 0 {
 		r.Status = record.StatusInconclusive

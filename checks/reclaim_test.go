@@ -101,3 +101,27 @@ func TestReclaimKernelEvents(t *testing.T) {
 		})
 	}
 }
+
+// TestReclaimRemoteStep: a remote node's samples are a query step apart,
+// so the default tolerance is one step + 500 ms, not one run interval:
+// an idle of 2 s + 1.9 s (limit 2 s) passes at a 2 s step and fails at
+// the run's 1 s interval.
+func TestReclaimRemoteStep(t *testing.T) {
+	for _, tc := range []struct {
+		stepMs int64
+		want   string
+	}{{2000, record.StatusPass}, {0, record.StatusFail}} {
+		f := newFixture(t)
+		if tc.stepMs > 0 {
+			f.meta.Nodes["target"] = record.NodeMeta{Engine: "net/http",
+				Remote: &record.RemoteMeta{Source: "prometheus", URL: "http://p:9090", StepMs: tc.stepMs}}
+		}
+		for i, ms := range []int64{1000, 3900, 500} {
+			f.sample("target", float64(2*i+1), func(s *record.Sample) { s.Sockets = layerSockets("backend", 3, ms) })
+		}
+		c := onlyCheck(t, f.evaluate(&scenarios.Expectation{Reclaim: &scenarios.ReclaimCheck{Layer: "backend"}}))
+		if c.Status != tc.want {
+			t.Errorf("step %d ms: %s (%s), want %s", tc.stepMs, c.Status, c.Message, tc.want)
+		}
+	}
+}

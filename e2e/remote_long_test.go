@@ -321,24 +321,6 @@ func runRemote(t *testing.T, bin string, n *netns, proxyLeak, targetLeak string)
 	for _, nd := range []struct{ ns, url string }{{n.target, targetURL}, {n.proxy, proxyURL}} {
 		waitHTTPNS(t, nd.ns, nd.url+"/health")
 	}
-	// ip netns exec execs the command after entering the namespace: the
-	// SUT's pid is the one started.
-	exp := func(ns, node, ip string, port, pid int, layers ...string) *exec.Cmd {
-		args := []string{bin, "probe", "--listen", fmt.Sprintf("%s:%d", ip, n.exporterPort), "--node", node,
-			"--pid", strconv.Itoa(pid), "--pprof", fmt.Sprintf("http://%s:%d/debug/pprof/goroutine?debug=1", ip, port)}
-		for _, l := range layers {
-			args = append(args, "--layer", l)
-		}
-		return inNS(t, ns, filepath.Join(logs, node+"-exporter.log"), args...)
-	}
-	// The scenario's layers by name: the proxy's client and intra, the
-	// target's backend and (its server side) intra.
-	pe := exp(n.proxy, "proxy", n.proxyIP, n.proxyPort, prx.Process.Pid, fmt.Sprintf("client=local:%d", n.proxyPort), fmt.Sprintf("intra=remote:%d", n.targetPort))
-	te := exp(n.target, "target", n.targetIP, n.targetPort, tgt.Process.Pid, fmt.Sprintf("backend=remote:%d", n.s3Port), fmt.Sprintf("intra=local:%d", n.targetPort))
-	defer pe.Cancel()
-	defer te.Cancel()
-	waitScraped(t, n)
-
 	nodes := map[string]string{
 		"proxy": fmt.Sprintf(`remote: {prometheus: "http://127.0.0.1:9090", match: '{instance="%s:%d"}', step: 1s, url: %q}`,
 			n.proxyIP, n.exporterPort, proxyURL),
@@ -347,11 +329,29 @@ func runRemote(t *testing.T, bin string, n *netns, proxyLeak, targetLeak string)
 		"s3": fmt.Sprintf("listen: %q", fmt.Sprintf("%s:%d", n.hubIP, n.s3Port)),
 	}
 	text := remoteMatrixScenario(nodes, proxyLeak, targetLeak)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "remote.yaml")
+	path := filepath.Join(t.TempDir(), "remote.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// ip netns exec execs the command after entering the namespace: the
+	// SUT's pid is the one started. Each exporter takes its node's layer
+	// rules from the scenario (the proxy's client and intra, the target's
+	// backend and the server side of intra).
+	exp := func(ns, node, ip string, port, pid int) *exec.Cmd {
+		return inNS(t, ns, filepath.Join(logs, node+"-exporter.log"), bin, "probe",
+			"--listen", fmt.Sprintf("%s:%d", ip, n.exporterPort), "--node", node, "--scenario", path,
+			"--pid", strconv.Itoa(pid), "--pprof", fmt.Sprintf("http://%s:%d/debug/pprof/goroutine?debug=1", ip, port))
+	}
+	pe := exp(n.proxy, "proxy", n.proxyIP, n.proxyPort, prx.Process.Pid)
+	te := exp(n.target, "target", n.targetIP, n.targetPort, tgt.Process.Pid)
+	defer pe.Cancel()
+	defer te.Cancel()
+	waitScraped(t, n)
+	for _, node := range []string{"proxy", "target"} {
+		b, _ := os.ReadFile(filepath.Join(logs, node+"-exporter.log"))
+		t.Logf("%s exporter: %s", node, strings.TrimSpace(string(b)))
+	}
+
 	out := runsDir(t)
 	run := exec.Command("ip", "netns", "exec", n.hub, bin, "run", path, "--out", out, "--name", "remote", "--quiet")
 	b, _ := run.CombinedOutput()
