@@ -167,6 +167,8 @@ func TestPrometheusAnswers(t *testing.T) {
 		{name: "empty", check: `{"status":"success","data":{"resultType":"vector","result":[]}}`, rng: matrix(), wantCheck: "selects no soak_ series"},
 		{name: "two processes", check: strings.Replace(oneProcess, `]}}`, `,{"metric":{"instance":"b:9469","node":"target"},"value":[1700000000,"1"]}]}}`, 1),
 			rng: matrix(estab, other), wantCheck: "selects 2 processes", wantRead: "selects more than one process"},
+		{name: "labels of some series", check: strings.Replace(oneProcess, `]}}`, `,{"metric":{"instance":"a:9469","node":"proxy","witness":"kernel-events"},"value":[1700000000,"1"]}]}}`, 1),
+			rng: matrix(estab, gor, nan), samples: 3},
 		{name: "bad selector", check: `{"status":"error","errorType":"bad_data","error":"1:2: parse error: unexpected character"}`, wantCheck: "parse error"},
 		{name: "malformed json", check: `{"status":"succ`, rng: `[[[`, wantCheck: "query", wantRead: "query_range"},
 		{name: "not a matrix", check: oneProcess, rng: oneProcess, wantRead: "not a matrix"},

@@ -35,10 +35,6 @@ type Prometheus struct {
 	cap              *capped
 }
 
-// soakSeries are the labels the exporter itself sets: the rest of a
-// series' labels (instance, job, node...) tell one process from another.
-var soakLabels = []model.LabelName{model.MetricNameLabel, model.BucketLabel, "pid", "layer", "state", "side", "class", "type", "probe", "closed_by"}
-
 // NewPrometheus reads node's samples from the Prometheus at url; match is
 // a selector in braces, e.g. {instance="10.0.0.2:9469"}, that picks the
 // node's series; step is the query resolution (the scrape interval).
@@ -106,25 +102,40 @@ func (p *Prometheus) Check(ctx context.Context, lookback time.Duration) error {
 		return fmt.Errorf("remote node %s: prometheus %s: %s selects no soak_ series in the last %s: is the node's soak probe --listen scraped, and does match name its target?",
 			p.node, p.url, p.match, lookback)
 	}
-	ids := map[string]bool{}
-	for _, s := range vec {
-		ids[identity(s.Metric)] = true
+	ms := make([]model.Metric, len(vec))
+	for i, s := range vec {
+		ms[i] = s.Metric
 	}
-	if len(ids) > 1 {
+	if ids := processes(ms); len(ids) > 1 {
 		return fmt.Errorf("remote node %s: prometheus %s: %s selects %d processes (%s): narrow it to one",
 			p.node, p.url, p.match, len(ids), strings.Join(sortedKeys(ids), ", "))
 	}
 	return nil
 }
 
-// identity is a series' labels other than the exporter's own (the
-// process: instance, job, node...), "__name__" dropped by last_over_time.
-func identity(m model.Metric) string {
-	c := m.Clone()
-	for _, l := range soakLabels {
-		delete(c, l)
+// processes tells the processes apart among a node's series: by the
+// labels every series carries (the scrape target's: instance, job, and
+// node from the exporter, and whatever relabelling adds), not by those
+// only some series carry (layer, state, class, witness...), nor by pid (a
+// restarted server is the same node).
+func processes(ms []model.Metric) map[string]bool {
+	common := map[model.LabelName]int{}
+	for _, m := range ms {
+		for l := range m {
+			common[l]++
+		}
 	}
-	return c.String()
+	ids := map[string]bool{}
+	for _, m := range ms {
+		id := model.Metric{}
+		for l, v := range m {
+			if common[l] == len(ms) && l != model.MetricNameLabel && l != "pid" {
+				id[l] = v
+			}
+		}
+		ids[id.String()] = true
+	}
+	return ids
 }
 
 // Read queries [start, end] at the step, chunk by chunk, and calls emit
@@ -161,12 +172,15 @@ func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit fun
 	if len(mat) > MaxSeries {
 		return fmt.Errorf("query_range: %d series, more than %d", len(mat), MaxSeries)
 	}
+	ms := make([]model.Metric, len(mat))
+	for i, ss := range mat {
+		ms[i] = ss.Metric
+	}
+	if ids := processes(ms); len(ids) > 1 {
+		return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(sortedKeys(ids), ", "))
+	}
 	byTime := map[model.Time]model.Vector{}
-	ids := map[string]bool{}
 	for _, ss := range mat {
-		if ids[identity(ss.Metric)] = true; len(ids) > 1 {
-			return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(sortedKeys(ids), ", "))
-		}
 		for _, sp := range ss.Values {
 			byTime[sp.Timestamp] = append(byTime[sp.Timestamp], &model.Sample{Metric: ss.Metric, Value: sp.Value, Timestamp: sp.Timestamp})
 		}
