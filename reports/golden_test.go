@@ -64,7 +64,7 @@ func TestGolden(t *testing.T) {
 			}
 			golden(t, name+".tables.html", htmlTables(page))
 			if sy.verdict != nil {
-				golden(t, name+".summary.md", []byte(VerdictMarkdown(*sy.verdict)))
+				golden(t, name+".summary.md", []byte(summaryMarkdown(*sy.verdict, b.prs)))
 			}
 		})
 	}

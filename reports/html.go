@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -67,6 +68,46 @@ type reportPage struct {
 	Warnings []string
 	Layers   []string
 	Built    time.Time
+	// Load is the load per phase, as soak run prints it.
+	Load []loadRow
+	// Reclaim is each layer's reclaim check status: a value is shown as
+	// failing only where its check failed.
+	Reclaim map[string]string
+}
+
+// Since writes a moment of the run the way the plots' time axis does
+// (time since the start, in the plots' unit), with the wall clock after it.
+func (pg reportPage) Since(t time.Time) string {
+	end := pg.Meta.End
+	if end.IsZero() {
+		end = t
+	}
+	u := unitFor(end.Sub(pg.Meta.Start).Seconds())
+	return fmt.Sprintf("+%s %s (%s)", plainNum(math.Round(t.Sub(pg.Meta.Start).Seconds()/u.div*10)/10), u.name, t.Format("15:04:05"))
+}
+
+// plusSign writes v to a tenth with its sign: "+3.5", "-12", "0".
+func plusSign(v float64) string {
+	v = math.Round(v*10) / 10
+	if v > 0 {
+		return "+" + plainNum(v)
+	}
+	return plainNum(v)
+}
+
+// Slope writes a node's goroutine trend for the run's length: per hour
+// only for runs of an hour or more; a shorter run gets the change over the
+// run (the slope times its length), and a run under a minute no trend.
+func (pg reportPage) Slope(perHour float64) string {
+	span := pg.Meta.End.Sub(pg.Meta.Start)
+	switch {
+	case span < time.Minute:
+		return "run too short for a trend"
+	case span < time.Hour:
+		return fmt.Sprintf("%s goroutines over %s", plusSign(perHour*span.Hours()), formatDur(span))
+	default:
+		return plusSign(perHour) + " goroutines per hour"
+	}
 }
 
 type phaseBar struct {
@@ -94,7 +135,13 @@ func (b *builder) renderHTML() ([]byte, error) {
 	m := b.run.Meta
 	pg := reportPage{Title: "soak report: " + filepath.Base(b.run.Dir), Meta: m, Summary: b.sum, Verdict: b.verdict,
 		Plots: b.plots, Notes: append(append([]string(nil), b.sum.Notes...), b.notes...),
-		Warnings: b.run.Warnings, Layers: slices.Sorted(maps.Keys(b.sum.Layers)), Built: time.Now()}
+		Warnings: b.run.Warnings, Layers: slices.Sorted(maps.Keys(b.sum.Layers)), Built: time.Now(),
+		Load: loadRows(b.prs), Reclaim: map[string]string{}}
+	for _, l := range pg.Layers {
+		if c, ok := b.reclaimCheck(l); ok {
+			pg.Reclaim[l] = c.Status
+		}
+	}
 	span := b.spanS
 	for i, p := range m.Phases {
 		bar := phaseBar{Name: p.Name, Kind: p.Kind, Offset: p.Start.Sub(m.Start), Planned: time.Duration(p.PlannedMs) * time.Millisecond, Shaded: i%2 == 0}
@@ -183,7 +230,7 @@ func formatNum(v float64) string {
 	case v >= 1 || v <= -1:
 		return fmt.Sprintf("%.2f", v)
 	default:
-		return fmt.Sprintf("%.3g", v)
+		return plainNum(v)
 	}
 }
 

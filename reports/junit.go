@@ -107,7 +107,7 @@ func evidence(c record.CheckResult) string {
 }
 
 func num(v float64, unit string) string {
-	s := fmt.Sprintf("%.4g", v)
+	s := plainNum(v)
 	if unit != "" {
 		s += " " + unit
 	}

@@ -89,8 +89,16 @@ func WriteVerdict(run *record.Run, v record.Verdict) error {
 	if err := run.WriteFile(junit, record.JUnitFile); err != nil {
 		return fmt.Errorf("write junit: %w", err)
 	}
-	if err := run.WriteFile([]byte(VerdictMarkdown(v)), record.SummaryMD); err != nil {
+	// The load each phase got, as soak run prints it; a run whose load
+	// results cannot be read still gets its verdict.
+	prs, _ := run.PhaseResults()
+	if err := run.WriteFile([]byte(summaryMarkdown(v, prs)), record.SummaryMD); err != nil {
 		return fmt.Errorf("write summary.md: %w", err)
 	}
 	return nil
+}
+
+// summaryMarkdown is summary.md: the verdict, then the load per phase.
+func summaryMarkdown(v record.Verdict, prs []record.PhaseResult) string {
+	return VerdictMarkdown(v) + loadMarkdown(prs)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
 )
 
@@ -38,6 +39,11 @@ func printResult(cmd *cobra.Command, res runner.Result, asJSON bool) {
 	if res.Ended != record.EndedCompleted {
 		fmt.Fprintf(out, "run %s: %s\n", res.Ended, res.Cause)
 	}
+	// The load each phase got (vegeta's text report, k6's end-of-test
+	// summary), before the checks that judge the server under it.
+	if t, err := reports.LoadText(res.Dir); err == nil && t != "" {
+		fmt.Fprintf(out, "load:\n%s\n", indent(t, "  "))
+	}
 	for _, c := range res.Verdict.Checks {
 		fmt.Fprintf(out, "  %-13s %-32s %s\n", mark(c.Status), c.Name, c.Message)
 	}
@@ -54,6 +60,15 @@ func printResult(cmd *cobra.Command, res runner.Result, asJSON bool) {
 		fmt.Fprintf(out, "report:  %s\n", res.ReportPath)
 	}
 	fmt.Fprintf(out, "run dir: %s\n", res.Dir)
+}
+
+// indent puts prefix before every line of s.
+func indent(s, prefix string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(prefix+l, " ")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // missing names what each lost line lost: the part before its first colon
