@@ -109,17 +109,21 @@ func runChurn() error {
 type churnResult struct {
 	made, slow, skipped int
 	took                time.Duration
-	busy                float64 // share of the machine's CPU time busy (all cores), 0..1
+	churnCPU            time.Duration // the churn processes' and the sink's CPU time
+	busy                float64       // share of the machine's CPU time busy (all cores), 0..1
 }
 
 // churn runs procs churn helpers at rate/procs each for dur (several
 // processes, so one process's scheduler or a single accept-side goroutine
 // does not cap the rate) and returns how many connections they made.
-func churn(t *testing.T, addr string, rate, procs int, dur time.Duration) churnResult {
+func churn(t *testing.T, sink *helper, rate, procs int, dur time.Duration) churnResult {
 	t.Helper()
+	addr := sink.addr
 	busy0, total0 := machineCPU()
+	sink0 := procCPU(sink.cmd.Process.Pid)
 	outs := make([][]byte, procs)
 	errs := make([]error, procs)
+	cmds := make([]*exec.Cmd, procs)
 	var wg sync.WaitGroup
 	for i := range procs {
 		r := rate / procs
@@ -128,11 +132,12 @@ func churn(t *testing.T, addr string, rate, procs int, dur time.Duration) churnR
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), helperEnv+"=churn", "ADDR="+addr, "RATE="+strconv.Itoa(r), "DUR="+dur.String())
+		cmds[i] = cmd
 		wg.Go(func() { outs[i], errs[i] = cmd.Output() })
 	}
 	wg.Wait()
 	busy1, total1 := machineCPU()
-	var res churnResult
+	res := churnResult{churnCPU: procCPU(sink.cmd.Process.Pid) - sink0}
 	for i := range procs {
 		if errs[i] != nil {
 			t.Fatalf("churn: %v", errs[i])
@@ -144,6 +149,7 @@ func churn(t *testing.T, addr string, rate, procs int, dur time.Duration) churnR
 		}
 		took, _ := time.ParseDuration(tooks)
 		res.made += made
+		res.churnCPU += cmds[i].ProcessState.UserTime() + cmds[i].ProcessState.SystemTime()
 		res.slow += slow
 		res.skipped += skipped
 		res.took = max(res.took, took)
@@ -250,7 +256,7 @@ func TestKernelEventsCost(t *testing.T) {
 	rules := []LayerRule{{Name: "in", LocalPorts: []int{port}}}
 	owner := kevOwner{tgid: sink.cmd.Process.Pid, listen: []uint16{uint16(port)}}
 	var table strings.Builder
-	fmt.Fprintf(&table, "| new conns/s (achieved) | watcher | CPU ms per s of churn | vs kernel events | connections recorded (of made: the sink's sockets) | events lost | machine CPU busy | churn: skipped, slow dials |\n|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&table, "| new conns/s (achieved) | watcher | CPU ms per s of churn | vs kernel events | connections recorded (of made: the sink's sockets) | events lost | machine CPU busy | churn: skipped, slow dials | churn CPU per connection (clients + sink) |\n|---|---|---|---|---|---|---|---|---|\n")
 	for _, rate := range rates {
 		type result struct {
 			name string
@@ -265,7 +271,7 @@ func TestKernelEventsCost(t *testing.T) {
 		kev := openEventsOwned(t, owner, rules, time.Second, DefaultEventRing)
 		c0 := selfCPU()
 		p0, _ := kev.prog.Stats()
-		ch := churn(t, sinkAddr(sink), rate, procs, dur)
+		ch := churn(t, sink, rate, procs, dur)
 		time.Sleep(500 * time.Millisecond) // the last closes
 		p1, _ := kev.prog.Stats()
 		conns, st := kev.take()
@@ -284,7 +290,7 @@ func TestKernelEventsCost(t *testing.T) {
 		// tcplife on the tracepoint, the sink's side.
 		bpid, stop := startTcplife(t, port)
 		c0, b0 := procCPU(bpid), progRunTime(bpid)
-		ch = churn(t, sinkAddr(sink), rate, procs, dur)
+		ch = churn(t, sink, rate, procs, dur)
 		time.Sleep(500 * time.Millisecond)
 		cpu = procCPU(bpid) - c0 + progRunTime(bpid) - b0
 		lines, lostLines := stop()
@@ -312,7 +318,7 @@ func TestKernelEventsCost(t *testing.T) {
 				}
 			}
 		})
-		ch = churn(t, sinkAddr(sink), rate, procs, dur)
+		ch = churn(t, sink, rate, procs, dur)
 		time.Sleep(500 * time.Millisecond)
 		close(done)
 		wg.Wait()
@@ -323,8 +329,9 @@ func TestKernelEventsCost(t *testing.T) {
 		base := rs[0].cpu
 		for _, r := range rs {
 			perS := float64(r.cpu.Microseconds()) / 1000 / r.took.Seconds()
-			fmt.Fprintf(&table, "| %d (%.0f) | %s | %.1f | %.2fx | %d of %d | %s | %.0f%% | %d, %d |\n", rate, float64(r.made)/r.took.Seconds(),
-				r.name, perS, float64(r.cpu)/float64(base), r.seen, r.made, r.lost, 100*r.busy, r.skipped, r.slow)
+			fmt.Fprintf(&table, "| %d (%.0f) | %s | %.1f | %.2fx | %d of %d | %s | %.0f%% | %d, %d | %.0f µs |\n", rate, float64(r.made)/r.took.Seconds(),
+				r.name, perS, float64(r.cpu)/float64(base), r.seen, r.made, r.lost, 100*r.busy, r.skipped, r.slow,
+				float64(r.churnCPU.Microseconds())/float64(max(r.made, 1)))
 		}
 	}
 	t.Logf("%d churn processes\n%s", procs, table.String())
@@ -334,8 +341,6 @@ func TestKernelEventsCost(t *testing.T) {
 		}
 	}
 }
-
-func sinkAddr(h *helper) string { return h.addr }
 
 // startTcplife starts bench/tcplife-tp.bt on port; stop returns the
 // connections it printed and what it said about lost events.
