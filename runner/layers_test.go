@@ -100,7 +100,7 @@ layers:
 `
 	for _, tc := range []struct {
 		node, extra, want string
-		rules           []probes.LayerRule
+		rules             []probes.LayerRule
 	}{
 		{node: "proxy", rules: []probes.LayerRule{{Name: "client", LocalPorts: []int{8080}}, {Name: "intra", RemotePorts: []int{8081}}}},
 		{node: "target", rules: []probes.LayerRule{{Name: "backend", RemotePorts: []int{9000}}, {Name: "intra", LocalPorts: []int{8081}}}},

@@ -3,9 +3,9 @@ package main
 import (
 	"io"
 	"net"
-	"path/filepath"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
