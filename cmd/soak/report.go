@@ -60,6 +60,14 @@ func runReport(cmd *cobra.Command, dir string, o reportOpts) error {
 			fmt.Fprintln(cmd.ErrOrStderr(), "soak: checks not evaluated:", err)
 		}
 	}
+	if _, err := run.Verdict(); err != nil {
+		// The report is built without it (verdict: error); say so here too,
+		// so an exit 0 is not taken for a judged run.
+		fmt.Fprintf(cmd.ErrOrStderr(), "soak: %v: the report shows the verdict as error; --recheck judges the run again\n", err)
+	}
+	if run.MetaErr != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "soak: %v: the report is built from the other files\n", run.MetaErr)
+	}
 	out, err := reports.Build(dir)
 	if err != nil {
 		return withCode(runner.ExitEnvironment, err)
