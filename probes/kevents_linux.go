@@ -51,8 +51,15 @@ type kernelEvents struct {
 	rd               *ringbuf.Reader
 	done             chan struct{}
 
-	mu     sync.Mutex
-	open   map[uint64]*kconn // by the kernel's socket address
+	mu   sync.Mutex
+	open map[uint64]*kconn // by the kernel's socket address
+	// tuples are the node's connections by 4-tuple: open ones (0) and
+	// those closed in the last kevKnownTakes takes (the take they closed
+	// in), for polling to tell the node's ownerless sockets (TIME_WAIT)
+	// from soak's. The tracker knows a socket from its first dump on, so
+	// a few ticks are enough.
+	tuples map[connKey]uint64
+	takes  uint64
 	ended  []record.Conn
 	stats  record.EventStats
 	err    string // why the reader stopped, if it did
@@ -86,7 +93,7 @@ type kevent struct {
 // means events flow; the error says why not (permissions, BTF, tracepoint).
 func openKernelEvents(node string, netns uint32, owner kevOwner, rules []LayerRule, interval time.Duration, ringSize int) (*kernelEvents, error) {
 	k := &kernelEvents{node: node, interval: interval, layers: newLayerSet(rules),
-		ports: map[uint32]bool{}, open: map[uint64]*kconn{}, done: make(chan struct{})}
+		ports: map[uint32]bool{}, open: map[uint64]*kconn{}, tuples: map[connKey]uint64{}, done: make(chan struct{})}
 	for _, r := range rules {
 		for _, p := range r.LocalPorts {
 			k.ports[uint32(p)] = true
@@ -288,6 +295,7 @@ func (k *kernelEvents) apply(ev kevent) {
 		k.open[ev.sk] = c
 		if c.own = k.isOwn(c); !c.own {
 			k.stats.Opened++
+			k.tuples[connKey{c.local, c.remote}] = 0
 		}
 	case tcpFinWait1, tcpCloseWait:
 		if c == nil || !c.finAt.IsZero() {
@@ -310,7 +318,13 @@ func (k *kernelEvents) apply(ev kevent) {
 		if k.isOwn(c) {
 			// The prober's dial returned after its open was read.
 			k.stats.Opened--
+			delete(k.tuples, connKey{c.local, c.remote})
 			return
+		}
+		if len(k.tuples) < maxKnownTuples {
+			k.tuples[connKey{c.local, c.remote}] = k.takes + 1
+		} else {
+			delete(k.tuples, connKey{c.local, c.remote})
 		}
 		k.stats.Closed++
 		cn := c.conn(k.node, at)
@@ -387,8 +401,32 @@ func (k *kernelEvents) take() ([]record.Conn, record.EventStats) {
 	defer k.mu.Unlock()
 	ended, st := k.ended, k.stats
 	k.ended = nil
+	k.takes++
+	for key, closed := range k.tuples {
+		if closed != 0 && closed+kevKnownTakes <= k.takes {
+			delete(k.tuples, key)
+		}
+	}
 	st.Error = k.err
 	return ended, st
+}
+
+// kevKnownTakes is how many takes (ticks) a closed connection's tuple stays
+// known to knows; maxKnownTuples bounds the tuples kept (an exporter
+// scraped rarely under heavy churn): beyond it, closed ones are forgotten
+// at once, and polling may miss some of the node's TIME_WAIT sockets.
+const (
+	kevKnownTakes  = 3
+	maxKnownTuples = 200_000
+)
+
+// knows says whether the witness recorded key as one of the node's
+// connections, open or closed in the last kevKnownTakes ticks.
+func (k *kernelEvents) knows(key connKey) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, ok := k.tuples[key]
+	return ok
 }
 
 // live returns the connections open now (ss lists the same).

@@ -37,7 +37,7 @@ func TestKernelEventsOnlyTheSUTsEnds(t *testing.T) {
 	if ev == nil || ev.kev == nil {
 		t.Skipf("kernel event witness unavailable: %s", s.EventsFallback())
 	}
-	holdConns(t, h.addr, k)
+	load := holdConns(t, h.addr, k)
 	if _, err := io.WriteString(h.stdin, "dial\n"); err != nil { // the SUT dials the backend
 		t.Fatal(err)
 	}
@@ -71,5 +71,17 @@ func TestKernelEventsOnlyTheSUTsEnds(t *testing.T) {
 	}
 	if !slices.Equal(fromKev, fromFDs) {
 		t.Errorf("witness and the SUT's fd table differ:\nwitness %v\nfd table %v", fromKev, fromFDs)
+	}
+	// soak's load client closes first: its ends wait in TIME_WAIT, owned
+	// by no fd, with the SUT's port as remote port, which rule "soak"
+	// names. Polling must not take them for the SUT's either: the witness
+	// never saw the SUT dial them.
+	for _, c := range load {
+		c.Close()
+	}
+	time.Sleep(300 * time.Millisecond)
+	smp, _ = s.Sample(context.Background(), time.Now())
+	if l := smp.Sockets.Layers["soak"]; l != nil {
+		t.Errorf("polling counts soak's closed load-client ends as the SUT's: layer soak %v", l.ByState)
 	}
 }

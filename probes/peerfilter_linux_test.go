@@ -135,7 +135,7 @@ func TestPeerFilterSameSample(t *testing.T) {
 	if _, err := sourceOf[*fdSource](s).lister.read(s.sys.proc, inodes); err != nil {
 		t.Fatal(err)
 	}
-	view, _ := socketView(filtered.Time, all, inodes, nil, newLayerSet(rules), newTracker("x"), record.MethodNetlink, false)
+	view, _ := socketView(filtered.Time, all, inodes, nil, nil, newLayerSet(rules), newTracker("x"), record.MethodNetlink, false)
 	for name, l := range view.Layers {
 		fl := filtered.Sockets.Layers[name]
 		if fl == nil || fl.Established() != l.Established() || len(fl.ByState) != len(l.ByState) {

@@ -18,9 +18,12 @@ type sock struct {
 
 // socketView turns one dump into the node's sockets by layer, feeding the
 // tracker. fdInodes are the process's socket inodes (and their fd numbers); own are the prober's
-// own connection addresses, left out.
+// own connection addresses, left out. nodes, when the kernel event witness
+// runs, says whether it recorded a tuple as one of the node's connections
+// (open, or closed lately): an ownerless socket the tracker never saw is
+// then the node's only if the node accepted it or the witness says so.
 func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own map[netip.AddrPort]bool,
-	ls layerSet, tr *tracker, method string, partial bool) (*record.Sockets, []record.Conn) {
+	nodes func(connKey) bool, ls layerSet, tr *tracker, method string, partial bool) (*record.Sockets, []record.Conn) {
 	out := &record.Sockets{Method: method, Layers: map[string]*record.LayerSockets{}, Partial: partial}
 	listen := map[uint16]bool{}
 	for i := range dump {
@@ -49,8 +52,15 @@ func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own map[n
 			c := tr.lookup(k)
 			layer, side = c.layer, c.side
 		default:
-			// No owner left (TIME_WAIT, SYN_RECV): ours only if a rule says so.
+			// No owner left (TIME_WAIT, SYN_RECV): ours only if a rule says
+			// so; and, with the witness, only if the node accepted it (on a
+			// port it listens on) or the witness saw the node dial it: a
+			// rule naming a remote port also matches soak's load client's
+			// and prober's closed ends.
 			if ls.match(lport, rport) == "" {
+				continue
+			}
+			if nodes != nil && !listen[s.local.Port()] && !nodes(k) {
 				continue
 			}
 		}

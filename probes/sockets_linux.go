@@ -76,7 +76,11 @@ func (k *socketSource) finish(_ context.Context, t *tick) {
 		own = s.fetch.ownAddrs(t.now)
 	}
 	var ended []record.Conn
-	t.out.Sockets, ended = socketView(t.now, k.socks, t.inodes, own, s.layers, s.tracker, s.method, k.partial)
+	var nodes func(connKey) bool
+	if e := sourceOf[*eventSource](s); e != nil && e.kev != nil {
+		nodes = e.kev.knows
+	}
+	t.out.Sockets, ended = socketView(t.now, k.socks, t.inodes, own, nodes, s.layers, s.tracker, s.method, k.partial)
 	t.out.Sockets.NetNS = s.sys.netns
 	t.listen = appendListenPorts(make([]uint16, 0, 4), k.socks, t.inodes)
 	t.ended = append(t.ended, ended...)
