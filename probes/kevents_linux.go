@@ -510,7 +510,10 @@ func openEventSource(s *Sampler) (source, error) {
 	}
 	kev, why := openEventWitness(s.root, s.target, s.sys.netns, s.events, s.forceProc)
 	if kev != nil && s.fetch != nil {
+		// The reader goroutine already runs and calls own under mu.
+		kev.mu.Lock()
 		kev.own = s.fetch.owns
+		kev.mu.Unlock()
 	}
 	return &eventSource{kev: kev, why: why}, nil
 }
