@@ -146,6 +146,11 @@ func load(dir string) (*builder, error) {
 	return b, nil
 }
 
+// pngDPI is the resolution of the PNG plots. Tests lower it (TestMain):
+// under -race, rasterizing and deflating a full-size plot costs ~10x, and a
+// report build ~8 CPU seconds, most of this package's test time.
+var pngDPI = vgimg.DefaultDPI
+
 // renderGrid draws a grid of panels on one PNG or SVG canvas. A figure of
 // one column gets its legends in a strip to the right of the data, level
 // with their panels, so no legend covers a line and no axis is stretched
@@ -154,7 +159,7 @@ func renderGrid(rows [][]*panel, w, h vg.Length, format string) ([]byte, error) 
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
-		c = vgimg.PngCanvas{Canvas: vgimg.New(w, h)}
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))}
 	case "svg":
 		c = vgsvg.New(w, h)
 	default:

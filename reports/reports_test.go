@@ -7,17 +7,51 @@ import (
 	"errors"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/vgimg"
 
 	"github.com/soak-dev/soak/record"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// shippedDPI is pngDPI as soak ships it; TestMain lowers pngDPI to testDPI:
+// under -race a report build at 96 dpi costs ~8 CPU seconds, at 24 dpi ~1,
+// through the same drawing code (a quarter of the pixels each way).
+var shippedDPI = pngDPI
+
+const testDPI = 24
+
+func TestMain(m *testing.M) {
+	pngDPI = testDPI
+	goleak.VerifyTestMain(m)
+}
+
+// Reports ship plots at gonum's default resolution; only tests lower it,
+// and the PNGs they check are drawn at the lowered one.
+func TestPNGResolution(t *testing.T) {
+	t.Parallel()
+	if shippedDPI != vgimg.DefaultDPI {
+		t.Errorf("pngDPI = %d, want vgimg.DefaultDPI (%d)", shippedDPI, vgimg.DefaultDPI)
+	}
+	b, err := renderGrid([][]*panel{{{p: plot.New()}}}, plotWidth, plotHeight, "png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int(math.Round(float64(plotWidth/vg.Inch) * testDPI)); cfg.Width != want {
+		t.Errorf("plot %d px wide, want %d (%.1f in at %d dpi)", cfg.Width, want, float64(plotWidth/vg.Inch), testDPI)
+	}
+}
 
 func failingVerdict() *record.Verdict {
 	return &record.Verdict{Status: record.StatusFail, RunEnded: record.EndedCompleted, Checks: []record.CheckResult{
