@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -43,8 +42,10 @@ type Comparison struct {
 	// they are); Notes lists lesser differences worth knowing.
 	Why   []string `json:"why,omitempty"`
 	Notes []string `json:"notes,omitempty"`
-	// Rows are the headline figures side by side.
+	// Rows are the headline figures side by side; Hidden counts the
+	// figures left out of them because they are 0 in both runs.
 	Rows   []Row      `json:"rows"`
+	Hidden int        `json:"hidden_zero_rows,omitempty"`
 	Checks []CheckRow `json:"checks"`
 	// Rules are the --fail-on outcomes; Tripped counts those that tripped.
 	Rules   []RuleResult `json:"rules,omitempty"`
@@ -225,8 +226,11 @@ func compareRows(a, b *Summary) []Row {
 		_, inB := b.Figures[f]
 		r.MissingA, r.MissingB = !inA, !inB
 		r.Change = r.B - r.A
-		if r.A != 0 {
-			r.Percent, r.HasPercent = r.Change/math.Abs(r.A)*100, true
+		// A percentage only from a positive baseline: from 0 it is
+		// infinite, and from a negative one (a falling slope) its sign
+		// says the opposite of the change.
+		if r.A > 0 && inA && inB {
+			r.Percent, r.HasPercent = r.Change/r.A*100, true
 		}
 		noiseOf(&r, a, b)
 		rows = append(rows, r)

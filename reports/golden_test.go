@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/soak-dev/soak/record"
@@ -98,5 +99,46 @@ func golden(t *testing.T, name string, got []byte) {
 		gotPath := filepath.Join(t.TempDir(), name)
 		_ = os.WriteFile(gotPath, got, 0o644)
 		t.Errorf("%s differs from %s (got written to %s; -update rewrites the golden file)", name, path, gotPath)
+	}
+}
+
+// TestGoldenCompareRows compares compare.html's figure table (values in
+// their units, changes, percentages, colours, hidden all-zero rows) of a
+// healthy run against a leaking one with testdata/golden.
+func TestGoldenCompareRows(t *testing.T) {
+	t.Parallel()
+	leaking := defaultSynth()
+	leaking.leak = true
+	c := &Comparison{Rows: compareRows(summaryOf(t, defaultSynth()), summaryOf(t, leaking))}
+	rows, hidden := figureRows(c)
+	var b bytes.Buffer
+	for _, r := range rows {
+		b.WriteString(r.Figure + " | " + r.Unit + " | " + r.A + " | " + r.B + " | " + r.Change + " | " + r.Percent + " | " + r.Class + "\n")
+	}
+	b.WriteString("hidden: " + strconv.Itoa(hidden) + "\n")
+	golden(t, "compare-rows.txt", b.Bytes())
+}
+
+func TestFigureRows(t *testing.T) {
+	t.Parallel()
+	c := &Comparison{Rows: compareRows(
+		&Summary{Figures: map[string]float64{"goroutines.slope": -1137, "rss.peak": 50 << 20, "load.rate": 100, "backend.peak": 0, "client.reclaimed_after": 4}},
+		&Summary{Figures: map[string]float64{"goroutines.slope": 11535, "rss.peak": 60 << 20, "load.rate": 90, "backend.peak": 0, "client.reclaimed_after": 6}})}
+	rows, hidden := figureRows(c)
+	if hidden != 1 || len(rows) != 4 {
+		t.Fatalf("rows %+v, hidden %d: want backend.peak (0 in both) hidden", rows, hidden)
+	}
+	want := map[string]figureRow{
+		"goroutines.slope":       {Unit: "goroutines/h", A: "-1137", B: "11535", Change: "+12672", Percent: "", Class: "worse"},
+		"rss.peak":               {Unit: "MiB", A: "50", B: "60", Change: "+10", Percent: "+20.0%", Class: "worse"},
+		"load.rate":              {Unit: "req/s", A: "100", B: "90", Change: "-10", Percent: "-10.0%", Class: "worse"},
+		"client.reclaimed_after": {Unit: "s", A: "4", B: "6", Change: "+2", Percent: "+50.0%", Class: ""},
+	}
+	for _, r := range rows {
+		w := want[r.Figure]
+		if r.Unit != w.Unit || r.A != w.A || r.B != w.B || r.Change != w.Change || r.Percent != w.Percent || r.Class != w.Class {
+			t.Errorf("%s: got %q %q %q %q %q %q, want %q %q %q %q %q %q", r.Figure, r.Unit, r.A, r.B, r.Change, r.Percent, r.Class,
+				w.Unit, w.A, w.B, w.Change, w.Percent, w.Class)
+		}
 	}
 }

@@ -258,11 +258,57 @@ type comparePage struct {
 	C     *Comparison
 	Plots []plotFile
 	Built time.Time
+	// Rows are the figures shown, in their display units; Hidden counts
+	// those left out because they are 0 in both runs.
+	Rows   []figureRow
+	Hidden int
+}
+
+// figureRow is one row of compare.html's figure table, as shown.
+type figureRow struct {
+	Row
+	Unit, A, B, Change, Percent, Noise string
+	// Class is "worse", "better" or "" (see changeClass).
+	Class string
+}
+
+// figureRows turns the comparison's rows into display rows: values in the
+// figure's unit (RSS in MiB, error rate in %), signed changes, a percent
+// only from a positive baseline, and rows that are 0 in both runs left
+// out (counted).
+func figureRows(c *Comparison) ([]figureRow, int) {
+	var out []figureRow
+	hidden := 0
+	for _, r := range c.Rows {
+		if r.A == 0 && r.B == 0 && !r.MissingA && !r.MissingB {
+			hidden++
+			continue
+		}
+		k := kindOf(r.Figure)
+		fr := figureRow{Row: r, Unit: k.Unit, A: tableNum(r.A*k.Scale, r.BoundA, r.MissingA),
+			B: tableNum(r.B*k.Scale, r.BoundB, r.MissingB)}
+		if !r.MissingA && !r.MissingB {
+			fr.Change, fr.Class = signed(r.Change*k.Scale), changeClass(r.Figure, r.Change)
+		}
+		if r.HasPercent && !r.MissingA && !r.MissingB {
+			fr.Percent = fmt.Sprintf("%+.1f%%", r.Percent)
+		}
+		if r.HasNoise {
+			fr.Noise = "±" + formatNum(r.Noise*k.Scale)
+		}
+		if r.HasNoise && r.WithinNoise {
+			fr.Class = ""
+		}
+		out = append(out, fr)
+	}
+	return out, hidden
 }
 
 func renderCompare(c *Comparison, plots []plotFile) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := templates.ExecuteTemplate(&buf, "compare.html.tmpl", comparePage{C: c, Plots: plots, Built: time.Now()}); err != nil {
+	rows, hidden := figureRows(c)
+	c.Hidden = hidden
+	if err := templates.ExecuteTemplate(&buf, "compare.html.tmpl", comparePage{C: c, Plots: plots, Built: time.Now(), Rows: rows, Hidden: hidden}); err != nil {
 		return nil, fmt.Errorf("render comparison: %w", err)
 	}
 	return buf.Bytes(), nil
