@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/record"
+	"github.com/soak-dev/soak/remote"
 	"github.com/soak-dev/soak/runner"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -47,13 +48,20 @@ func TestRemoteMatchesLocal(t *testing.T) {
 	net := newNetns(t)
 	startPrometheus(t, net, prom)
 
-	rows := []matrixCase{
-		{leak: ""},
-		{leak: "server-no-idle-timeout", node: "proxy", check: "reclaim/client"},
-		{leak: "goroutine-per-request", node: "target", check: "no_growth/goroutines/target"},
+	// The rows read from Prometheus, then the healthy build read from the
+	// exporters directly (remote: {exporter}, scraped by soak each tick).
+	rows := []struct {
+		matrixCase
+		via string
+	}{
+		{matrixCase{leak: ""}, remote.SourcePrometheus},
+		{matrixCase{leak: "server-no-idle-timeout", node: "proxy", check: "reclaim/client"}, remote.SourcePrometheus},
+		{matrixCase{leak: "goroutine-per-request", node: "target", check: "no_growth/goroutines/target"}, remote.SourcePrometheus},
+		{matrixCase{leak: ""}, remote.SourceExporter},
 	}
 	var table []string
-	for _, c := range rows {
+	for _, row := range rows {
+		c := row.matrixCase
 		pl, tl := "", ""
 		if c.node == "proxy" {
 			pl = c.leak
@@ -61,8 +69,8 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			tl = c.leak
 		}
 		local := runLocal(t, bin, remoteMatrixScenario(nil, pl, tl))
-		remote := runRemote(t, bin, net, pl, tl)
-		lv, rv := byCheck(local.Verdict), byCheck(remote.Verdict)
+		rem := runRemote(t, bin, net, row.via, pl, tl)
+		lv, rv := byCheck(local.Verdict), byCheck(rem.Verdict)
 		names := make([]string, 0, len(lv))
 		for n := range lv {
 			names = append(names, n)
@@ -70,8 +78,8 @@ func TestRemoteMatchesLocal(t *testing.T) {
 		sort.Strings(names)
 		for _, n := range names {
 			l, r := lv[n], rv[n]
-			table = append(table, fmt.Sprintf("%-22s %-32s local %-12s %8.3f   remote %-12s %8.3f   diff %+.3f",
-				leakName(c.leak), n, l.Status, l.Value, r.Status, r.Value, r.Value-l.Value))
+			table = append(table, fmt.Sprintf("%-22s %-10s %-32s local %-12s %8.3f   remote %-12s %8.3f   diff %+.3f",
+				leakName(c.leak), row.via, n, l.Status, l.Value, r.Status, r.Value, r.Value-l.Value))
 			if r.Status != l.Status {
 				t.Errorf("%s: %s: remote %s (%s), local %s (%s)", leakName(c.leak), n, r.Status, r.Message, l.Status, l.Message)
 			}
@@ -91,7 +99,7 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			t.Errorf("%s: checks in one run only: %s", leakName(c.leak), extra)
 		}
 	}
-	t.Logf("scrape interval 1s, query step 1s; checks local vs remote (value: the check's figure):\n%s", strings.Join(table, "\n"))
+	t.Logf("scrape interval 1s (Prometheus), query step 1s, soak's own scrape of an exporter every 1s; checks local vs remote (value: the check's figure):\n%s", strings.Join(table, "\n"))
 }
 
 func byCheck(v record.Verdict) map[string]record.CheckResult {
@@ -304,7 +312,7 @@ scrape_configs:
 // namespaces, waits until Prometheus holds both exporters' series of
 // these processes, runs the all-remote scenario with soak in the hub and
 // reads its verdict back from the run directory.
-func runRemote(t *testing.T, bin string, n *netns, proxyLeak, targetLeak string) runner.Result {
+func runRemote(t *testing.T, bin string, n *netns, via, proxyLeak, targetLeak string) runner.Result {
 	t.Helper()
 	logs := t.TempDir()
 	targetURL := fmt.Sprintf("http://%s:%d", n.targetIP, n.targetPort)
@@ -321,12 +329,17 @@ func runRemote(t *testing.T, bin string, n *netns, proxyLeak, targetLeak string)
 	for _, nd := range []struct{ ns, url string }{{n.target, targetURL}, {n.proxy, proxyURL}} {
 		waitHTTPNS(t, nd.ns, nd.url+"/health")
 	}
+	node := func(ip, url string) string {
+		if via == remote.SourceExporter {
+			return fmt.Sprintf(`remote: {exporter: "http://%s:%d/metrics", url: %q}`, ip, n.exporterPort, url)
+		}
+		return fmt.Sprintf(`remote: {prometheus: "http://127.0.0.1:9090", match: '{instance="%s:%d"}', step: 1s, url: %q}`,
+			ip, n.exporterPort, url)
+	}
 	nodes := map[string]string{
-		"proxy": fmt.Sprintf(`remote: {prometheus: "http://127.0.0.1:9090", match: '{instance="%s:%d"}', step: 1s, url: %q}`,
-			n.proxyIP, n.exporterPort, proxyURL),
-		"target": fmt.Sprintf(`remote: {prometheus: "http://127.0.0.1:9090", match: '{instance="%s:%d"}', step: 1s, url: %q}`,
-			n.targetIP, n.exporterPort, targetURL),
-		"s3": fmt.Sprintf("listen: %q", fmt.Sprintf("%s:%d", n.hubIP, n.s3Port)),
+		"proxy":  node(n.proxyIP, proxyURL),
+		"target": node(n.targetIP, targetURL),
+		"s3":     fmt.Sprintf("listen: %q", fmt.Sprintf("%s:%d", n.hubIP, n.s3Port)),
 	}
 	text := remoteMatrixScenario(nodes, proxyLeak, targetLeak)
 	path := filepath.Join(t.TempDir(), "remote.yaml")
