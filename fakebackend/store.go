@@ -40,11 +40,23 @@ type capStore struct {
 	// completed or aborted, so they count against maxBytes too.
 	parts     map[string]map[int]int64
 	partBytes int64
+	// sizes is the size of every object stored, by bucket and key, as this
+	// store counted it: concurrent PUTs of one new key each saw it absent
+	// (a HeadObject before the body) and each counted it, so bytes and
+	// count drifted up for good and the store refused uploads it had room
+	// for. Counting from this map at commit keeps count exact.
+	sizes map[string]int64
+	// inflight and inflightNew are the bytes and new objects of PUTs
+	// admitted whose bodies are being read.
+	inflight, inflightNew int64
 }
+
+// sizeKey names an object in capStore.sizes.
+func sizeKey(bucket, key string) string { return bucket + "\x00" + key }
 
 func newCapStore(inner gofakes3.Backend, objs *scenarios.Objects) *capStore {
 	s := &capStore{Backend: inner, maxBytes: DefaultMaxBytes, maxCount: DefaultMaxCount,
-		synthModified: time.Now().UTC().Format(http.TimeFormat), parts: map[string]map[int]int64{}}
+		synthModified: time.Now().UTC().Format(http.TimeFormat), parts: map[string]map[int]int64{}, sizes: map[string]int64{}}
 	if objs != nil {
 		if objs.MaxBytes > 0 {
 			s.maxBytes = int64(objs.MaxBytes)
@@ -67,22 +79,18 @@ func (s *capStore) admit(size int64, newObject bool) error {
 
 // exists reports whether bucket holds key (synthetic keys do not count).
 func (s *capStore) exists(bucket, key string) bool {
-	obj, err := s.Backend.HeadObject(bucket, key)
-	if err != nil || obj == nil {
-		return false
-	}
-	if obj.Contents != nil {
-		obj.Contents.Close()
-	}
-	return true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.sizes[sizeKey(bucket, key)]
+	return ok
 }
 
 func (s *capStore) admitLocked(size int64, newObject bool) error {
-	if held := s.bytes + s.partBytes; size > 0 && held+size > s.maxBytes {
+	if held := s.bytes + s.partBytes + s.inflight; size > 0 && held+size > s.maxBytes {
 		return gofakes3.ErrorMessagef(codeEntityTooLarge,
 			"the fake backend holds at most %d bytes in memory (%d held); raise objects.max_bytes", s.maxBytes, held)
 	}
-	if newObject && s.count+1 > s.maxCount {
+	if newObject && s.count+s.inflightNew+1 > s.maxCount {
 		return gofakes3.ErrorMessagef(codeEntityTooLarge,
 			"the fake backend holds at most %d objects; raise objects.max_count", s.maxCount)
 	}
@@ -90,54 +98,52 @@ func (s *capStore) admitLocked(size int64, newObject bool) error {
 }
 
 func (s *capStore) PutObject(bucket, key string, meta map[string]string, input io.Reader, size int64, cond *gofakes3.PutConditions) (gofakes3.PutObjectResult, error) {
-	var oldSize int64
-	exists := false
-	if old, err := s.Backend.HeadObject(bucket, key); err == nil && old != nil {
-		exists, oldSize = true, old.Size
-		if old.Contents != nil {
-			old.Contents.Close()
-		}
-	}
 	if size < 0 {
 		return gofakes3.PutObjectResult{}, gofakes3.ErrMissingContentLength
 	}
+	k := sizeKey(bucket, key)
 	// Reserve before reading the body so concurrent uploads cannot overshoot.
 	s.mu.Lock()
+	_, exists := s.sizes[k]
+	var isNew int64
+	if !exists {
+		isNew = 1
+	}
 	if err := s.admitLocked(size, !exists); err != nil {
 		s.mu.Unlock()
 		return gofakes3.PutObjectResult{}, err
 	}
-	s.bytes += size
-	if !exists {
-		s.count++
-	}
+	s.inflight += size
+	s.inflightNew += isNew
 	s.mu.Unlock()
 	res, err := s.Backend.PutObject(bucket, key, meta, io.LimitReader(input, size), size, cond)
 	s.mu.Lock()
-	if err != nil {
-		s.bytes -= size
-		if !exists {
-			s.count--
+	defer s.mu.Unlock()
+	s.inflight -= size
+	s.inflightNew -= isNew
+	if err == nil {
+		// Counted at commit, against what this store last counted for
+		// the key: exact count; bytes off only while two PUTs of one key
+		// of different sizes commit in the other order, never drifting.
+		old, had := s.sizes[k]
+		s.sizes[k] = size
+		s.bytes += size - old
+		if !had {
+			s.count++
 		}
-	} else {
-		s.bytes -= oldSize
 	}
-	s.mu.Unlock()
 	return res, err
 }
 
 func (s *capStore) forget(bucket, key string) {
-	old, err := s.Backend.HeadObject(bucket, key)
-	if err != nil || old == nil {
-		return
-	}
-	if old.Contents != nil {
-		old.Contents.Close()
-	}
 	s.mu.Lock()
-	s.bytes -= old.Size
-	s.count--
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	k := sizeKey(bucket, key)
+	if old, ok := s.sizes[k]; ok {
+		delete(s.sizes, k)
+		s.bytes -= old
+		s.count--
+	}
 }
 
 func (s *capStore) DeleteObject(bucket, key string) (gofakes3.ObjectDeleteResult, error) {
@@ -153,9 +159,20 @@ func (s *capStore) DeleteMulti(bucket string, keys ...string) (gofakes3.MultiDel
 }
 
 func (s *capStore) ForceDeleteBucket(name string) error {
-	// Bucket contents are uncounted only approximately: recount from zero
-	// would need a full listing; a soak does not delete non-empty buckets.
-	return s.Backend.ForceDeleteBucket(name)
+	err := s.Backend.ForceDeleteBucket(name)
+	if err == nil {
+		s.mu.Lock()
+		prefix := sizeKey(name, "")
+		for k, n := range s.sizes {
+			if strings.HasPrefix(k, prefix) {
+				delete(s.sizes, k)
+				s.bytes -= n
+				s.count--
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
 }
 
 // CopyObject goes through PutObject so copies count against the cap.
