@@ -255,6 +255,30 @@ func (v *validator) node(path, name string, n *Node) {
 		v.fail(path+".remote", "a node has either attach or remote, not both")
 	}
 	v.remote(path+".remote", n.Remote)
+	if n.Remote != nil {
+		// Fields that start or probe a node: silently ignoring them would
+		// let a scenario mean what it does not do.
+		for _, f := range []struct {
+			name string
+			set  bool
+			why  string
+		}{
+			{"env", len(n.Env) > 0, "soak does not start a remote node"},
+			{"env_unset", len(n.EnvUnset) > 0, "soak does not start a remote node"},
+			{"files", len(n.Files) > 0, "soak does not start a remote node"},
+			{"dir", n.Dir != "", "soak does not start a remote node"},
+			{"ready", n.Ready != "", "soak does not start a remote node; its exporter or Prometheus must hold its series when the run starts"},
+			{"ready_timeout", n.ReadyTimeout != 0, "soak does not start a remote node"},
+			{"stop_grace", n.StopGrace != 0, "soak does not stop a remote node"},
+			{"host", n.Host != "", "remote.url gives a remote node's address"},
+			{"goroutines", n.Goroutines != "", "give the exporter --pprof on the node's host"},
+			{"metrics", n.Metrics != "", "give the exporter --metrics on the node's host"},
+		} {
+			if f.set {
+				v.fail(path+"."+f.name, "does not apply to a remote node: %s", f.why)
+			}
+		}
+	}
 	for i, arg := range n.Command {
 		v.template(fmt.Sprintf("%s.command[%d]", path, i), arg)
 	}
