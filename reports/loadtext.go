@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/soak-dev/soak/record"
 )
@@ -41,10 +41,10 @@ func loadRows(prs []record.PhaseResult) []loadRow {
 		if p.Requests > 0 {
 			r.Success = pctText(phaseSuccess(p))
 			if d := p.End.Sub(p.Start).Seconds(); d > 0 {
-				r.Rate = plainNum(float64(p.Requests) / d)
+				r.Rate = strconv.FormatFloat(float64(p.Requests)/d, 'f', 1, 64)
 			}
 			if p.LatencyP50 > 0 || p.LatencyMax > 0 {
-				r.P50, r.P99, r.Max = plainNum(p.LatencyP50), plainNum(p.LatencyP99), plainNum(p.LatencyMax)
+				r.P50, r.P99, r.Max = msText(p.LatencyP50), msText(p.LatencyP99), msText(p.LatencyMax)
 			}
 		}
 		rows = append(rows, r)
@@ -63,9 +63,9 @@ func loadRows(prs []record.PhaseResult) []loadRow {
 		tot.Planned = strconv.FormatFloat(math.Round(planned), 'f', -1, 64)
 	}
 	if all.Requests > 0 {
-		tot.Success, tot.Rate = pctText(1-all.ErrorRate), plainNum(all.Rate)
+		tot.Success, tot.Rate = pctText(1-all.ErrorRate), strconv.FormatFloat(all.Rate, 'f', 1, 64)
 		if all.P50Ms > 0 {
-			tot.P50, tot.P99 = plainNum(all.P50Ms), plainNum(all.P99Ms)
+			tot.P50, tot.P99 = msText(all.P50Ms), msText(all.P99Ms)
 		}
 	}
 	return append(rows, tot)
@@ -108,13 +108,32 @@ func loadTable(prs []record.PhaseResult) string {
 	if rows == nil {
 		return ""
 	}
-	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, strings.Join(loadColumns, "\t")+"\t")
+	// Names left, numbers right, as vegeta's and k6's reports do.
+	all := [][]string{loadColumns}
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r.cells(), "\t")+"\t")
+		all = append(all, r.cells())
 	}
-	tw.Flush()
+	width := make([]int, len(loadColumns))
+	for _, cells := range all {
+		for i, c := range cells {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	for _, cells := range all {
+		var line strings.Builder
+		for i, c := range cells {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(c))
+			switch {
+			case i < 2 || i == len(cells)-1:
+				line.WriteString(c + pad)
+			default:
+				line.WriteString(pad + c)
+			}
+			line.WriteString("  ")
+		}
+		b.WriteString(strings.TrimRight(line.String(), " ") + "\n")
+	}
 	return b.String()
 }
 
@@ -150,4 +169,12 @@ func plainNum(v float64) string {
 	}
 	r, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
 	return strconv.FormatFloat(r, 'f', -1, 64)
+}
+
+// msText writes a latency in ms to a tenth (to a hundredth under 10 ms).
+func msText(ms float64) string {
+	if ms < 10 {
+		return strconv.FormatFloat(ms, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(ms, 'f', 1, 64)
 }

@@ -18,7 +18,7 @@ func TestLoadTable(t *testing.T) {
 			Success: 0.99996, LatencyP50: 2.25, LatencyP99: 12345.6, LatencyMax: 20000, Errors: map[string]int{"reset": 1}},
 	}
 	got := loadTable(prs)
-	for _, want := range []string{"no requests", "99.99%", "10050", "10000", "1005", "12346", "reset 1"} {
+	for _, want := range []string{"no requests", "99.99%", "10050", "10000", "1005.0", "12345.6", "reset 1"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("load table lacks %q:\n%s", want, got)
 		}
