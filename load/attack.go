@@ -194,6 +194,11 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		res.ExpectStatus = a.req.ExpectStatus
 	}
 	res.PlannedRequests = a.planned()
+	if ctx.Err() != nil {
+		// Stopped early (an abort, a signal): what was planned until then,
+		// so a rate threshold compares like with like.
+		res.PlannedRequests = live.Snapshot(res.End).Planned
+	}
 	res.LatencyP50 = ms(m.Latencies.P50)
 	res.LatencyP90 = ms(m.Latencies.P90)
 	res.LatencyP99 = ms(m.Latencies.P99)

@@ -187,6 +187,10 @@ func TestRateStopsOnCancel(t *testing.T) {
 	if res.Extra["interrupted"] != 1 || res.Requests == 0 {
 		t.Errorf("result %+v", res)
 	}
+	// Planned until the stop (20/s over at least 300 ms), not the hour.
+	if ran := res.End.Sub(res.Start).Seconds(); res.PlannedRequests < 6 || res.PlannedRequests > 20*ran+0.5 {
+		t.Errorf("planned %v requests over %.2fs at 20/s", res.PlannedRequests, ran)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "load", "long.json")); err != nil {
 		t.Error(err)
 	}

@@ -28,6 +28,10 @@ type ledger struct {
 	opened   int
 	closedBy map[string]int
 	sinkErr  error
+	// stopped is set by closeAll: a dial that completes after it is
+	// closed at once, else its request would wait out the timeout on a
+	// SUT that does not answer and hold the phase's end.
+	stopped bool
 }
 
 func newLedger(env Env, timeout time.Duration, src *sources) *ledger {
@@ -54,9 +58,13 @@ func (l *ledger) track(c net.Conn) *ledgerConn {
 	l.mu.Lock()
 	l.open[lc] = struct{}{}
 	l.opened++
+	stopped := l.stopped
 	l.mu.Unlock()
 	if l.stats != nil {
 		l.stats.OpenConns.Add(1)
+	}
+	if stopped {
+		lc.Close()
 	}
 	return lc
 }
@@ -65,6 +73,7 @@ func (l *ledger) track(c net.Conn) *ledgerConn {
 // leaks into the next phase.
 func (l *ledger) closeAll() {
 	l.mu.Lock()
+	l.stopped = true
 	conns := make([]*ledgerConn, 0, len(l.open))
 	for c := range l.open {
 		conns = append(conns, c)
