@@ -125,6 +125,7 @@ func openKernelEvents(node string, netns uint32, owner kevOwner, rules []LayerRu
 		return nil, fmt.Errorf("kernel events: %w", err)
 	}
 	k.stats.Witness = record.WitnessKernelEvents
+	k.own = owner.prober // before the reader starts: it reads k.own
 	go k.read()
 	return k, nil
 }
@@ -508,13 +509,11 @@ func openEventSource(s *Sampler) (source, error) {
 	if s.events <= 0 {
 		return nil, nil
 	}
-	kev, why := openEventWitness(s.root, s.target, s.sys.netns, s.events, s.forceProc)
-	if kev != nil && s.fetch != nil {
-		// The reader goroutine already runs and calls own under mu.
-		kev.mu.Lock()
-		kev.own = s.fetch.owns
-		kev.mu.Unlock()
+	var prober func(netip.AddrPort) bool
+	if s.fetch != nil {
+		prober = s.fetch.owns
 	}
+	kev, why := openEventWitness(s.root, s.target, s.sys.netns, s.events, s.forceProc, prober)
 	return &eventSource{kev: kev, why: why}, nil
 }
 
@@ -554,7 +553,9 @@ func (e *eventSource) close() []record.Conn {
 }
 
 // openEventWitness starts the kernel event witness, or says why not.
-func openEventWitness(root procRoot, t Target, netns string, interval time.Duration, forceProc bool) (*kernelEvents, string) {
+// prober says whether an address is one the prober dialled from (nil: none).
+func openEventWitness(root procRoot, t Target, netns string, interval time.Duration, forceProc bool,
+	prober func(netip.AddrPort) bool) (*kernelEvents, string) {
 	if forceProc {
 		return nil, "asked for polling only"
 	}
@@ -566,6 +567,7 @@ func openEventWitness(root procRoot, t Target, netns string, interval time.Durat
 	if err != nil {
 		return nil, "kernel events: " + err.Error()
 	}
+	owner.prober = prober
 	k, err := openKernelEvents(t.Node, ino, owner, t.Layers, interval, DefaultEventRing)
 	if err != nil {
 		return nil, err.Error()

@@ -40,10 +40,14 @@ import (
 const initialPIDNS = 0xEFFFFFFC
 
 // kevOwner is what tells the node's sockets from others': its tgid in the
-// initial PID namespace and the ports it listens on.
+// initial PID namespace, the ports it listens on, and the prober's own
+// connections.
 type kevOwner struct {
 	tgid   int
 	listen []uint16
+	// prober says whether an address is one the prober dialled from: its
+	// connections to the node are soak's (nil: the prober fetches nothing).
+	prober func(netip.AddrPort) bool
 }
 
 // maxListenPorts bounds the ports the witness accepts connections on per
