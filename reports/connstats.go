@@ -26,6 +26,8 @@ type layerConns struct {
 	// seen by two witnesses is not counted twice in one plot.
 	lifetime map[string]map[string][]int
 	idle     map[string]map[string][]int
+	// bounds are the histograms' bin bounds (see withBounds).
+	bounds []float64
 	// events folds the kernel event witness's connections: closers, and
 	// how many lived less than one sample interval.
 	events *EventsSummary
@@ -38,6 +40,9 @@ type connStats struct {
 	interval time.Duration // the run's sample interval: shorter connections count as short
 	// reclaim times the SUT's idle closes per layer and witness (nil: not kept).
 	reclaim *reclaimed.Fold
+	// bounds holds each layer's histogram bounds (withBounds); a layer
+	// without gets histBoundsS.
+	bounds map[string][]float64
 	// ledger names the layer of a ledger connection that carries none, from
 	// the run's layer rules (the same rule reclaim uses), so a backend's
 	// ledger is counted in its layer instead of "other".
@@ -48,8 +53,25 @@ func newConnStats(interval time.Duration) *connStats {
 	return &connStats{layers: map[string]*layerConns{}, interval: interval}
 }
 
-func histBin(v float64) int {
-	return sort.SearchFloat64s(histBoundsS, v)
+// histBin is the bin of v: the first whose upper bound is >= v, or the
+// overflow bin.
+func histBin(bounds []float64, v float64) int {
+	return sort.SearchFloat64s(bounds, v)
+}
+
+// withBounds returns histBoundsS with a layer's idle timeout and pass limit
+// added as bin bounds, so the bars split exactly there: "closed after 4.0
+// s" and "after 4.9 s" no longer share a (2 s, 5 s] bar around a 4 s
+// timeout. Values <= 0 or already bounds are left out.
+func withBounds(extra ...float64) []float64 {
+	out := slices.Clone(histBoundsS)
+	for _, e := range extra {
+		if e > 0 && !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (cs *connStats) add(c record.Conn) {
@@ -64,7 +86,10 @@ func (cs *connStats) add(c record.Conn) {
 	lc := cs.layers[l]
 	if lc == nil {
 		lc = &layerConns{byWitness: map[string]int{}, closedBy: map[string]int{}, maxIdleByWitness: map[string]float64{},
-			lifetime: map[string]map[string][]int{}, idle: map[string]map[string][]int{}}
+			lifetime: map[string]map[string][]int{}, idle: map[string]map[string][]int{}, bounds: cs.bounds[l]}
+		if lc.bounds == nil {
+			lc.bounds = histBoundsS
+		}
 		cs.layers[l] = lc
 	}
 	by := c.ClosedBy
@@ -87,11 +112,11 @@ func (cs *connStats) add(c record.Conn) {
 	if by == record.OpenAtEnd || c.Closed.IsZero() || c.Opened.IsZero() {
 		return
 	}
-	histAdd(lc.lifetime, c.Witness, by, c.Closed.Sub(c.Opened).Seconds())
-	histAdd(lc.idle, c.Witness, by, float64(c.IdleBeforeCloseMs)/1000)
+	histAdd(lc.lifetime, lc.bounds, c.Witness, by, c.Closed.Sub(c.Opened).Seconds())
+	histAdd(lc.idle, lc.bounds, c.Witness, by, float64(c.IdleBeforeCloseMs)/1000)
 }
 
-func histAdd(m map[string]map[string][]int, witness, by string, v float64) {
+func histAdd(m map[string]map[string][]int, bounds []float64, witness, by string, v float64) {
 	w := m[witness]
 	if w == nil {
 		w = map[string][]int{}
@@ -99,10 +124,10 @@ func histAdd(m map[string]map[string][]int, witness, by string, v float64) {
 	}
 	h := w[by]
 	if h == nil {
-		h = make([]int, len(histBoundsS)+1)
+		h = make([]int, len(bounds)+1)
 		w[by] = h
 	}
-	h[histBin(v)]++
+	h[histBin(bounds, v)]++
 }
 
 // witness returns the strongest witness of the layer's connections: the

@@ -31,12 +31,12 @@ func closerColor(by string) color.RGBA {
 }
 
 // binLabels names the histogram bins.
-func binLabels() []string {
-	out := make([]string, 0, len(histBoundsS)+1)
-	for _, b := range histBoundsS {
+func binLabels(bounds []float64) []string {
+	out := make([]string, 0, len(bounds)+1)
+	for _, b := range bounds {
 		out = append(out, "≤"+shortSeconds(b))
 	}
-	return append(out, ">"+shortSeconds(histBoundsS[len(histBoundsS)-1]))
+	return append(out, ">"+shortSeconds(bounds[len(bounds)-1]))
 }
 
 func shortSeconds(s float64) string {
@@ -54,7 +54,7 @@ func shortSeconds(s float64) string {
 // axis (one connection in a bin still shows next to thousands in another),
 // with the layer's idle timeout (dashed) and pass limit (solid) marked
 // where they fall between the bins; 0 leaves a mark out.
-func histPlot(title string, byCloser map[string][]int, timeout, limit float64) (*panel, int) {
+func histPlot(title string, bounds []float64, byCloser map[string][]int, timeout, limit float64) (*panel, int) {
 	pn := newPanel(title)
 	p := pn.p
 	p.Y.Label.Text = "connections (log scale)"
@@ -84,7 +84,7 @@ func histPlot(title string, byCloser map[string][]int, timeout, limit float64) (
 		pn.addBars("closed by "+by, vals)
 		drawn++
 	}
-	names := binLabels()
+	names := binLabels(bounds)
 	p.NominalX(names...)
 	pn.X.Names = names
 	p.X.Tick.Label.Rotation = math.Pi / 4
@@ -104,7 +104,7 @@ func histPlot(title string, byCloser map[string][]int, timeout, limit float64) (
 		if m.at <= 0 {
 			continue
 		}
-		x := binPos(m.at)
+		x := binPos(bounds, m.at)
 		ln, err := plotter.NewLine(plotter.XYs{{X: x, Y: p.Y.Min}, {X: x, Y: p.Y.Max}})
 		if err != nil {
 			continue
@@ -124,17 +124,18 @@ func histPlot(title string, byCloser map[string][]int, timeout, limit float64) (
 }
 
 // binPos is where v seconds falls on the histogram's nominal axis: bin i
-// is drawn at x = i and spans i-0.5 .. i+0.5, log-interpolated inside it.
-func binPos(v float64) float64 {
-	i := histBin(v) // the first bin whose bound is >= v
+// is drawn at x = i and spans i-0.5 .. i+0.5, log-interpolated inside it
+// (a value that is a bound falls on the edge after its bin).
+func binPos(bounds []float64, v float64) float64 {
+	i := histBin(bounds, v) // the first bin whose bound is >= v
 	lo := 0.0
 	if i > 0 {
-		lo = histBoundsS[i-1]
+		lo = bounds[i-1]
 	}
-	if i >= len(histBoundsS) {
+	if i >= len(bounds) {
 		return float64(i) // the overflow bin
 	}
-	hi := histBoundsS[i]
+	hi := bounds[i]
 	if lo <= 0 {
 		return float64(i) - 0.5 + v/hi
 	}
@@ -158,8 +159,8 @@ func (b *builder) plotLifetimes() error {
 		if chk, ok := b.reclaimCheck(l); ok && chk.Limit > timeout && timeout > 0 {
 			limit = chk.Limit
 		}
-		life, dl := histPlot(fmt.Sprintf("%s: lifetime (%s witness)", l, w), lc.lifetime[w], timeout, limit)
-		idle, di := histPlot(fmt.Sprintf("%s: idle before close (%s witness)", l, w), lc.idle[w], timeout, limit)
+		life, dl := histPlot(fmt.Sprintf("%s: lifetime (%s witness)", l, w), lc.bounds, lc.lifetime[w], timeout, limit)
+		idle, di := histPlot(fmt.Sprintf("%s: idle before close (%s witness)", l, w), lc.bounds, lc.idle[w], timeout, limit)
 		name, t := "lifetimes-"+fileSafe(l), title+": "+l
 		if dl+di == 0 {
 			b.skip(name, t, "no data: every "+l+" connection was still open at the end")

@@ -67,5 +67,5 @@ func (b *builder) plotScatter() error {
 		b.skip(name, title, "no data: no sample has both goroutines and sockets")
 		return nil
 	}
-	return b.saveFigure(name, title, [][]*panel{{pn}}, plotWidth*0.7, plotHeight*1.1)
+	return b.saveFigure(name, title, [][]*panel{{pn}}, plotWidth*0.85, plotHeight*1.1)
 }

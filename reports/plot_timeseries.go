@@ -112,15 +112,28 @@ var (
 
 // reclaimCheck returns the verdict's reclaim check of a layer, if any.
 func (b *builder) reclaimCheck(layer string) (record.CheckResult, bool) {
-	if b.verdict == nil {
+	return reclaimCheckOf(b.verdict, layer)
+}
+
+func reclaimCheckOf(v *record.Verdict, layer string) (record.CheckResult, bool) {
+	if v == nil {
 		return record.CheckResult{}, false
 	}
-	for _, c := range b.verdict.Checks {
+	for _, c := range v.Checks {
 		if c.Kind == "reclaim" && c.Layer == layer {
 			return c, true
 		}
 	}
 	return record.CheckResult{}, false
+}
+
+// reclaimLimit is a layer's pass limit (timeout + tolerance) from its
+// reclaim check, or 0 when there is none above the timeout.
+func reclaimLimit(v *record.Verdict, layer string, timeout float64) float64 {
+	if c, ok := reclaimCheckOf(v, layer); ok && timeout > 0 && c.Limit > timeout {
+		return c.Limit
+	}
+	return 0
 }
 
 // plotIdleAges is plot 2: one panel per layer, from the layer's own node,

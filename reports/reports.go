@@ -112,6 +112,15 @@ func load(dir string) (*builder, error) {
 	if e := r.Meta.End; !e.IsZero() && e.After(r.Meta.Start) {
 		b.spanS = e.Sub(r.Meta.Start).Seconds()
 	}
+	// The verdict first: its reclaim limits are bounds of the lifetime
+	// histograms, folded with conns.jsonl.
+	var verr error
+	b.verdict, verr = r.Verdict()
+	b.cs.bounds = map[string][]float64{}
+	for l, lm := range r.Meta.Layers {
+		timeout := float64(lm.IdleTimeoutMs) / 1000
+		b.cs.bounds[l] = withBounds(timeout, reclaimLimit(b.verdict, l, timeout))
+	}
 	// conns.jsonl is read alongside samples.jsonl: both are large in a long
 	// run and decoding JSON is most of the cost. The second Run value keeps
 	// the readers' warnings apart.
@@ -135,9 +144,9 @@ func load(dir string) (*builder, error) {
 	if b.prs, err = r.PhaseResults(); err != nil {
 		lost = append(lost, fmt.Sprintf("the phases' load results could not be read (%v): load figures are missing", err))
 	}
-	if b.verdict, err = r.Verdict(); err != nil {
+	if verr != nil {
 		// Never a pass: the verdict is there, and nobody can tell what it said.
-		why := fmt.Sprintf("%s could not be read (%v): the run's verdict is unknown; `soak report --recheck` judges it again", record.VerdictFile, err)
+		why := fmt.Sprintf("%s could not be read (%v): the run's verdict is unknown; `soak report --recheck` judges it again", record.VerdictFile, verr)
 		b.verdict = &record.Verdict{Status: record.StatusError, RunEnded: r.Meta.Ended, Cause: why}
 		lost = append(lost, why)
 	}
