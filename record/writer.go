@@ -101,6 +101,23 @@ func (w *Writer) WriteFile(data []byte, name ...string) error {
 	return writeFileIn(w.root, n, data)
 }
 
+// CreateFile creates (or empties) the file at name inside the run
+// directory for reading and writing, through the directory's os.Root, so a
+// symlink planted on its way out of the directory is refused.
+func (w *Writer) CreateFile(name ...string) (*os.File, error) {
+	n := slash(name)
+	if dir := filepath.Dir(n); dir != "." {
+		if err := w.root.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create %s: %w", n, err)
+		}
+	}
+	f, err := w.root.OpenFile(n, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", n, err)
+	}
+	return f, nil
+}
+
 // WriteMeta replaces meta.json atomically (write to a temporary file, fsync, rename).
 func (w *Writer) WriteMeta(m Meta) error {
 	w.metaMu.Lock()

@@ -125,7 +125,13 @@ func (r *run) startNodes(ctx context.Context) error {
 			if err != nil {
 				return setupErr("%v", err)
 			}
+			// Through the run directory's os.Root, like the node's files: a
+			// node started earlier may have put a symlink at its log's path.
+			if spec.LogFile, err = r.w.CreateFile(record.LogsDir, name+".log"); err != nil {
+				return setupErr("node %s: log: %v", name, err)
+			}
 			if p, err = sut.Start(spec); err != nil {
+				_ = spec.LogFile.Close() // Start may have closed it; harmless
 				return setupErr("%s", withCommand(err, spec))
 			}
 			// Once a run: the cause is the same for every node.

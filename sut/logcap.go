@@ -2,6 +2,7 @@ package sut
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -31,6 +32,7 @@ type logCap struct {
 	full    bool   // ring has wrapped
 	dropped int64  // bytes overwritten in ring: lost
 	closed  bool
+	final   []byte // the log's last bytes, kept by Close for lastLines
 
 	// The tail on disk, after the head and a note: between half and all of
 	// cap(ring) recent bytes, so a SIGKILL (no Close) keeps a recent tail.
@@ -177,15 +179,41 @@ func (c *logCap) tail() []byte {
 	return append(append([]byte(nil), c.ring[c.pos:]...), c.ring[:c.pos]...)
 }
 
-// lastLines returns the output's last n lines while the node runs and the
-// file holds only the head; ok is false when the file itself ends with them.
-func (c *logCap) lastLines(n int) (s string, ok bool) {
+// tailWindow is how much of the log's end lastLines reads.
+const tailWindow = 64 << 10
+
+// lastLines returns the output's last n lines: from ring past the head,
+// else from the file's last bytes, read through its descriptor; after
+// Close, from the bytes kept then.
+func (c *logCap) lastLines(n int) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.ring) == 0 {
-		return "", false
+	if c.closed {
+		return lastLines(c.final, n)
 	}
-	return lastLines(c.tail(), n), true
+	if len(c.ring) > 0 {
+		return lastLines(c.tail(), n)
+	}
+	return lastLines(c.fileEnd(), n)
+}
+
+// fileEnd reads the file's last tailWindow bytes through its descriptor,
+// without the first, cut line.
+func (c *logCap) fileEnd() []byte {
+	st, err := c.f.Stat()
+	if err != nil {
+		return nil
+	}
+	off := max(st.Size()-tailWindow, c.base)
+	b := make([]byte, st.Size()-off)
+	k, _ := c.f.ReadAt(b, off)
+	b = b[:k]
+	if off > c.base {
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			b = b[i+1:]
+		}
+	}
+	return b
 }
 
 // Close writes the note on what was dropped and the tail, then closes the
@@ -197,22 +225,19 @@ func (c *logCap) Close() error {
 		return nil
 	}
 	c.closed = true
+	var err error
 	if len(c.ring) > 0 {
 		// The live note and tail are replaced by the final note and the
 		// tail in order, from ring.
 		note := fmt.Sprintf("\n[soak: log limit reached: %d bytes dropped here; kept the first %d and the last %d bytes]\n",
 			c.dropped, c.written, len(c.ring))
 		final := append([]byte(note), c.tail()...)
-		if _, err := c.f.WriteAt(final, c.noteOff); err != nil {
-			c.f.Close()
-			return err
-		}
-		if err := c.f.Truncate(c.noteOff + int64(len(final))); err != nil {
-			c.f.Close()
-			return err
+		if _, err = c.f.WriteAt(final, c.noteOff); err == nil {
+			err = c.f.Truncate(c.noteOff + int64(len(final)))
 		}
 	}
-	return c.f.Close()
+	c.final = c.fileEnd()
+	return errors.Join(err, c.f.Close())
 }
 
 // lastLines returns the last n lines of b, without terminal escapes.

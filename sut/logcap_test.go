@@ -28,11 +28,14 @@ func TestLogCapKeepsHeadAndTail(t *testing.T) {
 				}
 				s = s[k:]
 			}
-			if got, ok := c.lastLines(1); !ok || got != "wxyz" {
-				t.Errorf("lastLines while open = %q, %v; want wxyz", got, ok)
+			if got := c.lastLines(1); got != "wxyz" {
+				t.Errorf("lastLines while open = %q; want wxyz", got)
 			}
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
+			}
+			if got := c.lastLines(1); got != "wxyz" {
+				t.Errorf("lastLines after Close = %q; want wxyz", got)
 			}
 			b, _ := os.ReadFile(path)
 			want := "abcdef\n[soak: log limit reached: 16 bytes dropped here; kept the first 6 and the last 4 bytes]\nwxyz"
@@ -102,5 +105,37 @@ func TestSanitize(t *testing.T) {
 		if got := Sanitize(tc.in); got != tc.want {
 			t.Errorf("Sanitize(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestLogTailReadsItsOwnFile: the log's last lines were read by path again,
+// so a node could replace its log with a symlink to any file and have
+// soak copy that file's end into meta.json (a death cause) and the
+// terminal. They are read through the log's own descriptor.
+func TestLogTailReadsItsOwnFile(t *testing.T) {
+	dir := t.TempDir()
+	path, secret := filepath.Join(dir, "n.log"), filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("SECRET-LINE\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(Spec{Name: "n", LogPath: path, Argv: []string{"sh", "-c", "echo NODE-OUT; exec sleep 60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	waitFor(t, func() bool { b, _ := os.ReadFile(path); return strings.Contains(string(b), "NODE-OUT") })
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(secret, path); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.LogTail(5); got != "NODE-OUT" {
+		t.Errorf("LogTail = %q, want the node's own output", got)
+	}
+	_ = p.Stop(time.Second)
+	<-p.Exited()
+	if got := p.LogTail(5); got != "NODE-OUT" {
+		t.Errorf("LogTail after exit = %q, want the node's own output", got)
 	}
 }

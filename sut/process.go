@@ -22,6 +22,10 @@ type Spec struct {
 	Env     []string // added to soak's environment
 	Dir     string
 	LogPath string // stdout and stderr go here
+	// LogFile, when set, is LogPath already opened for reading and writing
+	// by the caller (the runner opens it through the run directory's
+	// os.Root, so a symlink there cannot redirect it); Start takes it over.
+	LogFile *os.File
 	// LogLimit bounds the log file in bytes (0: DefaultLogLimit); past it
 	// the head and the last DefaultLogTail bytes (at most half of it) are
 	// kept, with a note of what was dropped.
@@ -74,8 +78,12 @@ func start(spec Spec, newTree func(node string) *tree) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Not O_APPEND: the cap writes the log's tail in place (logCap).
-	logFile, err := os.OpenFile(spec.LogPath, os.O_CREATE|os.O_WRONLY, 0o644)
+	// Not O_APPEND: the cap writes the log's tail in place (logCap); read
+	// too: the log's last lines are read through the same file.
+	logFile, err := spec.LogFile, error(nil)
+	if logFile == nil {
+		logFile, err = os.OpenFile(spec.LogPath, os.O_CREATE|os.O_RDWR, 0o644)
+	}
 	if err == nil {
 		_, err = logFile.Seek(0, io.SeekEnd)
 	}

@@ -70,12 +70,11 @@ func (p *Process) tailNote() string {
 }
 
 // LogTail returns the last n lines of the node's output, sanitized for a
-// terminal. Past the log limit they are held in memory until the node exits.
+// terminal: read through the log's own file (never its path again: a node
+// may have put a symlink there meanwhile), or kept from it once closed.
 func (p *Process) LogTail(n int) string {
 	if p.logs != nil {
-		if s, ok := p.logs.lastLines(n); ok {
-			return s
-		}
+		return p.logs.lastLines(n)
 	}
 	return Tail(p.LogPath, n)
 }
