@@ -84,4 +84,26 @@ func TestKernelEventsOnlyTheSUTsEnds(t *testing.T) {
 	if l := smp.Sockets.Layers["soak"]; l != nil {
 		t.Errorf("polling counts soak's closed load-client ends as the SUT's: layer soak %v", l.ByState)
 	}
+	// The SUT's backend connections are still open: the witness's lines
+	// for them carry the idle the samples saw (a lower bound of the
+	// layer's timeout), not 0.
+	byTuple := map[string]int64{}
+	var evOpen []record.Conn
+	for _, c := range s.Close() {
+		switch c.Witness {
+		case record.WitnessKernel:
+			byTuple[c.Local+" "+c.Remote] = c.MaxIdleMs
+		case record.WitnessKernelEvents:
+			evOpen = append(evOpen, c)
+		}
+	}
+	if len(evOpen) != m {
+		t.Errorf("witness: %d connections open at the end, want the %d backend ones", len(evOpen), m)
+	}
+	for _, c := range evOpen {
+		if want := byTuple[c.Local+" "+c.Remote]; c.ClosedBy != record.OpenAtEnd || c.MaxIdleMs <= 0 || c.MaxIdleMs != want {
+			t.Errorf("witness open at end %s -> %s: closed by %s, max idle %d ms; want open, the samples' %d ms (> 0)",
+				c.Local, c.Remote, c.ClosedBy, c.MaxIdleMs, want)
+		}
+	}
 }

@@ -155,5 +155,25 @@ func (s *Sampler) close() []record.Conn {
 	if s.fetch != nil {
 		s.fetch.close()
 	}
+	fillOpenIdle(open)
 	return open
+}
+
+// fillOpenIdle gives the kernel event witness's connections still open at
+// the end the longest idle the samples saw on the same socket: the events
+// carry idle times only at a close, and an open connection's figure is
+// the lower bound of the layer's idle timeout (0 would say nothing).
+func fillOpenIdle(open []record.Conn) {
+	seen := map[[2]string]int64{}
+	for _, c := range open {
+		if c.Witness == record.WitnessKernel {
+			seen[[2]string{c.Local, c.Remote}] = c.MaxIdleMs
+		}
+	}
+	for i := range open {
+		c := &open[i]
+		if c.Witness == record.WitnessKernelEvents && c.ClosedBy == record.OpenAtEnd && c.MaxIdleMs == 0 {
+			c.MaxIdleMs = seen[[2]string{c.Local, c.Remote}]
+		}
+	}
 }
