@@ -43,3 +43,27 @@ func TestPlainNum(t *testing.T) {
 		}
 	}
 }
+
+func TestPageTimes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		span  time.Duration
+		at    time.Duration
+		slope float64 // per hour
+		since string
+		trend string
+	}{
+		{80 * time.Second, 50300 * time.Millisecond, -1543, "+50.3 s (10:00:50)", "-34.3 goroutines over 1m20s"},
+		{30 * time.Second, 10 * time.Second, 100, "+10 s (10:00:10)", "run too short for a trend"},
+		{20 * time.Minute, 90 * time.Second, 60, "+1.5 min (10:01:30)", "+20 goroutines over 20m0s"},
+		{5 * time.Hour, 3 * time.Hour, 12.34, "+3 h (13:00:00)", "+12.3 goroutines per hour"},
+	} {
+		pg := reportPage{Meta: record.Meta{Start: synthStart, End: synthStart.Add(tc.span)}}
+		if got := pg.Since(synthStart.Add(tc.at)); got != tc.since {
+			t.Errorf("span %v: Since = %q, want %q", tc.span, got, tc.since)
+		}
+		if got := pg.Slope(tc.slope); got != tc.trend {
+			t.Errorf("span %v: Slope = %q, want %q", tc.span, got, tc.trend)
+		}
+	}
+}
