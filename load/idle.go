@@ -52,7 +52,7 @@ func (p *idlePhase) Run(ctx context.Context, env Env) (record.PhaseResult, error
 		return res, err
 	}
 	n := max(p.spec.Connections, 0)
-	led := newLedger(env, timeoutOr(p.timeout), sourcesFor(env.BaseURL, n))
+	led := newLedger(env, timeoutOr(p.timeout), sourcesFrom(p.spec.SourceAddrs, env.BaseURL, n))
 	defer led.closeAll()
 
 	hs, openFailed := openHeld(ctx, env, &res, led, tg, n, p.spec.OpenRate, "")

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +180,27 @@ func TestIdleUntilClosed(t *testing.T) {
 				t.Errorf("held %v: the hold did not end when the server had closed every connection", held)
 			}
 		})
+	}
+}
+
+// TestIdleSourceAddrs: an idle hold with source_addrs opens its
+// connections from those addresses, round-robin.
+func TestIdleSourceAddrs(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t, 0)
+	sink := &memSink{}
+	p := &scenarios.Phase{Name: "hold", Idle: &scenarios.Idle{Connections: 10, Duration: scenarios.Duration(100 * time.Millisecond),
+		SourceAddrs: []string{"127.0.0.2", "127.0.0.3"}}}
+	res := runPhase(t, p, Env{Phase: "hold", BaseURL: srv.URL, Sink: sink, RunDir: t.TempDir()})
+	if got := res.Extra["opened"]; got != 10 {
+		t.Fatalf("opened %v, want 10 (errors %v)", got, res.Errors)
+	}
+	from := map[string]int{}
+	for _, c := range sink.all() {
+		host, _, _ := strings.Cut(c.Local, ":")
+		from[host]++
+	}
+	if from["127.0.0.2"] != 5 || from["127.0.0.3"] != 5 || res.Extra["source_addrs"] != 2 {
+		t.Errorf("connections by source address %v, extra.source_addrs %v; want 5 from each of 127.0.0.2 and 127.0.0.3", from, res.Extra["source_addrs"])
 	}
 }

@@ -81,3 +81,18 @@ func ephemeralPorts() int {
 	}
 	return 65535 - 49152 + 1
 }
+
+// sourcesFrom is the phase's own source addresses when it lists some
+// (validated as IP addresses), else sourcesFor's choice.
+func sourcesFrom(addrs []string, target string, need int) *sources {
+	if len(addrs) == 0 {
+		return sourcesFor(target, need)
+	}
+	s := &sources{}
+	for _, a := range addrs {
+		if ip := net.ParseIP(a); ip != nil {
+			s.ips = append(s.ips, ip)
+		}
+	}
+	return s
+}

@@ -1,6 +1,10 @@
 package scenarios
 
-import "time"
+import (
+	"fmt"
+	"net"
+	"time"
+)
 
 // Idle opens Connections keep-alive connections, makes one request on each,
 // then holds them silent for Duration, or, with Until "closed", until the
@@ -25,7 +29,18 @@ type Idle struct {
 	ProbeReuse bool `yaml:"probe_reuse,omitempty" json:"probe_reuse,omitempty"`
 	// OpenRate caps how fast connections are opened. Default 0: as fast as possible.
 	OpenRate Rate `yaml:"open_rate,omitempty" json:"open_rate,omitempty"`
+	// SourceAddrs are local IP addresses the connections are opened from,
+	// round-robin: each has its own ephemeral port range towards the
+	// server, so one machine holds more connections to one server
+	// address than one range allows (a pod or host with several
+	// addresses; on loopback, 127.0.0.2...). Default: the kernel's
+	// choice, spread over 127.0.0.x on its own when a loopback target
+	// needs it (docs/load.md). At most MaxSourceAddrs.
+	SourceAddrs []string `yaml:"source_addrs,omitempty" json:"source_addrs,omitempty"`
 }
+
+// MaxSourceAddrs bounds an idle hold's source_addrs.
+const MaxSourceAddrs = 256
 
 var _ PhaseSpec = (*Idle)(nil)
 
@@ -69,6 +84,14 @@ func (i *Idle) validate(v *validator, k string) {
 		v.fail(k+".until", "%q: want closed (hold each connection until the SUT closes it), or leave it out", i.Until)
 	}
 	v.target(k+".target", i.Target)
+	if len(i.SourceAddrs) > MaxSourceAddrs {
+		v.fail(k+".source_addrs", "%d addresses; at most %d", len(i.SourceAddrs), MaxSourceAddrs)
+	}
+	for j, a := range i.SourceAddrs {
+		if ip := net.ParseIP(a); ip == nil || ip.IsUnspecified() || ip.IsMulticast() {
+			v.fail(fmt.Sprintf("%s.source_addrs[%d]", k, j), "%q is not a local IP address to connect from, e.g. 127.0.0.2 or 10.0.0.5", a)
+		}
+	}
 }
 
 func (i *Idle) shard(g Segment) bool {

@@ -18,6 +18,8 @@ func TestIdleUntilClosed(t *testing.T) {
 		{"until: closed, max: 10s, duration: 5s}", "phases[0].idle.duration: not with until: closed"},
 		{"duration: 5s, max: 10s}", "phases[0].idle.max: only with until: closed"},
 		{"until: open, duration: 5s}", `phases[0].idle.until: "open": want closed`},
+		{"duration: 5s, source_addrs: [127.0.0.2, nope]}", `phases[0].idle.source_addrs[1]: "nope" is not a local IP address`},
+		{"duration: 5s, source_addrs: [0.0.0.0]}", `phases[0].idle.source_addrs[0]: "0.0.0.0" is not a local IP address`},
 	} {
 		_, err := ParseScenario("x.yaml", []byte(head+tc.spec+"}]}"))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
