@@ -127,9 +127,3 @@ func appendListenPorts(out []uint16, dump []sock, inodes map[uint32]int32) []uin
 	slices.Sort(out)
 	return out
 }
-
-// ownSocket says whether a connection is the prober's own: its local or
-// remote address is one the prober dialled from.
-func ownSocket(own map[netip.AddrPort]bool, local, remote netip.AddrPort) bool {
-	return own[local] || own[remote]
-}
