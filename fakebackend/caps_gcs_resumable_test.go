@@ -20,7 +20,7 @@ import (
 // fake-gcs-server outside its listing, uncounted, so any object size got
 // through (the Go client uploads in 16 MiB chunks). Here the real Go client
 // in 256 KiB chunks: a 1.5 MiB object under a 1 MiB cap fails with GCS's
-// 413 uploadTooLarge and is not stored.
+// 413 uploadTooLarge and is not stored, and its chunks are freed.
 func TestGCSResumableCapped(t *testing.T) {
 	t.Parallel()
 	b, _ := startBackend(t, &scenarios.Backend{Kind: "gcs", Buckets: []string{"rcap"}, Objects: &scenarios.Objects{MaxBytes: capMiB}})
@@ -38,6 +38,13 @@ func TestGCSResumableCapped(t *testing.T) {
 	}
 	if _, err := obj.Attrs(ctx); !errors.Is(err, storage.ErrObjectNotExist) {
 		t.Errorf("the object over the cap was stored (attrs: %v)", err)
+	}
+	// The refused upload is dropped, its chunks freed: a 600 KiB object
+	// fits again (fake-gcs-server alone would hold them for good).
+	w2 := newGCSClient(t, b.URL(), tr).Bucket("rcap").Object("after").NewWriter(ctx)
+	_, err = io.Copy(w2, io.LimitReader(filler{}, 600<<10))
+	if err := errors.Join(err, w2.Close()); err != nil {
+		t.Errorf("600 KiB after the refused upload, under a 1 MiB cap: %v", err)
 	}
 }
 

@@ -13,8 +13,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"github.com/fsouza/fake-gcs-server/fakestorage"
 	"github.com/soak-dev/soak/scenarios"
@@ -184,6 +186,7 @@ func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (*gcsBody, func
 		newObjects++
 	}
 	if r.ContentLength > room || newObjects > p.maxCount && isGCSUpload(r) {
+		p.abandonLocked(gcsUploadID(r))
 		p.mu.Unlock()
 		p.tooLarge(w, held, count, pending, unfinished)
 		return nil, nil, false
@@ -208,6 +211,9 @@ func (p *gcsProto) admit(w http.ResponseWriter, r *http.Request) (*gcsBody, func
 	}
 	if int64(len(b)) > reserve {
 		release()
+		p.mu.Lock()
+		p.abandonLocked(gcsUploadID(r))
+		p.mu.Unlock()
 		p.tooLarge(w, held, count, pending, unfinished)
 		return nil, nil, false
 	}
@@ -250,6 +256,25 @@ func (p *gcsProto) chunkDone(id string, n int64, sw *gcsStatusWriter) {
 	case sw.code == http.StatusOK || sw.code == http.StatusCreated:
 		delete(p.resumable, id)
 	}
+}
+
+// abandonLocked drops resumable upload id, refused over the cap: the
+// client cannot finish it, and fake-gcs-server never frees an upload
+// itself (its cancel answers 499 and keeps it), so its chunks and its
+// place under the cap would be held for the backend's life and every later
+// upload refused. fakestorage has no API for it: its unexported uploads map
+// is reached by reflection (the version is pinned in go.mod;
+// TestGCSResumableCapped fails if this stops freeing the upload).
+func (p *gcsProto) abandonLocked(id string) {
+	if id == "" {
+		return
+	}
+	f := reflect.ValueOf(p.srv).Elem().FieldByName("uploads")
+	if f.IsValid() && f.Type() == reflect.TypeFor[sync.Map]() && f.CanAddr() {
+		(*sync.Map)(unsafe.Pointer(f.UnsafeAddr())).Delete(id)
+		delete(p.resumable, id) // freed: no longer held
+	}
+	// Else the chunks stay held, and counted.
 }
 
 // gcsStatusWriter remembers the status fake-gcs-server answered with.
