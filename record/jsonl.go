@@ -40,7 +40,8 @@ func (w *jsonlWriter) Append(v any) error {
 	}
 	w.buf = append(append(w.buf[:0], b...), '\n')
 	if _, err := w.f.Write(w.buf); err != nil {
-		err = fmt.Errorf("write %s: %w", w.f.Name(), err)
+		// The *PathError names the file already ("write PATH: no space left
+		// on device"); wrapping it again printed the path twice.
 		if w.lost++; w.lostErr == nil {
 			w.lostErr = err
 		}
