@@ -7,11 +7,9 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-)
 
-// afterTests holds cleanups run once all tests are done (the soak binary
-// the matrix builds).
-var afterTests []func()
+	"github.com/soak-dev/soak/internal/testbin"
+)
 
 func TestMain(m *testing.M) {
 	// The test binary as a helper in a namespace a test made (shard_test.go).
@@ -23,10 +21,10 @@ func TestMain(m *testing.M) {
 	}
 	// Messages print local clock times; pin the zone so expected text is exact.
 	time.Local = time.UTC
+	// The matrix's leak rows mostly wait through the scenario's holds:
+	// all six at once, not two at a time (-parallel defaults to GOMAXPROCS).
+	testbin.Parallel(6)
 	code := m.Run()
-	for _, f := range afterTests {
-		f()
-	}
 	// The runner's GCS fake pulls in opencensus: its stats worker starts in
 	// an init and lives for the process.
 	if code == 0 {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/checks"
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
@@ -26,34 +25,15 @@ import (
 // (about 20 s each; the healthy row alone, then the leak rows in parallel up to -parallel); SOAK_LONG=1 adds the
 // false-alarm loop (long_test.go).
 
-var (
-	soakOnce sync.Once
-	soakBin  string
-	soakErr  error
-)
-
-// soakBinary builds the soak binary once per test process, on first use,
-// so that unit-test-only runs (-short, -run Reclaim) do not pay for it.
+// soakBinary returns the soak binary (testbin), built on first use so
+// that runs of one test (-short, -run Alert) do not pay for it.
 func soakBinary(t *testing.T) string {
 	t.Helper()
-	soakOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "soak-checks")
-		if err != nil {
-			soakErr = err
-			return
-		}
-		afterTests = append(afterTests, func() { os.RemoveAll(dir) })
-		soakBin = filepath.Join(dir, "soak")
-		cmd := exec.Command("go", "build", "-o", soakBin, "./cmd/soak")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			soakErr = fmt.Errorf("build soak: %v\n%s", err, out)
-		}
-	})
-	if soakErr != nil {
-		t.Fatal(soakErr)
+	bin, err := testbin.Soak()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return soakBin
+	return bin
 }
 
 // matrixScenario is the reference SUT with 1 s idle timeouts on every

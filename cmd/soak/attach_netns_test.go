@@ -61,6 +61,7 @@ func netnsHelper() {
 // sockets are dumped inside that namespace, the run says which one, and
 // the counts and idle ages are the helper's.
 func TestAttachOtherNetNS(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	if err := exec.Command("unshare", "-n", "true").Run(); err != nil {
 		t.Skipf("this machine forbids new network namespaces (unshare -n: %v); run as root", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 )
 
-// soakBin is the soak binary built once for the end-to-end tests.
+// soakBin is the soak binary built once for the end-to-end tests (testbin).
 var soakBin string
 
 func TestMain(m *testing.M) {
@@ -28,18 +30,16 @@ func TestMain(m *testing.M) {
 		statusServer() // the test binary as a SUT that answers 500
 		return
 	}
-	dir, err := os.MkdirTemp("", "soak-e2e")
-	if err != nil {
-		panic(err)
-	}
-	soakBin = filepath.Join(dir, "soak")
-	if out, err := exec.Command("go", "build", "-o", soakBin, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	var err error
+	if soakBin, err = testbin.Soak(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The end-to-end tests mostly wait through their scenarios' phases:
+	// four at a time fit the others beside the README's tour (~55 s) on
+	// 2 cores; more would starve the healthy runs' 1 s idle timeouts.
+	testbin.Parallel(4)
+	os.Exit(m.Run())
 }
 
 // soak runs the binary and returns its exit code and combined output.
@@ -172,6 +172,7 @@ func assertNoOrphans(t *testing.T, m record.Meta) {
 }
 
 func TestRunHealthyMini(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	out := t.TempDir()
 	code, output := soak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet")
 	dir := runDir(t, out)
@@ -213,6 +214,7 @@ func startLoading(t *testing.T) (*exec.Cmd, *liveOutput, string) {
 }
 
 func TestRunInterrupted(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	cmd, output, dir := startLoading(t)
 	start := time.Now()
 	cmd.Process.Signal(os.Interrupt)
@@ -237,6 +239,7 @@ func TestRunInterrupted(t *testing.T) {
 // A second SIGINT skips the report but keeps the data: meta.json says
 // interrupted, samples are on disk, and soak report builds it later.
 func TestRunInterruptedTwice(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	cmd, output, dir := startLoading(t)
 	cmd.Process.Signal(os.Interrupt)
 	// The second signal goes once the first was handled (Go folds a signal
@@ -268,6 +271,7 @@ func TestRunInterruptedTwice(t *testing.T) {
 }
 
 func TestRunNodeDies(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	cmd, output, dir := startLoading(t)
 	m := readMeta(t, dir)
 	target := m.Nodes["target"].PID
@@ -291,6 +295,7 @@ func TestRunNodeDies(t *testing.T) {
 }
 
 func TestKilledRunIsReportable(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	cmd, _, dir := startLoading(t)
 	time.Sleep(time.Second)
 	cmd.Process.Kill()
@@ -315,6 +320,7 @@ func TestKilledRunIsReportable(t *testing.T) {
 }
 
 func TestValidateAndUsageExitCodes(t *testing.T) {
+	t.Parallel() // subprocesses only
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("name: bad\nnodes: {a: {command: [x]}}\nphases:\n  - name: p\n    quiet: {duration: 5x}\n"), 0o644)
 	for _, tc := range []struct {
@@ -340,6 +346,7 @@ func TestValidateAndUsageExitCodes(t *testing.T) {
 }
 
 func TestNodeNeverReady(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	out := t.TempDir()
 	sc := filepath.Join(t.TempDir(), "dead.yaml")
 	os.WriteFile(sc, []byte(`name: dead

@@ -15,6 +15,7 @@ import (
 // TestIsolatedRun runs the reference SUT in a network namespace of its own:
 // a node on 127.0.0.2, a proxy bound to 0.0.0.0 that the host cannot reach.
 func TestIsolatedRun(t *testing.T) {
+	t.Parallel() // mostly waiting on a run of its own
 	if err := exec.Command("unshare", "-n", "true").Run(); err != nil {
 		if err := exec.Command("unshare", "-rn", "true").Run(); err != nil {
 			t.Skipf("this machine forbids network namespaces (unshare -n and -rn failed: %v)", err)

@@ -17,24 +17,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 )
 
 var soakBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "soak-examples")
-	if err != nil {
-		panic(err)
-	}
-	soakBin = filepath.Join(dir, "soak")
-	if out, err := exec.Command("go", "build", "-o", soakBin, "../../cmd/soak").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
+	var err error
+	if soakBin, err = testbin.Soak(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// Each test is one run of ~20 s of holds and quiet windows at a few
+	// percent of a core: all at once.
+	testbin.Parallel(5)
+	os.Exit(m.Run())
 }
 
 // need skips the test when a server binary is missing, saying how to get it.
@@ -119,6 +117,7 @@ func TestRealServers(t *testing.T) {
 			"reclaim/client": "fail", "reclaim/backend": "fail", "drain/backend": "fail"}},
 	} {
 		t.Run(strings.TrimSuffix(tc.file, ".yaml"), func(t *testing.T) {
+			t.Parallel()
 			need(t, tc.bin, tc.pkg)
 			code, v, output := runScenario(t, tc.file)
 			if code != tc.code {
@@ -132,6 +131,7 @@ func TestRealServers(t *testing.T) {
 // TestAttachToNginx starts nginx itself and has soak attach to its pid:
 // soak probes it but neither starts nor stops it.
 func TestAttachToNginx(t *testing.T) {
+	t.Parallel()
 	nginx := need(t, "nginx", "nginx-light")
 	dir := t.TempDir()
 	port := freePort(t)
