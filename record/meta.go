@@ -94,6 +94,9 @@ type RemoteMeta struct {
 	// StepMs is the resolution of the samples: the query step, or the
 	// sampling interval for an exporter.
 	StepMs int64 `json:"step_ms"`
+	// ScrapeIntervalMs is how often Prometheus scraped the node's exporter
+	// at the run's start (the median gap of its samples); 0 when unknown.
+	ScrapeIntervalMs int64 `json:"scrape_interval_ms,omitempty"`
 	// Samples is how many samples Prometheus gave for the run's window;
 	// Error why reading them failed, if it did.
 	Samples int    `json:"samples,omitempty"`

@@ -261,3 +261,26 @@ func TestChunks(t *testing.T) {
 		t.Errorf("ranges %v, want %v", ranges, want)
 	}
 }
+
+// TestScrapeInterval: the median gap of the raw scrapes, whatever one
+// late scrape did; too few scrapes is unknown (0), not a guess.
+func TestScrapeInterval(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		want time.Duration
+	}{
+		{matrix(`{"metric":{"__name__":"soak_scrape_duration_seconds","instance":"a"},"values":[[1700000000,"0.01"],[1700000002,"0.01"],[1700000004,"0.01"],[1700000009,"0.01"],[1700000011,"0.01"]]}`), 2 * time.Second},
+		{matrix(`{"metric":{"__name__":"soak_scrape_duration_seconds","instance":"a"},"values":[[1700000000,"0.01"],[1700000002,"0.01"]]}`), 0},
+	} {
+		p, err := NewPrometheus("proxy", promServer(t, tc.body, "", nil), `{instance="a"}`, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := p.ScrapeInterval(context.Background())
+		p.Close()
+		if err != nil || got != tc.want {
+			t.Errorf("ScrapeInterval = %v, %v; want %v", got, err, tc.want)
+		}
+	}
+}

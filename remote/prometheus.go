@@ -113,6 +113,41 @@ func (p *Prometheus) Check(ctx context.Context, lookback time.Duration) error {
 	return nil
 }
 
+// ScrapeInterval measures how often Prometheus scrapes the node's
+// exporter: the median gap between the raw samples of
+// soak_scrape_duration_seconds over the last 2 minutes (0 when there are
+// fewer than 3). A query step finer than it repeats samples; a coarser
+// one skips some.
+func (p *Prometheus) ScrapeInterval(ctx context.Context) (time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
+	defer cancel()
+	m := strings.TrimSpace(p.match)
+	q := "soak_scrape_duration_seconds" + m + "[2m]"
+	v, _, _, err := p.api.Query(ctx, q, time.Now(), v1.WithTimeout(QueryTimeout))
+	if err != nil {
+		return 0, fmt.Errorf("remote node %s: prometheus %s: query %s: %w", p.node, p.url, q, err)
+	}
+	mat, ok := v.(model.Matrix)
+	if !ok {
+		return 0, fmt.Errorf("remote node %s: prometheus %s: query %s: a %s, not a matrix", p.node, p.url, q, v.Type())
+	}
+	var longest []model.SamplePair
+	for _, ss := range mat {
+		if len(ss.Values) > len(longest) {
+			longest = ss.Values
+		}
+	}
+	if len(longest) < 3 {
+		return 0, nil
+	}
+	gaps := make([]time.Duration, 0, len(longest)-1)
+	for i := 1; i < len(longest); i++ {
+		gaps = append(gaps, longest[i].Timestamp.Time().Sub(longest[i-1].Timestamp.Time()))
+	}
+	slices.Sort(gaps)
+	return gaps[len(gaps)/2], nil
+}
+
 // processes tells the processes apart among a node's series: by the
 // labels every series carries (the scrape target's: instance, job, and
 // node from the exporter, and whatever relabelling adds), not by those

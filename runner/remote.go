@@ -61,6 +61,24 @@ func (r *run) startRemote(ctx context.Context, name string, rm *scenarios.Remote
 	if err := p.Check(ctx, promLookback); err != nil {
 		return err
 	}
+	// The samples are only as fine as the scrapes: say so when the step
+	// does not match how often Prometheus scrapes the node.
+	if si, err := p.ScrapeInterval(ctx); err != nil {
+		r.warn(err.Error())
+	} else if si > 0 {
+		r.metaM.Lock()
+		if nm := r.meta.Nodes[name]; nm.Remote != nil {
+			rm := *nm.Remote
+			rm.ScrapeIntervalMs = si.Milliseconds()
+			nm.Remote = &rm
+			r.meta.Nodes[name] = nm
+		}
+		r.metaM.Unlock()
+		if step := p.Step(); step < si*3/4 || step > si*5/4 {
+			r.warn(fmt.Sprintf("node %s: Prometheus scrapes it every %s but the query step is %s: samples %s; set remote.step to %s",
+				name, si.Round(time.Millisecond), step, map[bool]string{true: "repeat", false: "skip scrapes"}[step < si], si.Round(time.Millisecond)))
+		}
+	}
 	r.warn(fmt.Sprintf("node %s is remote: samples read from Prometheus %s (%s) at a %s step when the run ends; no live figures, kernel event witness or per-connection lines (conns.jsonl) for it",
 		name, rm.Prometheus, rm.Match, p.Step()))
 	r.prom[name] = &promNode{p: p, from: time.Now()}
