@@ -96,8 +96,11 @@ func accessError(root procRoot, pid int, path string, err error) error {
 		if serr == nil {
 			owner = fmt.Sprintf(" (process owned by uid %d, soak runs as uid %d)", ownerUID(fi), os.Getuid())
 		}
+		// Both: /proc/PID/fd is a directory of mode 0500 of the SUT's user
+		// (DAC_READ_SEARCH to list it), its links and ns/net need ptrace
+		// read access (SYS_PTRACE); measured, docs/distributed.md.
 		return fmt.Errorf("probes: cannot read %s%s: %w; run soak as the same user as the SUT, "+
-			"as root, or with CAP_SYS_PTRACE (setcap cap_sys_ptrace+ep $(which soak))", path, owner, err)
+			"as root, or with CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH (setcap cap_sys_ptrace,cap_dac_read_search+ep $(which soak))", path, owner, err)
 	}
 	return fmt.Errorf("probes: read %s: %w", path, err)
 }
