@@ -51,17 +51,22 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 		limit = d.layerTimeout(c.Layer)
 	}
 	events, exact := eventsIdle(d, c.Layer, node)
+	// An explicit tolerance is the scenario's own: taken as written, no
+	// lateness added. The default covers the timer lateness seen in the run.
 	tol := c.Tolerance.D()
 	tolNote := ""
+	late, lateNote := d.timerLateness(node)
 	switch {
 	case tol == 0 && exact:
-		tol = DefaultExactReclaimSlack
-		tolNote = fmt.Sprintf(" (default with kernel events: exact idle before close of %d connections, so %s, not one interval %s + %s)",
-			events.n, DefaultExactReclaimSlack, d.interval, DefaultReclaimSlack)
+		tol = DefaultExactReclaimSlack + late
+		tolNote = fmt.Sprintf(" (default with kernel events: exact idle before close of %d connections, so %s%s, not one interval %s + %s)",
+			events.n, DefaultExactReclaimSlack, lateNote, d.interval, DefaultReclaimSlack)
 	case tol == 0:
 		iv := d.nodeInterval(node)
-		tol = iv + DefaultReclaimSlack
-		tolNote = fmt.Sprintf(" (default: one interval %s + %s)", iv, DefaultReclaimSlack)
+		tol = iv + DefaultReclaimSlack + late
+		tolNote = fmt.Sprintf(" (default: one interval %s + %s%s)", iv, DefaultReclaimSlack, lateNote)
+	default:
+		tolNote = " (the scenario's tolerance, as written: no timer lateness added)"
 	}
 	if node == "" || limit == 0 {
 		r.Status = record.StatusInconclusive
@@ -147,9 +152,46 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 		return r
 	}
 	r.Status = record.StatusPass
+	if primary.maxMs < limit.Milliseconds() && !d.reclaimedByLayer(c.Layer) {
+		// Nothing reached the timeout: a pass, but not evidence of reclaim.
+		r.Message = fmt.Sprintf("%s: no connection sat idle as long as the timeout %s (longest %s, seen by %s on node %s): reclaim was not exercised; none was left idle past the limit",
+			c.Layer, limit, secs(float64(primary.maxMs)), primary.name, node)
+		r.Details = append(r.Details, fmt.Sprintf("reclaim not exercised: the longest idle %s is under the timeout %s and the SUT closed no connection after it idled; a phase that holds connections idle longer than the timeout (idle_hold) tests it",
+			secs(float64(primary.maxMs)), limit))
+		return r
+	}
 	r.Message = fmt.Sprintf("%s: longest idle %s (limit %s + %s) on node %s (seen by %s); idle connections were reclaimed in time",
 		c.Layer, secs(float64(primary.maxMs)), limit, tol, node, primary.name)
 	return r
+}
+
+// timerLateness is the timer lateness the run measured (meta.json
+// timer_lateness, the max) to add to a default tolerance, and how the
+// tolerance note says it. It is measured on soak's machine, so a remote
+// node gets none.
+func (d *runData) timerLateness(node string) (time.Duration, string) {
+	switch {
+	case d.meta.Nodes[node].Remote != nil:
+		return 0, " (timer lateness not added: measured on soak's machine, the node is remote)"
+	case d.meta.TimerLateness == nil:
+		return 0, " (timer lateness not measured)"
+	}
+	late := d.meta.TimerLateness.Max()
+	return late, fmt.Sprintf(" + %s timer lateness seen in this run", late)
+}
+
+// reclaimedByLayer says whether some witness saw the SUT close a
+// connection of the layer after it idled (package reclaimed).
+func (d *runData) reclaimedByLayer(layer string) bool {
+	if d.reclaim == nil {
+		return false
+	}
+	for _, x := range d.reclaim.Result()[layer] {
+		if x.Count > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func witnessRank(w witnessSeen) int {

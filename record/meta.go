@@ -55,6 +55,32 @@ type Meta struct {
 	Shard *ShardMeta `json:"shard,omitempty"`
 	// Shards lists the shard runs `soak merge` joined into this one.
 	Shards []ShardMeta `json:"shards,omitempty"`
+	// TimerLateness is how late soak's own timer woke during the run;
+	// nil in runs recorded before it was measured (or killed before the end).
+	TimerLateness *TimerLateness `json:"timer_lateness,omitempty"`
+}
+
+// TimerLateness is the machine's timer lateness over a run, measured as
+// cyclictest does: a goroutine sleeps StepMs again and again and records
+// how much later than asked each wake-up came (internal/lateness). A
+// SUT's idle timer on the same machine fires late by as much, so the
+// reclaim check widens its default tolerance by MaxMs.
+type TimerLateness struct {
+	StepMs  int64 `json:"step_ms"`
+	Samples int64 `json:"samples"`
+	// P50Ms and P99Ms are upper bounds (12.5% buckets); MaxMs is exact.
+	P50Ms float64 `json:"p50_ms"`
+	P99Ms float64 `json:"p99_ms"`
+	MaxMs float64 `json:"max_ms"`
+}
+
+// Max is MaxMs as a duration, rounded to the millisecond; 0 when t is nil.
+func (t *TimerLateness) Max() time.Duration {
+	if t == nil || !(t.MaxMs > 0) {
+		return 0
+	}
+	ms := min(t.MaxMs, float64(24*time.Hour/time.Millisecond)) // meta.json is untrusted: no overflow
+	return (time.Duration(ms * float64(time.Millisecond))).Round(time.Millisecond)
 }
 
 // ShardMeta is one shard of a sharded run: shard Index of Count (1-based).

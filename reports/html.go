@@ -41,6 +41,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"reclaimText": reclaimed.Text,
 	"orDash":      orDash,
 	"success":     phaseSuccess,
+	"lateness":    LatenessText,
 }).ParseFS(templateFS, "templates/*.tmpl"))
 
 func statusClass(s string) string {

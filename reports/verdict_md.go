@@ -92,7 +92,8 @@ func WriteVerdict(run *record.Run, v record.Verdict) error {
 	// The load each phase got, as soak run prints it; a run whose load
 	// results cannot be read still gets its verdict.
 	prs, _ := run.PhaseResults()
-	if err := run.WriteFile([]byte(summaryMarkdown(v, prs)), record.SummaryMD); err != nil {
+	md := summaryMarkdown(v, prs) + latenessMarkdown(run.Meta.TimerLateness)
+	if err := run.WriteFile([]byte(md), record.SummaryMD); err != nil {
 		return fmt.Errorf("write summary.md: %w", err)
 	}
 	return nil
@@ -101,4 +102,25 @@ func WriteVerdict(run *record.Run, v record.Verdict) error {
 // summaryMarkdown is summary.md: the verdict, then the load per phase.
 func summaryMarkdown(v record.Verdict, prs []record.PhaseResult) string {
 	return VerdictMarkdown(v) + loadMarkdown(prs)
+}
+
+// latenessMarkdown is summary.md's line on the machine's timer lateness
+// (meta.json timer_lateness): a reader of a reclaim verdict sees how late
+// timers fired on the machine, which the default tolerance includes.
+func latenessMarkdown(t *record.TimerLateness) string {
+	if t == nil {
+		return "\ntimer lateness: " + LatenessText(t) + "\n"
+	}
+	return "\n" + LatenessText(t) + "\n"
+}
+
+// LatenessText says how late timers fired during the run, e.g. "timers
+// were up to 830 ms late (p50 2 ms, p99 400 ms; 36000 wake-ups, one every
+// 50 ms)"; a run without the figure says it was not measured.
+func LatenessText(t *record.TimerLateness) string {
+	if t == nil {
+		return "not measured (a run recorded before soak measured it, or killed)"
+	}
+	return fmt.Sprintf("timers were up to %g ms late (p50 %g ms, p99 %g ms; %d wake-ups, one every %d ms)",
+		t.MaxMs, t.P50Ms, t.P99Ms, t.Samples, t.StepMs)
 }

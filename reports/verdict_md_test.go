@@ -46,3 +46,18 @@ func TestWriteVerdict(t *testing.T) {
 		t.Errorf("summary.md (failures, then inconclusive, then passes):\n%s", md)
 	}
 }
+
+func TestLatenessMarkdown(t *testing.T) {
+	for _, tc := range []struct {
+		t    *record.TimerLateness
+		want string
+	}{
+		{nil, "\ntimer lateness: not measured (a run recorded before soak measured it, or killed)\n"},
+		{&record.TimerLateness{StepMs: 50, Samples: 1200, P50Ms: 1.2, P99Ms: 410, MaxMs: 830},
+			"\ntimers were up to 830 ms late (p50 1.2 ms, p99 410 ms; 1200 wake-ups, one every 50 ms)\n"},
+	} {
+		if got := latenessMarkdown(tc.t); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}

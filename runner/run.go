@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/internal/lateness"
 	"github.com/soak-dev/soak/load"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
@@ -142,11 +143,15 @@ func (r *run) warn(msg string) {
 func (r *run) execute(ctx context.Context) Result {
 	res := Result{Dir: r.w.Dir(), Ended: record.EndedCompleted}
 	r.event(record.EventRunStart, r.sc.Name, "", nil)
+	// The machine's timer lateness over the whole run, nodes' start to
+	// their stop: the reclaim check widens its default tolerance by it.
+	late := lateness.Start(lateness.DefaultStep)
 	err := r.setUp(ctx)
 	if err == nil {
 		err = r.runPhases(ctx)
 	}
 	r.tearDown()
+	tl := late.Stop()
 
 	switch {
 	case err == nil:
@@ -165,6 +170,7 @@ func (r *run) execute(ctx context.Context) Result {
 	r.metaM.Lock()
 	r.meta.End, r.meta.Ended, r.meta.Cause = time.Now(), res.Ended, res.Cause
 	r.meta.InconclusiveFails = r.opts.InconclusiveFails
+	r.meta.TimerLateness = &tl
 	r.metaM.Unlock()
 	r.event(record.EventRunEnd, r.sc.Name, res.Cause, map[string]string{"ended": res.Ended})
 	r.finish(&res)

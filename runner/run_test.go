@@ -18,6 +18,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/soak-dev/soak/fakebackend"
+	"github.com/soak-dev/soak/internal/lateness"
 	"github.com/soak-dev/soak/load"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/record"
@@ -169,6 +170,11 @@ func checkTornDown(t *testing.T, f *fakes, res Result, ended string) {
 	}
 	if run.Meta.Ended != ended || run.Meta.End.IsZero() || run.Meta.ExitCode != res.ExitCode {
 		t.Errorf("meta: ended %q at %v, exit %d; want %q, an end, exit %d", run.Meta.Ended, run.Meta.End, run.Meta.ExitCode, ended, res.ExitCode)
+	}
+	// The timer lateness meter ran for the run, whatever ended it (how
+	// many wake-ups and how late depends on the machine: not asserted).
+	if tl := run.Meta.TimerLateness; tl == nil || tl.StepMs != lateness.DefaultStep.Milliseconds() || tl.MaxMs < 0 {
+		t.Errorf("meta: timer lateness %+v, want one measured every %s", tl, lateness.DefaultStep)
 	}
 	pid := run.Meta.Nodes["sut"].PID
 	if pid <= 0 {
