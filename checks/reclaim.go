@@ -55,7 +55,7 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 	// lateness added. The default covers the timer lateness seen in the run.
 	tol := c.Tolerance.D()
 	tolNote := ""
-	late, lateNote := d.timerLateness(node)
+	late, lateNote := d.timerLateness(node, limit)
 	switch {
 	case tol == 0 && exact:
 		tol = DefaultExactReclaimSlack + late
@@ -168,8 +168,10 @@ func reclaim(d *runData, c *scenarios.ReclaimCheck) (r record.CheckResult) {
 // timerLateness is the timer lateness the run measured (meta.json
 // timer_lateness, the max) to add to a default tolerance, and how the
 // tolerance note says it. It is measured on soak's machine, so a remote
-// node gets none.
-func (d *runData) timerLateness(node string) (time.Duration, string) {
+// node gets none. It is capped at the idle timeout: a connection idle
+// twice its timeout plus the slack fails whatever the machine's stalls
+// (one stall of seconds must not hide a leak).
+func (d *runData) timerLateness(node string, limit time.Duration) (time.Duration, string) {
 	switch {
 	case d.meta.Nodes[node].Remote != nil:
 		return 0, " (timer lateness not added: measured on soak's machine, the node is remote)"
@@ -177,6 +179,9 @@ func (d *runData) timerLateness(node string) (time.Duration, string) {
 		return 0, " (timer lateness not measured)"
 	}
 	late := d.meta.TimerLateness.Max()
+	if limit > 0 && late > limit {
+		return limit, fmt.Sprintf(" + %s timer lateness (seen in this run: %s, capped at the timeout)", limit, late)
+	}
 	return late, fmt.Sprintf(" + %s timer lateness seen in this run", late)
 }
 

@@ -153,6 +153,9 @@ func TestReclaimTimerLateness(t *testing.T) {
 		{name: "polling widened", late: late, polled: 3900, want: record.StatusPass,
 			details: "limit 2s + tolerance 2.33s (default: one interval 1s + 500ms + 830ms timer lateness seen in this run)"},
 		{name: "polling unmeasured", polled: 3900, want: record.StatusFail},
+		// A stall of 30 s adds at most the timeout: idle 4.6 s > 2 + 0.5 + 2.
+		{name: "lateness capped at the timeout", late: &record.TimerLateness{StepMs: 50, Samples: 9, MaxMs: 30000}, idleMs: []int64{2000, 4600}, polled: 1900,
+			want: record.StatusFail, details: "so 500ms + 2s timer lateness (seen in this run: 30s, capped at the timeout)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
