@@ -196,6 +196,11 @@ func mergeMeta(shards []*shard, owner map[string]int) record.Meta {
 		if sm.End.After(m.End) {
 			m.End = sm.End
 		}
+		// The worst shard's timer lateness: reclaim's default tolerance
+		// adds it, and a node's SUT may have run beside any shard.
+		if sm.TimerLateness != nil && (m.TimerLateness == nil || sm.TimerLateness.MaxMs > m.TimerLateness.MaxMs) {
+			m.TimerLateness = sm.TimerLateness
+		}
 		if sm.ExitCode > m.ExitCode {
 			m.ExitCode = sm.ExitCode
 		}
