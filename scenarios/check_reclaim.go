@@ -1,8 +1,8 @@
 package scenarios
 
 // ReclaimCheck: no connection of Layer stays idle longer than Within
-// (default: the layer's idle timeout) plus Tolerance (default: one
-// interval plus 500ms).
+// (default: the layer's idle timeout) plus Tolerance (default: 500ms
+// plus the run's timer lateness, plus one interval without kernel events).
 type ReclaimCheck struct {
 	Layer     string   `yaml:"layer" json:"layer"`
 	Within    Duration `yaml:"within,omitempty" json:"within,omitempty"`

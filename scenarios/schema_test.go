@@ -120,7 +120,7 @@ var schemaDocs = map[string]string{
 	"Attach.pid_file":            "File holding the PID of the process. Give pid or pid_file.",
 	"ReclaimCheck.layer":         "The layer to check. Required.",
 	"ReclaimCheck.within":        "Largest idle age allowed. Default: the layer's idle_timeout.",
-	"ReclaimCheck.tolerance":     "Slack added to within. Default: one interval plus 500ms.",
+	"ReclaimCheck.tolerance":     "Slack added to within. Default: 500ms plus the run's timer lateness (capped at the timeout) with kernel events; one interval more without them. An explicit tolerance is used as written.",
 	"DrainCheck.layer":           "The layer to check. Required.",
 	"DrainCheck.after":           "The phase by whose end the layer must have drained. Required.",
 	"DrainCheck.to":              "\"baseline\" (default: the count before load) or a number of connections.",
