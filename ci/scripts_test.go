@@ -23,10 +23,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// Each test runs soak a few times, mostly waiting through the tiny
-	// scenario's holds: three at a time (more would starve the healthy
-	// runs' 1 s idle timeouts on 2 cores).
-	testbin.Parallel(3)
+	// The tests run in parallel at go test's -parallel (GOMAXPROCS): more
+	// runs at once starve the healthy runs' 1 s idle timers on 2 cores.
 	os.Exit(m.Run())
 }
 

@@ -5,6 +5,5 @@
 // time to detection and `soak rules` alerts in a real Prometheus
 // (alerts_test.go). They build the soak binary once and take minutes, so
 // they live apart from the unit packages, which stay fast. The healthy row
-// runs alone, then the leak rows in parallel (all six: TestMain raises
-// -parallel unless given).
+// runs alone, then the leak rows in parallel (as many as -parallel allows).
 package e2e

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
-
-	"github.com/soak-dev/soak/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
@@ -21,9 +19,6 @@ func TestMain(m *testing.M) {
 	}
 	// Messages print local clock times; pin the zone so expected text is exact.
 	time.Local = time.UTC
-	// The matrix's leak rows mostly wait through the scenario's holds:
-	// all six at once, not two at a time (-parallel defaults to GOMAXPROCS).
-	testbin.Parallel(6)
 	code := m.Run()
 	// The runner's GCS fake pulls in opencensus: its stats worker starts in
 	// an init and lives for the process.

@@ -35,10 +35,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// The end-to-end tests mostly wait through their scenarios' phases:
-	// four at a time fit the others beside the README's tour (~55 s) on
-	// 2 cores; more would starve the healthy runs' 1 s idle timeouts.
-	testbin.Parallel(4)
+	// The end-to-end tests run in parallel at go test's -parallel
+	// (GOMAXPROCS): more runs at once starved the healthy runs' 1 s idle
+	// timers on 2 cores (an idle close 0.7 s late).
 	os.Exit(m.Run())
 }
 

@@ -18,12 +18,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 )
@@ -109,20 +107,4 @@ func ownDir(dir string) error {
 		return fmt.Errorf("testbin: %s is not a folder of this user with mode 0700; remove it", dir)
 	}
 	return nil
-}
-
-// Parallel raises -test.parallel to n unless the command line set it; call
-// it from TestMain before m.Run. go test's default, GOMAXPROCS, suits tests
-// that compute; end-to-end tests mostly wait through the fixed phases of a
-// scenario (seconds of idle holds and quiet windows), so on 2 cores they
-// would run two at a time, one batch after another, for no CPU reason.
-func Parallel(n int) {
-	if !flag.Parsed() {
-		flag.Parse()
-	}
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set {
-		flag.Set("test.parallel", strconv.Itoa(n))
-	}
 }
