@@ -27,6 +27,10 @@ var classFrames = map[string]string{
 type stackEnds struct {
 	base, end   *record.Goroutines
 	baseT, endT time.Time
+	// first is the node's earliest profile: the baseline when no profile
+	// came before load (a node slow to answer its first fetch).
+	first  *record.Goroutines
+	firstT time.Time
 }
 
 // noteStacks keeps s's goroutine groups if it is a node's baseline or end
@@ -48,6 +52,9 @@ func (d *runData) noteStacks(s record.Sample) {
 	if (ls.IsZero() || s.Time.Before(ls)) && (e.base == nil || s.Time.After(e.baseT)) {
 		e.base, e.baseT = g, s.Time
 	}
+	if e.first == nil || s.Time.Before(e.firstT) {
+		e.first, e.firstT = g, s.Time
+	}
 	if e.end == nil || s.Time.After(e.endT) {
 		e.end, e.endT = g, s.Time
 	}
@@ -57,7 +64,14 @@ func (d *runData) noteStacks(s record.Sample) {
 // the MaxGrownStacks that grew most, largest first.
 func (d *runData) grownStacks(node string) ([]record.StackGrowth, time.Time, time.Time) {
 	e := d.stacks[node]
-	if e == nil || e.base == nil || e.end == nil || !e.endT.After(e.baseT) {
+	if e == nil || e.end == nil {
+		return nil, time.Time{}, time.Time{}
+	}
+	base, baseT := e.base, e.baseT
+	if base == nil {
+		base, baseT = e.first, e.firstT
+	}
+	if base == nil || !e.endT.After(baseT) {
 		return nil, time.Time{}, time.Time{}
 	}
 	type k struct{ class, fn string }
@@ -75,7 +89,7 @@ func (d *runData) grownStacks(node string) ([]record.StackGrowth, time.Time, tim
 			get(class, classFrames[class]).End = n
 		}
 	}
-	for class, n := range e.base.ByClass {
+	for class, n := range base.ByClass {
 		if class != record.ClassOther {
 			get(class, classFrames[class]).Base = n
 		}
@@ -85,14 +99,14 @@ func (d *runData) grownStacks(node string) ([]record.StackGrowth, time.Time, tim
 	}
 	inBase := map[string]bool{}
 	listed := 0
-	for _, st := range e.base.Top {
+	for _, st := range base.Top {
 		get(record.ClassOther, st.Func).Base = st.Count
 		inBase[st.Func] = true
 		listed += st.Count
 	}
 	// The baseline lists only its largest "other" stacks; when they add up
 	// to the class's count, a stack not listed had none.
-	complete := listed >= e.base.ByClass[record.ClassOther]
+	complete := listed >= base.ByClass[record.ClassOther]
 	var out []record.StackGrowth
 	for _, r := range rows {
 		r.Growth = r.End - r.Base
@@ -112,7 +126,7 @@ func (d *runData) grownStacks(node string) ([]record.StackGrowth, time.Time, tim
 	if len(out) > MaxGrownStacks {
 		out = out[:MaxGrownStacks]
 	}
-	return out, e.baseT, e.endT
+	return out, baseT, e.endT
 }
 
 // attribute names the stacks that grew on node in r: Grew, a clause of the
@@ -127,8 +141,12 @@ func (d *runData) attribute(node string, r *record.CheckResult) {
 	}
 	r.Grew = grew
 	r.Message += "; grew most: " + stackText(grew, 3)
-	r.Details = append(r.Details, fmt.Sprintf("stacks that grew from %s (last sample before load) to %s (last sample): %s",
-		clock(from), clock(to), stackText(grew, MaxGrownStacks)))
+	since := "last sample before load"
+	if e := d.stacks[node]; e.base == nil {
+		since = "the node's first profile: none came before load"
+	}
+	r.Details = append(r.Details, fmt.Sprintf("stacks that grew from %s (%s) to %s (last sample): %s",
+		clock(from), since, clock(to), stackText(grew, MaxGrownStacks)))
 }
 
 func stackText(grew []record.StackGrowth, n int) string {
