@@ -116,8 +116,13 @@ func growthOn(d *runData, c *scenarios.NoGrowthCheck, s metric, node string, r *
 		return
 	}
 	r.Status = record.StatusPass
-	r.Message = fmt.Sprintf("%s on node %s: no growth (slope %s/h, p=%.2g over %d points, %s) during %s",
-		s.Text, node, short(slope), p, len(x), span.Round(time.Second), during)
+	trend := fmt.Sprintf("slope %s/h, p=%.2g over %d points, %s", short(slope), p, len(x), span.Round(time.Second))
+	if span < time.Hour {
+		// A slope per hour from a window of seconds reads as a forecast;
+		// the change the window saw is what was measured.
+		trend = fmt.Sprintf("%s over %s, Mann-Kendall p=%.2g over %d points", signed(rise), span.Round(time.Second), p, len(x))
+	}
+	r.Message = fmt.Sprintf("%s on node %s: no growth (%s) during %s", s.Text, node, trend, during)
 }
 
 // growthPoints downsamples the series over the check's phases and says how.
@@ -243,4 +248,12 @@ func pointsOnly(n int) string {
 		return "only 1 point"
 	}
 	return fmt.Sprintf("only %d points", n)
+}
+
+// signed is v with its sign, as short writes it (+0 for no change).
+func signed(v float64) string {
+	if v < 0 {
+		return short(v)
+	}
+	return "+" + short(v)
 }

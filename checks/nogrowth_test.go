@@ -48,6 +48,10 @@ func TestNoGrowth(t *testing.T) {
 			if c.Status != tc.want {
 				t.Fatalf("got %s: %s\n%v", c.Status, c.Message, c.Details)
 			}
+			// Under an hour, a pass says the change it saw, not a rate per hour.
+			if tc.want == record.StatusPass && (strings.Contains(c.Message, "/h") || !strings.Contains(c.Message, "m0s, Mann-Kendall")) {
+				t.Errorf("a 30-minute pass should give the change it saw, not a slope per hour: %s", c.Message)
+			}
 			if tc.want == record.StatusFail && (math.Abs(c.Value-120) > 25 || !strings.Contains(c.Message, "goroutines on node target grew")) {
 				t.Errorf("slope %v/h, want about 120/h (2 goroutines x 60 conns/h): %s", c.Value, c.Message)
 			}
