@@ -139,13 +139,27 @@ func (b *builder) add(m model.Metric, v float64) error {
 		}
 		return l, name, nil
 	}
-	switch name {
-	case mSockets:
-		l, _, err := layer()
+	// layerCount and layerMs read a per-layer series: its layer, then its
+	// value (the errors in that order).
+	layerCount := func() (*record.LayerSockets, string, int, error) {
+		l, name, err := layer()
 		if err != nil {
-			return err
+			return nil, "", 0, err
 		}
 		n, err := count()
+		return l, name, n, err
+	}
+	layerMs := func() (*record.LayerSockets, int64, error) {
+		l, _, err := layer()
+		if err != nil {
+			return nil, 0, err
+		}
+		ms, err := seconds()
+		return l, ms, err
+	}
+	switch name {
+	case mSockets:
+		l, _, n, err := layerCount()
 		if err != nil {
 			return err
 		}
@@ -168,21 +182,13 @@ func (b *builder) add(m model.Metric, v float64) error {
 			l.Sides[side] += n
 		}
 	case mIdleConns:
-		l, _, err := layer()
-		if err != nil {
-			return err
-		}
-		n, err := count()
+		l, _, n, err := layerCount()
 		if err != nil {
 			return err
 		}
 		l.IdleConns += n
 	case mIdleMax:
-		l, _, err := layer()
-		if err != nil {
-			return err
-		}
-		ms, err := seconds()
+		l, ms, err := layerMs()
 		if err != nil {
 			return err
 		}
@@ -191,11 +197,7 @@ func (b *builder) add(m model.Metric, v float64) error {
 		}
 		l.Idle.Max = max(l.Idle.Max, ms)
 	case mIdleAgeBucket:
-		_, name, err := layer()
-		if err != nil {
-			return err
-		}
-		n, err := count()
+		_, name, n, err := layerCount()
 		if err != nil {
 			return err
 		}
@@ -210,11 +212,7 @@ func (b *builder) add(m model.Metric, v float64) error {
 		}
 		h[i] += uint64(n)
 	case mCloseWaitAge:
-		l, _, err := layer()
-		if err != nil {
-			return err
-		}
-		ms, err := seconds()
+		l, ms, err := layerMs()
 		if err != nil {
 			return err
 		}
