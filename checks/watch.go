@@ -28,6 +28,12 @@ const (
 // the whole run (no_growth, drain, ratio, baseline) are left to the end.
 // Not safe for concurrent use.
 type Watch struct {
+	// Lateness, when set, is the timer lateness the run has measured so
+	// far. A reclaim check's default tolerance adds it (capped at the
+	// timeout), as the check at the run's end adds the whole run's: a
+	// healthy layer on a late machine is not stopped for its late close.
+	Lateness func() time.Duration
+
 	sc       *scenarios.Scenario
 	interval time.Duration
 	watched  []*scenarios.Expectation
@@ -123,8 +129,13 @@ func (w *Watch) sample(e *scenarios.Expectation, node string, smp *series.Sample
 		if limit == 0 {
 			limit = timeout(c.Layer)
 		}
+		tolNote := ""
 		if tol == 0 {
-			tol = w.interval + DefaultReclaimSlack
+			late := w.lateness(limit)
+			tol = w.interval + DefaultReclaimSlack + late
+			if late > 0 {
+				tolNote = fmt.Sprintf(", with %s timer lateness seen so far", late)
+			}
 		}
 		for _, l := range w.layersIn(smp, c.Layer) {
 			// Only the kernel's own idle ages: an estimate is not certain.
@@ -134,12 +145,21 @@ func (w *Watch) sample(e *scenarios.Expectation, node string, smp *series.Sample
 			if idle := time.Duration(l.Idle.Max) * time.Millisecond; idle > limit+tol {
 				return &record.CheckResult{Name: "reclaim/" + c.Layer, Kind: "reclaim", Status: record.StatusFail, Node: node, Layer: c.Layer,
 					Value: idle.Seconds(), Limit: (limit + tol).Seconds(), Unit: "s", At: smp.Time.Add(-idle),
-					Message: fmt.Sprintf("%s: a connection sat idle %s (limit %s + %s) on node %s (seen by kernel); the SUT did not reclaim it",
-						c.Layer, secs(float64(idle.Milliseconds())), limit, tol, node)}
+					Message: fmt.Sprintf("%s: a connection sat idle %s (limit %s + %s%s) on node %s (seen by kernel); the SUT did not reclaim it",
+						c.Layer, secs(float64(idle.Milliseconds())), limit, tol, tolNote, node)}
 			}
 		}
 	}
 	return nil
+}
+
+// lateness is the timer lateness seen so far, capped at limit (as
+// checks.reclaim caps the run's).
+func (w *Watch) lateness(limit time.Duration) time.Duration {
+	if w.Lateness == nil {
+		return 0
+	}
+	return min(max(w.Lateness(), 0), limit)
 }
 
 // layersIn returns the sample's layers named layer (all when "").

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/internal/stats"
+	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -73,6 +74,41 @@ func TestWatchLoad(t *testing.T) {
 				t.Errorf("failed: %s: %s", r.Name, r.Message)
 			case tc.want != "" && (r == nil || !strings.Contains(r.Name+": "+r.Message, tc.want)):
 				t.Errorf("got %+v, want a failure with %q", r, tc.want)
+			}
+		})
+	}
+}
+
+// A reclaim check with abort_on_fail stops a run only past the limit the
+// check at the end would use: its default tolerance grows by the timer
+// lateness seen so far, capped at the timeout, as the final check's does.
+func TestWatchReclaimAddsLateness(t *testing.T) {
+	t.Parallel()
+	sc := &scenarios.Scenario{Interval: scenarios.Duration(time.Second),
+		Layers: map[string]*scenarios.Layer{"client": {Node: "sut", IdleTimeout: scenarios.Duration(4 * time.Second)}},
+		Expect: []*scenarios.Expectation{{Reclaim: &scenarios.ReclaimCheck{Layer: "client"}, AbortOnFail: true}}}
+	sample := func(idle time.Duration) record.Sample {
+		return record.Sample{Time: time.Unix(100, 0), Node: "sut", Sockets: &record.Sockets{Method: record.MethodNetlink,
+			Layers: map[string]*record.LayerSockets{"client": {ByState: map[string]int{"ESTABLISHED": 1}, Idle: &record.IdleStats{Max: idle.Milliseconds()}}}}}
+	}
+	// The limit without lateness: 4 s + one interval 1 s + 500 ms.
+	for _, tc := range []struct {
+		name       string
+		late, idle time.Duration
+		fails      bool
+	}{
+		{"no lateness, past the limit", 0, 5800 * time.Millisecond, true},
+		{"no lateness, within", 0, 5400 * time.Millisecond, false},
+		{"late 700ms covers it", 700 * time.Millisecond, 5800 * time.Millisecond, false},
+		{"late 700ms, past the wider limit", 700 * time.Millisecond, 6300 * time.Millisecond, true},
+		{"lateness capped at the timeout", time.Minute, 9600 * time.Millisecond, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := NewWatch(sc, false)
+			w.Lateness = func() time.Duration { return tc.late }
+			r := w.Sample("sut", sample(tc.idle))
+			if (r != nil) != tc.fails {
+				t.Fatalf("idle %s, lateness %s: failed = %v (%+v), want %v", tc.idle, tc.late, r != nil, r, tc.fails)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/soak-dev/soak/record"
 )
@@ -172,6 +173,10 @@ func comparability(a, b record.Meta) (why, notes []string) {
 			notes = append(notes, fmt.Sprintf("node %s engine %q vs %q", n, a.Nodes[n].Engine, nb.Engine))
 		}
 	}
+	if la, lb := a.TimerLateness.Max(), b.TimerLateness.Max(); max(la, lb) >= latenessWorthNoting {
+		notes = append(notes, fmt.Sprintf("timers fired late by %s in run A and %s in run B (meta.json timer_lateness): "+
+			"the SUT's idle and reclaim times can differ by that much from the machine alone", lateText(a.TimerLateness), lateText(b.TimerLateness)))
+	}
 	if a.Ended != record.EndedCompleted {
 		notes = append(notes, "run A did not complete: "+a.Ended)
 	}
@@ -179,6 +184,19 @@ func comparability(a, b record.Meta) (why, notes []string) {
 		notes = append(notes, "run B did not complete: "+b.Ended)
 	}
 	return why, notes
+}
+
+// latenessWorthNoting is the timer lateness from which a comparison says
+// how late each run's timers fired: below it, a SUT's idle timers are as
+// punctual as soak's 1-second sampling can tell.
+const latenessWorthNoting = 100 * time.Millisecond
+
+// lateText is a run's max timer lateness, or that it was not measured.
+func lateText(t *record.TimerLateness) string {
+	if t == nil {
+		return "an unmeasured time"
+	}
+	return "up to " + t.Max().String()
 }
 
 // phaseBases lists the scenario phases in order, each once per run of

@@ -205,3 +205,29 @@ func TestAligner(t *testing.T) {
 		}
 	}
 }
+
+// A comparison says how late each run's timers fired once either was late
+// enough to move idle and reclaim times: a reader of "reclaimed after 4.7 s
+// vs 4.0 s" must see that run B's machine was 700 ms late.
+func TestComparabilityNotesLateness(t *testing.T) {
+	t.Parallel()
+	late := func(ms float64) *record.TimerLateness { return &record.TimerLateness{StepMs: 100, Samples: 50, MaxMs: ms} }
+	for _, tc := range []struct {
+		name string
+		a, b *record.TimerLateness
+		want string // "" when no note
+	}{
+		{"both punctual", late(3), late(12), ""},
+		{"B late", late(3), late(700), "timers fired late by up to 3ms in run A and up to 700ms in run B"},
+		{"A unmeasured", nil, late(250), "late by an unmeasured time in run A and up to 250ms in run B"},
+		{"neither measured", nil, nil, ""},
+	} {
+		a := record.Meta{Ended: record.EndedCompleted, TimerLateness: tc.a}
+		b := record.Meta{Ended: record.EndedCompleted, TimerLateness: tc.b}
+		why, notes := comparability(a, b)
+		got := strings.Join(notes, "; ")
+		if len(why) > 0 || (tc.want == "") != (got == "") || !strings.Contains(got, tc.want) {
+			t.Errorf("%s: why %q, notes %q; want a note with %q", tc.name, why, got, tc.want)
+		}
+	}
+}

@@ -28,7 +28,11 @@ type aborter struct {
 }
 
 func newAborter(r *run) *aborter {
-	return &aborter{watch: checks.NewWatch(r.sc, r.opts.FailFast), done: make(chan struct{})}
+	w := checks.NewWatch(r.sc, r.opts.FailFast)
+	if w != nil {
+		w.Lateness = r.lateSoFar
+	}
+	return &aborter{watch: w, done: make(chan struct{})}
 }
 
 // observe judges one sample of node (called by each node's sampler).

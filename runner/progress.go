@@ -33,7 +33,8 @@ type Status struct {
 	FDs         map[string]int   `json:"fds"`
 	IdleMaxMs   map[string]int64 `json:"idle_max_ms"`
 	// IdleLimitMs is each layer's pass limit as the reclaim check's
-	// default: idle timeout + one interval + checks.DefaultReclaimSlack.
+	// default: idle timeout + one interval + checks.DefaultReclaimSlack +
+	// the timer lateness seen so far (capped at the timeout).
 	// A layer whose IdleMaxMs is above it is marked on the line.
 	IdleLimitMs  map[string]int64 `json:"idle_limit_ms,omitempty"`
 	BackendConns map[string]int   `json:"backend_conns,omitempty"`
@@ -129,9 +130,11 @@ func (r *run) status(now, runStart time.Time, planned time.Duration) Status {
 		Errors:      r.stats.Errors.Load(),
 		Established: map[string]int{}, Goroutines: map[string]int{}, FDs: map[string]int{}, IdleMaxMs: map[string]int64{},
 		BackendConns: map[string]int{}, IdleLimitMs: map[string]int64{}}
+	late := r.lateSoFar()
 	for name, l := range r.sc.Layers {
 		if l != nil && l.IdleTimeout > 0 {
-			s.IdleLimitMs[name] = (l.IdleTimeout.D() + r.sc.Interval.D() + checks.DefaultReclaimSlack).Milliseconds()
+			to := l.IdleTimeout.D()
+			s.IdleLimitMs[name] = (to + r.sc.Interval.D() + checks.DefaultReclaimSlack + min(late, to)).Milliseconds()
 		}
 	}
 	for node, ns := range r.samplers {

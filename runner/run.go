@@ -50,9 +50,24 @@ type run struct {
 	// abort judges the abort_on_fail checks during the run (abort.go).
 	abort *aborter
 
+	// late measures the machine's timer lateness from the nodes' start to
+	// their stop (set before any goroutine of the run starts).
+	late *lateness.Meter
+
 	// lost lists data that could not be kept (lost.go).
 	lostM sync.Mutex
 	lost  []lostLine
+}
+
+// lateSoFar is the timer lateness measured so far: the watch and the
+// progress line widen a default reclaim tolerance by it, as the check at
+// the end widens it by the whole run's.
+func (r *run) lateSoFar() time.Duration {
+	if r.late == nil {
+		return 0
+	}
+	t := r.late.Figures()
+	return t.Max()
 }
 
 // Run runs one scenario end to end and returns how it ended. The error is
@@ -145,13 +160,13 @@ func (r *run) execute(ctx context.Context) Result {
 	r.event(record.EventRunStart, r.sc.Name, "", nil)
 	// The machine's timer lateness over the whole run, nodes' start to
 	// their stop: the reclaim check widens its default tolerance by it.
-	late := lateness.Start(lateness.DefaultStep)
+	r.late = lateness.Start(lateness.DefaultStep)
 	err := r.setUp(ctx)
 	if err == nil {
 		err = r.runPhases(ctx)
 	}
 	r.tearDown()
-	tl := late.Stop()
+	tl := r.late.Stop()
 
 	switch {
 	case err == nil:
