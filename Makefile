@@ -26,7 +26,7 @@ all: build
 build:
 	$(GO) build -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/soak
 
-# -p 3: the end-to-end packages (e2e, cmd/soak, ci, scenarios/examples) mostly
+# -p 3: the end-to-end packages (e2e, e2e/cli, ci, scenarios/examples) mostly
 # wait through scenario phases; at go's default of 2 packages at a time on 2
 # cores the CPU sat ~46% idle (312 s wall), at 3 it is 248 s. Reclaim's
 # tolerance allows for the timer lateness each run measures, which is what

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/clitest"
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -101,7 +103,7 @@ func TestShardsInNamespaces(t *testing.T) {
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Skip("needs iproute2's ip")
 	}
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	tag := strconv.Itoa(os.Getpid() % 100000)
 	ns := func(n string) string { return "soak" + n + tag }
 	sut := ns("S")
@@ -210,7 +212,7 @@ phases:
 	if out, err := exec.Command(bin, "merge", onlyRun(t, filepath.Join(dir, "A")), onlyRun(t, filepath.Join(dir, "B")), "-o", merged).CombinedOutput(); err != nil {
 		t.Fatalf("soak merge: %v\n%s", err, out)
 	}
-	got, want := loadCounts(t, merged), loadCounts(t, onlyRun(t, filepath.Join(dir, "U")))
+	got, want := clitest.PhaseCounts(t, merged), clitest.PhaseCounts(t, onlyRun(t, filepath.Join(dir, "U")))
 	sc, wc := counts("8080"), counts("8081")
 	t.Logf("runs took %v; merged shards %v, unsharded %v; servers: shards' %d requests, %d connections (by peer %v), unsharded's %d requests, %d connections (by peer %v)",
 		took.Round(time.Second), got, want, sc.Requests, sc.Conns, sc.ByPeer, wc.Requests, wc.Conns, wc.ByPeer)
@@ -255,24 +257,4 @@ func onlyRun(t *testing.T, out string) string {
 		t.Fatalf("%s: %d run directories, want 1", out, len(m))
 	}
 	return filepath.Dir(m[0])
-}
-
-// loadCounts reads every phase's requests and client connections.
-func loadCounts(t *testing.T, dir string) map[string]uint64 {
-	t.Helper()
-	r, err := record.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	prs, err := r.PhaseResults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]uint64{}
-	for _, p := range prs {
-		out[p.Phase+" requests"] += p.Requests
-		out[p.Phase+" conns"] += uint64(p.ConnsOpened)
-	}
-	return out
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/runner"
 )
 
@@ -29,7 +30,7 @@ phases:
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{{"validate", path}, {"run", path, "--out", t.TempDir(), "--quiet"}} {
-		code, out := soak(t, args...)
+		code, out := clitest.Run(t, args...)
 		if code != runner.ExitUsage || !strings.Contains(out, "backends.store.kind") || !strings.Contains(out, "-tags gcs") {
 			t.Errorf("soak %s: exit %d, output:\n%s\nwant exit %d naming backends.store.kind and -tags gcs", args[0], code, out, runner.ExitUsage)
 		}

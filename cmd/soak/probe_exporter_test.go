@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/soak-dev/soak/internal/clitest"
 )
 
 func TestProbeListenUsage(t *testing.T) {
@@ -29,7 +31,7 @@ func TestProbeListenUsage(t *testing.T) {
 		{[]string{"probe", "--pid", "1", "--scenario", "quick"}, "--scenario needs --node"},
 		{[]string{"probe", "--pid", "1", "--scenario", "quick", "--node", "proxy"}, "node proxy has no fixed address"},
 	} {
-		code, out := soak(t, tc.args...)
+		code, out := clitest.Run(t, tc.args...)
 		if code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("soak %v: exit %d, output %q; want exit 2 containing %q", tc.args, code, out, tc.want)
 		}
@@ -70,7 +72,7 @@ phases: [{name: q, quiet: {duration: 1s}}]
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out := soak(t, "probe", "--pid", strconv.Itoa(os.Getpid()), "--once", "--json", "--scenario", path, "--node", "proxy")
+	code, out := clitest.Run(t, "probe", "--pid", strconv.Itoa(os.Getpid()), "--once", "--json", "--scenario", path, "--node", "proxy")
 	if code != 0 || !strings.Contains(out, `"client":{"states":{"ESTABLISHED":1}`) {
 		t.Errorf("exit %d, output %s; want the accepted end in layer client", code, out)
 	}
@@ -78,8 +80,8 @@ phases: [{name: q, quiet: {duration: 1s}}]
 
 // soak probe --listen serves the test process's metrics until interrupted.
 func TestProbeListenServes(t *testing.T) {
-	cmd, out := startSoak(t, "probe", "--listen", "127.0.0.1:0", "--pid", strconv.Itoa(os.Getpid()), "--node", "me")
-	if !out.waitFor("/metrics\n", 20*time.Second) {
+	cmd, out := clitest.Start(t, "probe", "--listen", "127.0.0.1:0", "--pid", strconv.Itoa(os.Getpid()), "--node", "me")
+	if !out.WaitFor("/metrics\n", 20*time.Second) {
 		t.Fatalf("no address printed: %q", out.String())
 	}
 	url := regexp.MustCompile(`http://\S+/metrics`).FindString(out.String())

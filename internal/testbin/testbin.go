@@ -1,8 +1,9 @@
 // Package testbin gives tests the soak binary (the CLI and the reference
 // SUT, `soak testsut`) built from this checkout, once for all packages.
 //
-// Every package of end-to-end tests (ci, cmd/soak, e2e, scenarios/examples)
-// runs soak as a subprocess. Each used to `go build -o` its own copy in a
+// Every package of end-to-end tests (ci, e2e, e2e/cli, scenarios/examples)
+// runs soak as a subprocess, and so do cmd/soak's unit tests of exit codes
+// and usage. Each used to `go build -o` its own copy in a
 // temporary folder: compiling is cached by go, linking is not, and the link
 // of soak costs ~4 CPU seconds, paid once per package and per run. Here the
 // binary lives at a fixed path per checkout under the temporary folder;
@@ -24,6 +25,7 @@ import (
 	"path/filepath"
 	"sync"
 	"syscall"
+	"testing"
 )
 
 var (
@@ -107,4 +109,16 @@ func ownDir(dir string) error {
 		return fmt.Errorf("testbin: %s is not a folder of this user with mode 0700; remove it", dir)
 	}
 	return nil
+}
+
+// Path is Soak for a test: the binary's path, or the test fails with the
+// reason. Built on first use, so a run of tests that need no binary (-run,
+// -short) does not pay for it.
+func Path(t testing.TB) string {
+	t.Helper()
+	bin, err := Soak()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }

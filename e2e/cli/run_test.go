@@ -1,10 +1,9 @@
-package main
+package cli
 
 import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,79 +13,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/soak-dev/soak/internal/testbin"
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/record"
 )
-
-// soakBin is the soak binary built once for the end-to-end tests (testbin).
-var soakBin string
-
-func TestMain(m *testing.M) {
-	if os.Getenv(netnsHelperEnv) != "" {
-		netnsHelper() // the test binary as a server in a namespace of its own
-		return
-	}
-	if os.Getenv(statusServerEnv) != "" {
-		statusServer() // the test binary as a SUT that answers 500
-		return
-	}
-	var err error
-	if soakBin, err = testbin.Soak(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// The end-to-end tests run in parallel at go test's -parallel
-	// (GOMAXPROCS): more runs at once starved the healthy runs' 1 s idle
-	// timers on 2 cores (an idle close 0.7 s late).
-	os.Exit(m.Run())
-}
-
-// soak runs the binary and returns its exit code and combined output.
-func soak(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	cmd := exec.Command(soakBin, args...)
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode(), string(out)
-	}
-	if err != nil {
-		t.Fatalf("soak %v: %v", args, err)
-	}
-	return 0, string(out)
-}
-
-// startSoak starts `soak run` in the background.
-func startSoak(t *testing.T, args ...string) (*exec.Cmd, *liveOutput) {
-	t.Helper()
-	out := newLiveOutput()
-	cmd := exec.Command(soakBin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd, out
-}
-
-// runDir waits for the single run directory under out to appear.
-func runDir(t *testing.T, out string) string {
-	t.Helper()
-	var dir string
-	waitFor(t, 30*time.Second, func() bool {
-		m, _ := filepath.Glob(filepath.Join(out, "*", record.MetaFile))
-		if len(m) == 1 {
-			dir = filepath.Dir(m[0])
-		}
-		return dir != ""
-	})
-	return dir
-}
 
 // waitEvent waits until events.jsonl of dir holds an event of kind named name.
 func waitEvent(t *testing.T, dir, kind, name string) {
 	t.Helper()
-	waitFor(t, 60*time.Second, func() bool { return hasEvent(dir, kind, name) })
+	clitest.WaitFor(t, 60*time.Second, func() bool { return hasEvent(dir, kind, name) })
 }
 
 // hasEvent says whether events.jsonl of dir holds an event of kind named name.
@@ -117,16 +51,6 @@ func readMeta(t *testing.T, dir string) record.Meta {
 		t.Fatal(err)
 	}
 	return m
-}
-
-func waitFor(t *testing.T, d time.Duration, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("condition not met within %s", d)
 }
 
 // alive reports whether pid still runs (and is not a zombie).
@@ -160,7 +84,7 @@ func assertNoOrphans(t *testing.T, m record.Meta) {
 	if len(pids) == 0 {
 		t.Fatal("meta.json lists no node pids")
 	}
-	waitFor(t, 10*time.Second, func() bool {
+	clitest.WaitFor(t, 10*time.Second, func() bool {
 		for _, p := range pids {
 			if alive(p) {
 				return false
@@ -173,8 +97,8 @@ func assertNoOrphans(t *testing.T, m record.Meta) {
 func TestRunHealthyMini(t *testing.T) {
 	t.Parallel() // mostly waiting on a run of its own
 	out := t.TempDir()
-	code, output := soak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet")
-	dir := runDir(t, out)
+	code, output := clitest.Run(t, "run", "testdata/mini.yaml", "--out", out, "--quiet")
+	dir := clitest.RunDir(t, out)
 	m := readMeta(t, dir)
 	if m.Ended != record.EndedCompleted {
 		t.Fatalf("ended = %q (%s), want completed\n%s", m.Ended, m.Cause, output)
@@ -195,13 +119,13 @@ func TestRunHealthyMini(t *testing.T) {
 
 // startLoading starts a run of mini.yaml with a 60 s load phase and returns
 // one second into that phase.
-func startLoading(t *testing.T) (*exec.Cmd, *liveOutput, string) {
+func startLoading(t *testing.T) (*exec.Cmd, *clitest.Output, string) {
 	t.Helper()
 	out := t.TempDir()
-	cmd, output := startSoak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
-	dir := runDir(t, out)
+	cmd, output := clitest.Start(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--set", "phases[0].steady.duration=60s")
+	dir := clitest.RunDir(t, out)
 	// Fail at once, with soak's own words, if the run ends before its load.
-	waitFor(t, 60*time.Second, func() bool {
+	clitest.WaitFor(t, 60*time.Second, func() bool {
 		return hasEvent(dir, record.EventPhaseStart, "load") || !alive(cmd.Process.Pid)
 	})
 	if !alive(cmd.Process.Pid) {
@@ -244,7 +168,7 @@ func TestRunInterruptedTwice(t *testing.T) {
 	// The second signal goes once the first was handled (Go folds a signal
 	// that arrives while the same one is pending), while soak still tears
 	// down or builds the report: either way the report must not be written.
-	if !output.waitFor("interrupted: stopping load", 30*time.Second) {
+	if !output.WaitFor("interrupted: stopping load", 30*time.Second) {
 		t.Fatalf("first SIGINT not acknowledged:\n%s", output)
 	}
 	cmd.Process.Signal(os.Interrupt)
@@ -264,7 +188,7 @@ func TestRunInterruptedTwice(t *testing.T) {
 		t.Errorf("ended = %q, want interrupted", m.Ended)
 	}
 	assertNoOrphans(t, m)
-	if code, out := soak(t, "report", dir); code != 0 {
+	if code, out := clitest.Run(t, "report", dir); code != 0 {
 		t.Errorf("soak report after a double interrupt: exit %d\n%s", code, out)
 	}
 }
@@ -301,7 +225,7 @@ func TestKilledRunIsReportable(t *testing.T) {
 	cmd.Wait()
 	m := readMeta(t, dir)
 	assertNoOrphans(t, m) // Pdeathsig: the nodes die with soak
-	code, output := soak(t, "report", dir)
+	code, output := clitest.Run(t, "report", dir)
 	if code != 0 {
 		t.Fatalf("soak report of a killed run: exit %d\n%s", code, output)
 	}
@@ -318,32 +242,6 @@ func TestKilledRunIsReportable(t *testing.T) {
 	}
 }
 
-func TestValidateAndUsageExitCodes(t *testing.T) {
-	t.Parallel() // subprocesses only
-	bad := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(bad, []byte("name: bad\nnodes: {a: {command: [x]}}\nphases:\n  - name: p\n    quiet: {duration: 5x}\n"), 0o644)
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"validate", "testdata/mini.yaml"}, 0, "ok"},
-		{[]string{"validate", "quick", "nightly", "ab-engines"}, 0, "ok"},
-		{[]string{"validate", bad}, 2, "bad.yaml:5:23: phases[0].quiet.duration: \"5x\" is not a duration"},
-		{[]string{"run", bad}, 2, "is not a duration"},
-		{[]string{"run", "no-such-scenario"}, 2, "no such file"},
-		{[]string{"run", "--duration-scale", "0"}, 2, "--duration-scale"},
-		{[]string{"run", "testdata/mini.yaml", "--set", "nope.x=1"}, 2, "no field"},
-		{[]string{"frobnicate"}, 2, "unknown command"},
-		{[]string{"version"}, 0, "soak "},
-	} {
-		code, out := soak(t, tc.args...)
-		if code != tc.code || !strings.Contains(out, tc.want) {
-			t.Errorf("soak %v: exit %d, output %q; want exit %d containing %q", tc.args, code, out, tc.code, tc.want)
-		}
-	}
-}
-
 func TestNodeNeverReady(t *testing.T) {
 	t.Parallel() // mostly waiting on a run of its own
 	out := t.TempDir()
@@ -356,11 +254,11 @@ nodes:
 phases:
   - {name: p, quiet: {duration: 1s}}
 `), 0o644)
-	code, output := soak(t, "run", sc, "--out", out, "--quiet")
+	code, output := clitest.Run(t, "run", sc, "--out", out, "--quiet")
 	if code != 3 || !strings.Contains(output, "not ready after 1s") || !strings.Contains(output, "config missing") {
 		t.Errorf("exit %d, output:\n%s\nwant exit 3, 'not ready after 1s' and the log tail", code, output)
 	}
-	m := readMeta(t, runDir(t, out))
+	m := readMeta(t, clitest.RunDir(t, out))
 	if m.Ended != record.EndedError {
 		t.Errorf("ended = %q, want error", m.Ended)
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -77,7 +78,7 @@ func TestShardMerge(t *testing.T) {
 			if r.shard != "" {
 				args = append(args, "--shard", r.shard)
 			}
-			if code, out := soak(t, args...); code != 0 {
+			if code, out := clitest.Run(t, args...); code != 0 {
 				t.Errorf("soak %v: exit %d\n%s", args, code, out)
 			}
 		})
@@ -86,16 +87,16 @@ func TestShardMerge(t *testing.T) {
 	if t.Failed() {
 		return
 	}
-	s1, s2 := runDir(t, filepath.Join(dir, "s1")), runDir(t, filepath.Join(dir, "s2"))
+	s1, s2 := clitest.RunDir(t, filepath.Join(dir, "s1")), clitest.RunDir(t, filepath.Join(dir, "s2"))
 	merged := filepath.Join(dir, "merged")
-	if code, out := soak(t, "merge", s1, s2, "-o", merged); code != 0 {
+	if code, out := clitest.Run(t, "merge", s1, s2, "-o", merged); code != 0 {
 		t.Fatalf("soak merge: exit %d\n%s", code, out)
 	}
-	got, want := phaseCounts(t, merged), phaseCounts(t, runDir(t, filepath.Join(dir, "whole")))
+	got, want := clitest.PhaseCounts(t, merged), clitest.PhaseCounts(t, clitest.RunDir(t, filepath.Join(dir, "whole")))
 	t.Logf("merged shards: %v; unsharded: %v; servers: sharded %d requests %d connections, unsharded %d requests %d connections",
 		got, want, sharded.requests.Load(), sharded.conns.Load(), whole.requests.Load(), whole.conns.Load())
 	// The merge adds up exactly what the shards put.
-	p1, p2 := phaseCounts(t, s1), phaseCounts(t, s2)
+	p1, p2 := clitest.PhaseCounts(t, s1), clitest.PhaseCounts(t, s2)
 	for k, v := range got {
 		if v != p1[k]+p2[k] {
 			t.Errorf("%s: merged %d, shards %d + %d", k, v, p1[k], p2[k])
@@ -138,7 +139,7 @@ func TestShardMerge(t *testing.T) {
 	if len(m.Shards) != 2 || m.Shard != nil || m.Shards[0].Index != 1 || m.Shards[1].Index != 2 {
 		t.Errorf("merged meta: shard %+v, shards %+v", m.Shard, m.Shards)
 	}
-	if code, out := soak(t, "report", merged); code != 0 || !fileExists(filepath.Join(merged, record.VerdictFile)) {
+	if code, out := clitest.Run(t, "report", merged); code != 0 || !fileExists(filepath.Join(merged, record.VerdictFile)) {
 		t.Errorf("soak report of the merged run: exit %d\n%s", code, out)
 	}
 
@@ -149,33 +150,13 @@ func TestShardMerge(t *testing.T) {
 	}{
 		{[]string{s1}, "shard 2/2 missing"},
 		{[]string{s1, s1}, "shard 1/2 given twice"},
-		{[]string{s1, runDir(t, filepath.Join(dir, "whole"))}, "meta.json has no shard"},
+		{[]string{s1, clitest.RunDir(t, filepath.Join(dir, "whole"))}, "meta.json has no shard"},
 	} {
 		args := append([]string{"merge", "-o", filepath.Join(t.TempDir(), "m")}, tc.dirs...)
-		if code, out := soak(t, args...); code != 2 || !strings.Contains(out, tc.want) {
+		if code, out := clitest.Run(t, args...); code != 2 || !strings.Contains(out, tc.want) {
 			t.Errorf("soak %v: exit %d, output %q; want exit 2 with %q", args, code, out, tc.want)
 		}
 	}
-}
-
-// phaseCounts reads every phase's requests and client connections.
-func phaseCounts(t *testing.T, dir string) map[string]uint64 {
-	t.Helper()
-	r, err := record.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	prs, err := r.PhaseResults()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]uint64{}
-	for _, p := range prs {
-		out[p.Phase+" requests"] += p.Requests
-		out[p.Phase+" conns"] += uint64(p.ConnsOpened)
-	}
-	return out
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }

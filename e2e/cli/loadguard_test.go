@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"net"
@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/soak-dev/soak/internal/clitest"
 )
 
 // statusServerEnv makes the test binary an HTTP server on the address it
@@ -70,7 +72,7 @@ phases:
 			[]string{"FAIL          load/warm", "phase warm: error_rate 100.0% (limit <= 10%); ", "/obj: 500)", "verdict: fail (exit 1)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out := soak(t, append([]string{"run", "--out", t.TempDir(), "--quiet"}, tc.args...)...)
+			code, out := clitest.Run(t, append([]string{"run", "--out", t.TempDir(), "--quiet"}, tc.args...)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d\n%s", code, tc.code, out)
 			}

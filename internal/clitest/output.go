@@ -1,4 +1,4 @@
-package main
+package clitest
 
 import (
 	"strings"
@@ -6,17 +6,17 @@ import (
 	"time"
 )
 
-// liveOutput collects a child's output and lets a test wait for a line
-// while the child still writes (a strings.Builder would race).
-type liveOutput struct {
+// Output collects a child's output and lets a test wait for a line while
+// the child still writes (a strings.Builder would race).
+type Output struct {
 	mu      sync.Mutex
 	b       strings.Builder
 	written chan struct{} // closed and replaced on every write
 }
 
-func newLiveOutput() *liveOutput { return &liveOutput{written: make(chan struct{})} }
+func newOutput() *Output { return &Output{written: make(chan struct{})} }
 
-func (o *liveOutput) Write(p []byte) (int, error) {
+func (o *Output) Write(p []byte) (int, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	close(o.written)
@@ -24,14 +24,14 @@ func (o *liveOutput) Write(p []byte) (int, error) {
 	return o.b.Write(p)
 }
 
-func (o *liveOutput) String() string {
+func (o *Output) String() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.b.String()
 }
 
-// waitFor reports whether text appeared within d, returning as soon as it is written.
-func (o *liveOutput) waitFor(text string, d time.Duration) bool {
+// WaitFor reports whether text appeared within d, returning as soon as it is written.
+func (o *Output) WaitFor(text string, d time.Duration) bool {
 	deadline := time.After(d)
 	for {
 		o.mu.Lock()

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/vishvananda/netlink"
 
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -93,11 +94,11 @@ expect:
 	file := filepath.Join(t.TempDir(), "attach.yaml")
 	os.WriteFile(file, []byte(scenario), 0o644)
 	out := t.TempDir()
-	code, output := soak(t, "run", file, "--out", out, "--quiet")
+	code, output := clitest.Run(t, "run", file, "--out", out, "--quiet")
 	if code != 0 {
 		t.Fatalf("attached run: exit %d, want 0\n%s", code, output)
 	}
-	dir := runDir(t, out)
+	dir := clitest.RunDir(t, out)
 	r, err := record.Open(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -22,8 +23,8 @@ func TestIsolatedRun(t *testing.T) {
 		}
 	}
 	out := t.TempDir()
-	cmd, output := startSoak(t, "run", "../../scenarios/examples/isolated.yaml", "--out", out, "--quiet")
-	dir := runDir(t, out)
+	cmd, output := clitest.Start(t, "run", "../../scenarios/examples/isolated.yaml", "--out", out, "--quiet")
+	dir := clitest.RunDir(t, out)
 	waitEvent(t, dir, record.EventPhaseStart, "load")
 	m := readMeta(t, dir)
 	own, _ := os.Readlink("/proc/self/ns/net")

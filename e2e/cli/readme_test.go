@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soak-dev/soak/internal/clitest"
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -43,6 +45,7 @@ func TestReadmeTour(t *testing.T) {
 	if setup == "" || len(yamls) != 1 {
 		t.Fatalf("README.md: want a sh block making tour/my-gateway and one yaml block, got setup %q and %d yaml blocks", setup, len(yamls))
 	}
+	soakBin := testbin.Path(t)
 	clone := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(clone, "bin"), 0o755); err != nil {
 		t.Fatal(err)
@@ -62,7 +65,7 @@ func TestReadmeTour(t *testing.T) {
 	cmd := exec.Command(soakBin, "run", "tour/my.yaml", "--out", out, "--quiet")
 	cmd.Dir = clone
 	output, _ := cmd.CombinedOutput()
-	dir := runDir(t, out)
+	dir := clitest.RunDir(t, out)
 	if m := readMeta(t, dir); m.Ended != record.EndedCompleted {
 		t.Fatalf("ended = %q (%s), want completed\n%s", m.Ended, m.Cause, output)
 	}

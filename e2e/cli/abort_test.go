@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/clitest"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -46,6 +47,20 @@ func abortEvent(t *testing.T, dir string) record.Event {
 	return record.Event{}
 }
 
+// runAborted runs the scenario sc, which must stop early: exit 1, meta.json
+// ended "aborted". It returns the run directory, its meta.json and soak's output.
+func runAborted(t *testing.T, sc string) (string, record.Meta, string) {
+	t.Helper()
+	out := t.TempDir()
+	code, output := clitest.Run(t, "run", sc, "--out", out, "--quiet")
+	dir := clitest.RunDir(t, out)
+	m := readMeta(t, dir)
+	if code != 1 || m.Ended != record.EndedAborted {
+		t.Fatalf("exit %d, ended %q; want 1, aborted\n%s", code, m.Ended, output)
+	}
+	return dir, m, output
+}
+
 // abort_on_fail on a leaking build (a goroutine per request): the run stops
 // at the first sample over the limit, not after its 60 s load, with the
 // verdict and report built, and exits 1. Counted, not timed: no sample of
@@ -56,13 +71,7 @@ func TestAbortOnFail(t *testing.T) {
 		s = strings.Replace(s, `"--backend-idle-conn-timeout", "1s"]`, `"--backend-idle-conn-timeout", "1s", "--leak", "goroutine-per-request"]`, 1)
 		return s + "expect:\n  - max: {series: goroutines, node: target, value: 80}\n    abort_on_fail: true\n"
 	})
-	out := t.TempDir()
-	code, output := soak(t, "run", sc, "--out", out, "--quiet")
-	dir := runDir(t, out)
-	m := readMeta(t, dir)
-	if code != 1 || m.Ended != record.EndedAborted {
-		t.Fatalf("exit %d, ended %q; want 1, aborted\n%s", code, m.Ended, output)
-	}
+	dir, m, output := runAborted(t, sc)
 	for _, want := range []string{"max/goroutines/target failed (abort_on_fail): goroutines on node target reached", "verdict: fail (exit 1)", "report.html"} {
 		if !strings.Contains(output, want) {
 			t.Errorf("output lacks %q:\n%s", want, output)
@@ -116,14 +125,14 @@ func TestFailFast(t *testing.T) {
 		return strings.Replace(s, `targets: ["GET /v1/objects/soak/syn/k-{{rand 50}}"]`, `targets: ["GET /v1/objects/nobucket/k"]`, 1)
 	})
 	out := t.TempDir()
-	code, output := soak(t, "run", sc404, "--out", out, "--quiet", "--fail-fast")
-	m := readMeta(t, runDir(t, out))
+	code, output := clitest.Run(t, "run", sc404, "--out", out, "--quiet", "--fail-fast")
+	m := readMeta(t, clitest.RunDir(t, out))
 	if code != 1 || m.Ended != record.EndedAborted || !strings.Contains(output, "load/load failed (abort_on_fail): phase load: error_rate 100.0% over the last 5s") {
 		t.Errorf("exit %d, ended %q; want 1, aborted by load/load\n%s", code, m.Ended, output)
 	}
 	out = t.TempDir()
-	code, output = soak(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--fail-fast")
-	m = readMeta(t, runDir(t, out))
+	code, output = clitest.Run(t, "run", "testdata/mini.yaml", "--out", out, "--quiet", "--fail-fast")
+	m = readMeta(t, clitest.RunDir(t, out))
 	if code != 0 || m.Ended != record.EndedCompleted || !strings.Contains(output, "PASS          load/load") {
 		t.Errorf("healthy with --fail-fast: exit %d, ended %q; want 0, completed, load guard passed\n%s", code, m.Ended, output)
 	}
@@ -142,13 +151,7 @@ func TestAbortOnLatency(t *testing.T) {
 			`objects: {synthetic: [{prefix: "syn/", size: 1KiB}]}`+"\n    faults: {latency: 300ms}", 1)
 		return s + "expect:\n  - load: {phase: load, target: \"" + objects + "\", p99: \"< 100ms\"}\n    abort_on_fail: true\n"
 	})
-	out := t.TempDir()
-	code, output := soak(t, "run", sc, "--out", out, "--quiet")
-	dir := runDir(t, out)
-	m := readMeta(t, dir)
-	if code != 1 || m.Ended != record.EndedAborted {
-		t.Fatalf("exit %d, ended %q; want 1, aborted\n%s", code, m.Ended, output)
-	}
+	dir, m, output := runAborted(t, sc)
 	for _, want := range []string{"load/load/" + objects + " failed (abort_on_fail): phase load, target " + objects + ": p99 at least ",
 		"over the last 5s", "verdict: fail (exit 1)"} {
 		if !strings.Contains(output, want) {
