@@ -1,10 +1,11 @@
 // Package ci_test runs the ci/ scripts with short runs of a tiny scenario
-// and checks their exit codes: pass, regression, SUT failure.
+// and checks their exit codes: pass, regression, SUT failure. The tests run
+// in parallel at go test's -parallel (GOMAXPROCS): more runs at once starve
+// the healthy runs' 1 s idle timers on 2 cores.
 package ci_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,24 +16,11 @@ import (
 	"github.com/soak-dev/soak/internal/testbin"
 )
 
-var soakBin string
-
-func TestMain(m *testing.M) {
-	var err error
-	if soakBin, err = testbin.Soak(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// The tests run in parallel at go test's -parallel (GOMAXPROCS): more
-	// runs at once starve the healthy runs' 1 s idle timers on 2 cores.
-	os.Exit(m.Run())
-}
-
 // script runs a ci/ script and returns its exit code and output.
 func script(t *testing.T, name string, args ...string) (int, string) {
 	t.Helper()
 	cmd := exec.Command("bash", append([]string{name}, args...)...)
-	cmd.Env = append(os.Environ(), "SOAK="+soakBin, "GITHUB_STEP_SUMMARY=")
+	cmd.Env = append(os.Environ(), "SOAK="+testbin.Path(t), "GITHUB_STEP_SUMMARY=")
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -96,7 +84,7 @@ func TestABBuilds(t *testing.T) {
 
 func TestPrerelease(t *testing.T) {
 	t.Parallel()
-	runs := t.TempDir()
+	runs, soakBin := t.TempDir(), testbin.Path(t)
 	// The rule is given: the default ones add goroutines.peak:+20% and
 	// fd.peak:+20%, which one cycle of the tiny scenario on a busy machine
 	// trips against itself (seen at load 29: target goroutines 16 vs 30,

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/soak-dev/soak/internal/testbin"
 )
 
 // TestAlertFiresInPrometheus (SOAK_LONG=1) is the proof of `soak rules`
@@ -35,7 +37,7 @@ func TestAlertFiresInPrometheus(t *testing.T) {
 	if err != nil {
 		t.Skip("prometheus not installed (Debian: apt-get install prometheus, or make deps-test)")
 	}
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	for _, leak := range []string{"", "server-no-idle-timeout"} {
 		t.Run(leakName(leak), func(t *testing.T) {
 			t.Parallel()

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/runner"
 )
@@ -31,7 +32,7 @@ func TestFallbackWithoutBPF(t *testing.T) {
 	if err != nil {
 		t.Skip("setpriv (util-linux) not installed")
 	}
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	for _, c := range []matrixCase{matrix[0], matrix[1]} {
 		t.Run(leakName(c.leak), func(t *testing.T) {
 			t.Parallel()

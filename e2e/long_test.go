@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/soak-dev/soak/checks"
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/reports"
 	"github.com/soak-dev/soak/runner"
@@ -83,7 +84,7 @@ func TestTimeToDetectReal(t *testing.T) {
 		t.Skip("set SOAK_LONG=1: a 10-minute soak of a 1 conn/min leak")
 	}
 	const minutes = 10
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	text := detectScenario(minutes)
 	sc, err := scenarios.ParseScenario("detect.yaml", []byte(text))
 	if err != nil {

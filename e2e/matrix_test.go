@@ -25,45 +25,47 @@ import (
 // (about 20 s each; the healthy row alone, then the leak rows in parallel up to -parallel); SOAK_LONG=1 adds the
 // false-alarm loop (long_test.go).
 
-// soakBinary returns the soak binary (testbin), built on first use so
-// that runs of one test (-short, -run Alert) do not pay for it.
-func soakBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := testbin.Soak()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bin
-}
-
 // matrixScenario is the reference SUT with 1 s idle timeouts on every
 // layer: an idle hold longer than the timeout plus tolerance, seven short
 // load runs (the like-with-like points of no_growth) and a quiet window.
 // The target's own server timeout is long so that the proxy, not the
 // target, is the one to reclaim intra connections (as in testsut's tests).
 func matrixScenario(proxyLeak, targetLeak string) string {
+	return matrixText("500ms", nil, proxyLeak, targetLeak)
+}
+
+// matrixText is the matrix scenario at interval: nodes started by soak
+// when nodes is nil, else the given texts of nodes proxy and target and of
+// the fake S3's listen field (TestRemoteMatchesLocal's remote nodes).
+func matrixText(interval string, nodes map[string]string, proxyLeak, targetLeak string) string {
+	target := fmt.Sprintf(`command: ["{{.Soak}}", "testsut", "--role", "target", "--listen", "{{.Nodes.target.Addr}}",
+              "--backend", "{{.Backends.s3.URL}}", "--bucket", "soak",
+              "--idle-timeout", "30s", "--backend-idle-conn-timeout", "1s", "--leak", %q]
+    ready: "http://{{.Nodes.target.Addr}}/health"
+    goroutines: "http://{{.Nodes.target.Addr}}/debug/pprof/goroutine?debug=1"`, targetLeak)
+	proxy := fmt.Sprintf(`command: ["{{.Soak}}", "testsut", "--role", "proxy", "--listen", "{{.Nodes.proxy.Addr}}",
+              "--targets", "{{.Nodes.target.URL}}", "--idle-timeout", "1s", "--intra-idle-conn-timeout", "1s",
+              "--leak", %q]
+    ready: "http://{{.Nodes.proxy.Addr}}/health"
+    goroutines: "http://{{.Nodes.proxy.Addr}}/debug/pprof/goroutine?debug=1"`, proxyLeak)
+	listen := ""
+	if nodes != nil {
+		target, proxy, listen = nodes["target"], nodes["proxy"], "\n    "+nodes["s3"]
+	}
 	return fmt.Sprintf(`name: matrix
-interval: 500ms
+interval: %s
 target: "{{.Nodes.proxy.URL}}"
 backends:
   s3:
-    kind: s3
+    kind: s3%s
     buckets: [soak]
     objects: {synthetic: [{prefix: "syn/", size: 1KiB}]}
 nodes:
   target:
-    command: ["{{.Soak}}", "testsut", "--role", "target", "--listen", "{{.Nodes.target.Addr}}",
-              "--backend", "{{.Backends.s3.URL}}", "--bucket", "soak",
-              "--idle-timeout", "30s", "--backend-idle-conn-timeout", "1s", "--leak", %q]
-    ready: "http://{{.Nodes.target.Addr}}/health"
-    goroutines: "http://{{.Nodes.target.Addr}}/debug/pprof/goroutine?debug=1"
+    %s
     engine: net/http
   proxy:
-    command: ["{{.Soak}}", "testsut", "--role", "proxy", "--listen", "{{.Nodes.proxy.Addr}}",
-              "--targets", "{{.Nodes.target.URL}}", "--idle-timeout", "1s", "--intra-idle-conn-timeout", "1s",
-              "--leak", %q]
-    ready: "http://{{.Nodes.proxy.Addr}}/health"
-    goroutines: "http://{{.Nodes.proxy.Addr}}/debug/pprof/goroutine?debug=1"
+    %s
     engine: net/http
 layers:
   client:  {node: proxy,  listen: proxy, idle_timeout: 1s}
@@ -77,7 +79,7 @@ phases:
     steady: {rate: 40/s, duration: 1500ms, connections: 8, targets: ["GET /v1/objects/soak/syn/k-{{rand 50}}"]}
   - name: rest
     quiet: {duration: 4s}
-`, targetLeak, proxyLeak)
+`, interval, listen, target, proxy)
 }
 
 // matrixCase is one row of the matrix: a leak and the check meant to catch it.
@@ -102,7 +104,7 @@ var matrix = []matrixCase{
 // runMatrix runs the scenario with the leak switched on and returns the verdict.
 func runMatrix(t *testing.T, c matrixCase) runner.Result {
 	t.Helper()
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	pl, tl := "", ""
 	if c.node == "proxy" {
 		pl = c.leak

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/remote"
 	"github.com/soak-dev/soak/runner"
@@ -44,7 +45,7 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			t.Skipf("%s not installed", tool)
 		}
 	}
-	bin := soakBinary(t)
+	bin := testbin.Path(t)
 	net := newNetns(t)
 	startPrometheus(t, net, prom)
 
@@ -68,7 +69,7 @@ func TestRemoteMatchesLocal(t *testing.T) {
 		} else {
 			tl = c.leak
 		}
-		local := runLocal(t, bin, remoteMatrixScenario(nil, pl, tl))
+		local := runLocal(t, bin, matrixText("1s", nil, pl, tl))
 		rem := runRemote(t, bin, net, row.via, pl, tl)
 		lv, rv := byCheck(local.Verdict), byCheck(rem.Verdict)
 		names := make([]string, 0, len(lv))
@@ -123,54 +124,6 @@ func missing(a, b map[string]record.CheckResult) string {
 		}
 	}
 	return strings.Join(out, ", ")
-}
-
-// remoteMatrixScenario is the matrix scenario at a 1 s interval: local
-// nodes started by soak when nodes is nil, else the given node texts.
-func remoteMatrixScenario(nodes map[string]string, proxyLeak, targetLeak string) string {
-	target := fmt.Sprintf(`command: ["{{.Soak}}", "testsut", "--role", "target", "--listen", "{{.Nodes.target.Addr}}",
-              "--backend", "{{.Backends.s3.URL}}", "--bucket", "soak",
-              "--idle-timeout", "30s", "--backend-idle-conn-timeout", "1s", "--leak", %q]
-    ready: "http://{{.Nodes.target.Addr}}/health"
-    goroutines: "http://{{.Nodes.target.Addr}}/debug/pprof/goroutine?debug=1"`, targetLeak)
-	proxy := fmt.Sprintf(`command: ["{{.Soak}}", "testsut", "--role", "proxy", "--listen", "{{.Nodes.proxy.Addr}}",
-              "--targets", "{{.Nodes.target.URL}}", "--idle-timeout", "1s", "--intra-idle-conn-timeout", "1s",
-              "--leak", %q]
-    ready: "http://{{.Nodes.proxy.Addr}}/health"
-    goroutines: "http://{{.Nodes.proxy.Addr}}/debug/pprof/goroutine?debug=1"`, proxyLeak)
-	listen := ""
-	if nodes != nil {
-		target, proxy, listen = nodes["target"], nodes["proxy"], nodes["s3"]
-	}
-	return fmt.Sprintf(`name: matrix
-interval: 1s
-target: "{{.Nodes.proxy.URL}}"
-backends:
-  s3:
-    kind: s3
-    %s
-    buckets: [soak]
-    objects: {synthetic: [{prefix: "syn/", size: 1KiB}]}
-nodes:
-  target:
-    %s
-    engine: net/http
-  proxy:
-    %s
-    engine: net/http
-layers:
-  client:  {node: proxy,  listen: proxy, idle_timeout: 1s}
-  intra:   {node: proxy,  peer: target,  idle_timeout: 1s}
-  backend: {node: target, peer: s3,      idle_timeout: 1s}
-phases:
-  - name: hold
-    idle: {connections: 10, duration: 4s, target: "GET /health"}
-  - name: load
-    repeat: 7
-    steady: {rate: 40/s, duration: 1500ms, connections: 8, targets: ["GET /v1/objects/soak/syn/k-{{rand 50}}"]}
-  - name: rest
-    quiet: {duration: 4s}
-`, listen, target, proxy)
 }
 
 // runLocal runs the scenario in this process, nodes started and probed by soak.
@@ -341,7 +294,7 @@ func runRemote(t *testing.T, bin string, n *netns, via, proxyLeak, targetLeak st
 		"target": node(n.targetIP, targetURL),
 		"s3":     fmt.Sprintf("listen: %q", fmt.Sprintf("%s:%d", n.hubIP, n.s3Port)),
 	}
-	text := remoteMatrixScenario(nodes, proxyLeak, targetLeak)
+	text := matrixText("1s", nodes, proxyLeak, targetLeak)
 	path := filepath.Join(t.TempDir(), "remote.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

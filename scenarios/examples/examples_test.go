@@ -1,6 +1,11 @@
 // Package examples_test runs the example scenarios against real servers
 // nobody here wrote (nginx and HAProxy from Debian's packages), healthy and
 // misconfigured, and checks soak's verdict on each.
+//
+// The runs go in parallel, -parallel (GOMAXPROCS) at a time, not all five
+// at once: haproxy-healthy's backend purge (halving the idle pool every
+// 1 s, 6 s allowed) ended 0.4 s past its limit beside four other runs on
+// 2 cores.
 package examples_test
 
 import (
@@ -21,21 +26,6 @@ import (
 	"github.com/soak-dev/soak/record"
 )
 
-var soakBin string
-
-func TestMain(m *testing.M) {
-	var err error
-	if soakBin, err = testbin.Soak(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	// The runs go in parallel, -parallel (GOMAXPROCS) at a time, not all
-	// five at once: haproxy-healthy's backend purge (halving the idle pool
-	// every 1 s, 6 s allowed) ended 0.4 s past its limit beside four other
-	// runs on 2 cores.
-	os.Exit(m.Run())
-}
-
 // need skips the test when a server binary is missing, saying how to get it.
 func need(t *testing.T, bin, pkg string) string {
 	t.Helper()
@@ -52,7 +42,7 @@ func need(t *testing.T, bin, pkg string) string {
 func runScenario(t *testing.T, file string, args ...string) (int, record.Verdict, string) {
 	t.Helper()
 	out := t.TempDir()
-	cmd := exec.Command(soakBin, append([]string{"run", file, "--out", out, "--quiet"}, args...)...)
+	cmd := exec.Command(testbin.Path(t), append([]string{"run", file, "--out", out, "--quiet"}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:"+os.Getenv("PATH"))
 	output, err := cmd.CombinedOutput()
 	code := 0
