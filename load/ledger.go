@@ -6,10 +6,12 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/soak-dev/soak/internal/ownconns"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -22,6 +24,7 @@ type ledger struct {
 	stats   *Stats
 	timeout time.Duration
 	sources *sources
+	own     *ownconns.Set // soak's own connections (Env.OwnConns); may be nil
 
 	mu       sync.Mutex
 	open     map[*ledgerConn]struct{}
@@ -35,7 +38,7 @@ type ledger struct {
 }
 
 func newLedger(env Env, timeout time.Duration, src *sources) *ledger {
-	return &ledger{phase: env.Phase, sink: env.Sink, stats: env.Stats, timeout: timeout, sources: src,
+	return &ledger{phase: env.Phase, sink: env.Sink, stats: env.Stats, timeout: timeout, sources: src, own: env.OwnConns,
 		open: map[*ledgerConn]struct{}{}, closedBy: map[string]int{}}
 }
 
@@ -55,6 +58,10 @@ func (l *ledger) DialContext(ctx context.Context, network, addr string) (net.Con
 func (l *ledger) track(c net.Conn) *ledgerConn {
 	now := time.Now()
 	lc := &ledgerConn{Conn: c, l: l, opened: now, last: now, lastRead: true}
+	if l.own != nil {
+		lc.local, lc.remote = ownconns.AddrPort(c.LocalAddr()), ownconns.AddrPort(c.RemoteAddr())
+		l.own.Dialled(lc.local, lc.remote)
+	}
 	l.mu.Lock()
 	l.open[lc] = struct{}{}
 	l.opened++
@@ -115,7 +122,8 @@ func (l *ledger) finish(c *ledgerConn, rec record.Conn) {
 // concurrently (net/http's readLoop and writeLoop), hence the mutex.
 type ledgerConn struct {
 	net.Conn
-	l *ledger
+	l             *ledger
+	local, remote netip.AddrPort // for ledger.own
 
 	mu             sync.Mutex
 	opened, last   time.Time
@@ -208,6 +216,7 @@ func (c *ledgerConn) Close() error {
 	rec.MaxIdleMs = max(c.maxIdle, idle).Milliseconds()
 	c.mu.Unlock()
 	err := c.Conn.Close()
+	c.l.own.Closed(c.local, c.remote)
 	c.l.finish(c, rec)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/soak-dev/soak/internal/ownconns"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
@@ -44,6 +45,10 @@ type Env struct {
 	RunDir string
 	// Stats is updated live for the progress display; may be nil.
 	Stats *Stats
+	// OwnConns receives every connection the phase dials (open, then
+	// closed), so the nodes' samplers tell soak's closed ends (TIME_WAIT)
+	// from the nodes'; may be nil.
+	OwnConns *ownconns.Set
 	// Seed seeds {{rand N}} of this phase run (0: DefaultSeed). The runner
 	// gives each run of a phase its own (its index in the run), so repeats
 	// reach other keys while a scenario still sends the same requests every time.

@@ -9,28 +9,30 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/soak-dev/soak/internal/ownconns"
 )
 
 // maxBody bounds what one fetch reads, so a runaway endpoint cannot exhaust memory.
 const maxBody = 64 << 20
 
-// ownConnLinger keeps a closed fetch connection's address excluded for as
-// long as its TIME_WAIT socket may still show up on the SUT.
-const ownConnLinger = 2 * time.Minute
-
 // fetcher fetches the node's pprof and metrics endpoints, keeping one
-// keep-alive connection, and remembers the local addresses it dialled so the
+// keep-alive connection, and remembers the connections it dialled so the
 // socket probe does not count the prober's own connection as SUT traffic.
 type fetcher struct {
 	client *http.Client
 	tr     *http.Transport
-
-	mu  sync.Mutex
-	own map[netip.AddrPort]time.Time // local addr -> closed at (zero while open)
+	// own are the prober's connections to this node, open or closed
+	// lately: both of their ends are soak's (the node's accepted end too).
+	own *ownconns.Set
+	// soaks is every connection soak dialled (OwnConns; nil: none given),
+	// which the prober's join, so other nodes' samplers know their
+	// closed ends.
+	soaks *ownconns.Set
 }
 
-func newFetcher(timeout time.Duration) *fetcher {
-	f := &fetcher{own: map[netip.AddrPort]time.Time{}}
+func newFetcher(timeout time.Duration, soaks *ownconns.Set) *fetcher {
+	f := &fetcher{own: ownconns.New(ownconns.DefaultLinger), soaks: soaks}
 	d := &net.Dialer{Timeout: timeout}
 	f.tr = &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
@@ -38,11 +40,10 @@ func newFetcher(timeout time.Duration) *fetcher {
 			if err != nil {
 				return nil, err
 			}
-			ap := addrPort(c.LocalAddr())
-			f.mu.Lock()
-			f.own[ap] = time.Time{}
-			f.mu.Unlock()
-			return &ownConn{Conn: c, f: f, ap: ap}, nil
+			l, r := ownconns.AddrPort(c.LocalAddr()), ownconns.AddrPort(c.RemoteAddr())
+			f.own.Dialled(l, r)
+			f.soaks.Dialled(l, r)
+			return &ownConn{Conn: c, f: f, l: l, r: r}, nil
 		},
 		MaxIdleConns:          2,
 		MaxIdleConnsPerHost:   1,
@@ -54,49 +55,27 @@ func newFetcher(timeout time.Duration) *fetcher {
 	return f
 }
 
-// ownConn forgets its address (after a linger) when closed.
+// ownConn marks its connection closed (known for a linger) when closed.
 type ownConn struct {
 	net.Conn
 	f    *fetcher
-	ap   netip.AddrPort
+	l, r netip.AddrPort
 	once sync.Once
 }
 
 func (c *ownConn) Close() error {
 	c.once.Do(func() {
-		c.f.mu.Lock()
-		c.f.own[c.ap] = time.Now()
-		c.f.mu.Unlock()
+		c.f.own.Closed(c.l, c.r)
+		c.f.soaks.Closed(c.l, c.r)
 	})
 	return c.Conn.Close()
 }
 
-// ownAddrs returns the local addresses of the prober's connections, open or
-// recently closed, and prunes old ones.
-func (f *fetcher) ownAddrs(now time.Time) map[netip.AddrPort]bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if len(f.own) == 0 {
-		return nil
-	}
-	out := make(map[netip.AddrPort]bool, len(f.own))
-	for ap, closed := range f.own {
-		if !closed.IsZero() && now.Sub(closed) > ownConnLinger {
-			delete(f.own, ap)
-			continue
-		}
-		out[ap] = true
-	}
-	return out
-}
-
-// owns says whether ap is the local address of one of the prober's
-// connections, open or recently closed (as ownAddrs, without a copy).
-func (f *fetcher) owns(ap netip.AddrPort) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	closed, ok := f.own[ap]
-	return ok && (closed.IsZero() || time.Since(closed) <= ownConnLinger)
+// owns says whether the socket local -> remote is either end of one of the
+// prober's connections to the node, open or recently closed. A nil
+// fetcher owns nothing.
+func (f *fetcher) owns(local, remote netip.AddrPort) bool {
+	return f != nil && (f.own.Has(local, remote) || f.own.Has(remote, local))
 }
 
 // get fetches url, bounded by ctx and the client's timeout, and hands the
@@ -122,11 +101,3 @@ func (f *fetcher) get(ctx context.Context, url string, parse func(io.Reader) err
 }
 
 func (f *fetcher) close() { f.tr.CloseIdleConnections() }
-
-func addrPort(a net.Addr) netip.AddrPort {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ap := ta.AddrPort()
-		return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	}
-	return netip.AddrPort{}
-}

@@ -39,10 +39,10 @@ type kernelEvents struct {
 	wall     time.Time // the wall clock at mono 0 (boot), for event times
 	ports    map[uint32]bool
 	listen   []uint16 // the node's listening ports in the port map (kevListenKey)
-	// own says whether an address is one the prober dialled from (its
-	// connections to the node are soak's, left out as polling does); nil
-	// when the sampler fetches nothing. Called with mu held.
-	own func(netip.AddrPort) bool
+	// own says whether a socket (local, remote) is either end of one of
+	// the prober's connections to the node (soak's, left out as polling
+	// does); nil when the sampler fetches nothing. Called with mu held.
+	own func(local, remote netip.AddrPort) bool
 
 	prog             *ebpf.Program
 	events, pm, lost *ebpf.Map
@@ -356,7 +356,7 @@ func (k *kernelEvents) apply(ev kevent) {
 
 // isOwn says whether c is one of the prober's own connections; mu is held.
 func (k *kernelEvents) isOwn(c *kconn) bool {
-	return k.own != nil && (k.own(c.local) || k.own(c.remote))
+	return k.own != nil && k.own(c.local, c.remote)
 }
 
 // ownFINAcked says whether a socket closing from this state had its FIN acknowledged.
@@ -509,7 +509,7 @@ func openEventSource(s *Sampler) (source, error) {
 	if s.events <= 0 {
 		return nil, nil
 	}
-	var prober func(netip.AddrPort) bool
+	var prober func(local, remote netip.AddrPort) bool
 	if s.fetch != nil {
 		prober = s.fetch.owns
 	}
@@ -553,9 +553,10 @@ func (e *eventSource) close() []record.Conn {
 }
 
 // openEventWitness starts the kernel event witness, or says why not.
-// prober says whether an address is one the prober dialled from (nil: none).
+// prober says whether a socket is either end of one of the prober's
+// connections (nil: none).
 func openEventWitness(root procRoot, t Target, netns string, interval time.Duration, forceProc bool,
-	prober func(netip.AddrPort) bool) (*kernelEvents, string) {
+	prober func(local, remote netip.AddrPort) bool) (*kernelEvents, string) {
 	if forceProc {
 		return nil, "asked for polling only"
 	}

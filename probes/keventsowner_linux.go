@@ -45,9 +45,10 @@ const initialPIDNS = 0xEFFFFFFC
 type kevOwner struct {
 	tgid   int
 	listen []uint16
-	// prober says whether an address is one the prober dialled from: its
-	// connections to the node are soak's (nil: the prober fetches nothing).
-	prober func(netip.AddrPort) bool
+	// prober says whether a socket (local, remote) is either end of one of
+	// the prober's connections to the node: soak's (nil: the prober fetches
+	// nothing).
+	prober func(local, remote netip.AddrPort) bool
 }
 
 // maxListenPorts bounds the ports the witness accepts connections on per

@@ -11,6 +11,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/soak-dev/soak/internal/ownconns"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -58,6 +59,7 @@ type Sampler struct {
 	layers       layerSet
 	tracker      *tracker
 	fetch        *fetcher
+	soaks        *ownconns.Set   // every connection soak dialled (OwnConns); nil: unknown
 	sys          *sysState       // the platform's part
 	sources      []source        // the registered sources this target needs, in stage order
 	names        []string        // the sources' names, by index
@@ -104,6 +106,15 @@ func ForceProc() Option { return func(s *Sampler) { s.forceProc = true } }
 func KernelEvents(interval time.Duration) Option {
 	return func(s *Sampler) { s.events = interval }
 }
+
+// OwnConns gives the sampler the connections soak itself dials (its load
+// client's, every node's prober's), open or closed lately; the sampler's
+// prober adds its own. A socket no fd owns (TIME_WAIT) whose local end is
+// one of them is soak's closed end, not the node's, even where a layer
+// rule names its remote port (a proxy's layer to a target that the load
+// also dials). The runner shares one set between the load and every local
+// node's sampler.
+func OwnConns(set *ownconns.Set) Option { return func(s *Sampler) { s.soaks = set } }
 
 // TopStacks sets how many "other" goroutine stacks a sample keeps; 0 keeps none.
 func TopStacks(n int) Option { return func(s *Sampler) { s.topStacks = n } }

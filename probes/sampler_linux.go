@@ -61,7 +61,7 @@ func newSampler(t Target, opts ...Option) (*Sampler, error) {
 	s.layers = newLayerSet(t.Layers)
 	s.tracker = newTracker(t.Node)
 	if t.GoroutinesURL != "" || t.MetricsURL != "" {
-		s.fetch = newFetcher(s.fetchTimeout)
+		s.fetch = newFetcher(s.fetchTimeout, s.soaks)
 	}
 	for _, k := range sourceKinds {
 		src, err := k.open(s)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/soak-dev/soak/internal/ownconns"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -16,13 +17,36 @@ type sock struct {
 	idleMs        int64 // min(last data sent, last data received); -1 when unknown
 }
 
+// ownEnds tells soak's own connections from the node's. A nil *ownEnds
+// knows none.
+type ownEnds struct {
+	// prober says whether a socket is either end of one of the prober's
+	// connections to this node (nil: none): never the node's traffic.
+	prober func(local, remote netip.AddrPort) bool
+	// soaks is every connection soak dialled (its load client's, every
+	// node's prober's; nil: unknown).
+	soaks *ownconns.Set
+}
+
+// proberConn says whether k is either end of one of the prober's connections.
+func (o *ownEnds) proberConn(k connKey) bool {
+	return o != nil && o.prober != nil && o.prober(k.local, k.remote)
+}
+
+// dialled says whether soak dialled from k's local end to its remote one:
+// the socket is soak's client end (its accepted end at the node is the
+// reverse tuple, which this is not).
+func (o *ownEnds) dialled(k connKey) bool { return o != nil && o.soaks.Has(k.local, k.remote) }
+
 // socketView turns one dump into the node's sockets by layer, feeding the
-// tracker. fdInodes are the process's socket inodes (and their fd numbers); own are the prober's
-// own connection addresses, left out. nodes, when the kernel event witness
+// tracker. fdInodes are the process's socket inodes (and their fd numbers);
+// own tells soak's connections: the prober's to this node are left out, and
+// an ownerless socket the tracker never saw whose local end soak dialled
+// from is soak's closed end. nodes, when the kernel event witness
 // runs, says whether it recorded a tuple as one of the node's connections
 // (open, or closed lately): an ownerless socket the tracker never saw is
 // then the node's only if the node accepted it or the witness says so.
-func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own map[netip.AddrPort]bool,
+func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own *ownEnds,
 	nodes func(connKey) bool, ls layerSet, tr *tracker, method string, partial bool) (*record.Sockets, []record.Conn) {
 	out := &record.Sockets{Method: method, Layers: map[string]*record.LayerSockets{}, Partial: partial}
 	listen := map[uint16]bool{}
@@ -35,29 +59,34 @@ func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own map[n
 	tr.begin()
 	for i := range dump {
 		s := &dump[i]
-		if s.state == tcpListen || own[s.local] || own[s.remote] {
+		if s.state == tcpListen {
 			continue
 		}
+		_, owned := fdInodes[s.inode]
+		if s.inode != 0 && !owned {
+			continue // another process's socket
+		}
 		k := connKey{s.local, s.remote}
+		if own.proberConn(k) {
+			continue
+		}
 		lport, rport := int(s.local.Port()), int(s.remote.Port())
 		var layer, side string
-		_, owned := fdInodes[s.inode]
 		switch {
-		case s.inode != 0 && owned:
+		case owned:
 			// Owned by the process through one of its fds.
-		case s.inode != 0:
-			continue // another process's socket
 		case tr.lookup(k) != nil:
 			// TIME_WAIT, orphaned FIN_WAIT: the socket we saw with an fd.
 			c := tr.lookup(k)
 			layer, side = c.layer, c.side
 		default:
 			// No owner left (TIME_WAIT, SYN_RECV): ours only if a rule says
-			// so; and, with the witness, only if the node accepted it (on a
-			// port it listens on) or the witness saw the node dial it: a
-			// rule naming a remote port also matches soak's load client's
-			// and prober's closed ends.
-			if ls.match(lport, rport) == "" {
+			// so, and not soak's own closed end: a rule naming a remote port
+			// also matches soak's load client's and probers' closed ends.
+			// With the witness, only if the node accepted it (on a port it
+			// listens on) or the witness saw the node dial it; without it,
+			// soak's ends are told by the connections soak dialled.
+			if ls.match(lport, rport) == "" || own.dialled(k) {
 				continue
 			}
 			if nodes != nil && !listen[s.local.Port()] && !nodes(k) {

@@ -3,7 +3,6 @@ package probes
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	"github.com/soak-dev/soak/record"
 )
@@ -23,6 +22,7 @@ type socketSource struct {
 	socks    []sock      // reused dump buffer
 	dumped   bool        // this tick's dump succeeded
 	partial  bool        // this tick's dump was filtered
+	own      *ownEnds    // soak's own connections, made at the first classification
 }
 
 func openSocketSource(s *Sampler) (source, error) {
@@ -71,16 +71,18 @@ func (k *socketSource) finish(_ context.Context, t *tick) {
 		return
 	}
 	s := k.s
-	var own map[netip.AddrPort]bool
-	if s.fetch != nil {
-		own = s.fetch.ownAddrs(t.now)
+	if k.own == nil {
+		k.own = &ownEnds{soaks: s.soaks}
+		if s.fetch != nil {
+			k.own.prober = s.fetch.owns
+		}
 	}
 	var ended []record.Conn
 	var nodes func(connKey) bool
 	if e := sourceOf[*eventSource](s); e != nil && e.kev != nil {
 		nodes = e.kev.knows
 	}
-	t.out.Sockets, ended = socketView(t.now, k.socks, t.inodes, own, nodes, s.layers, s.tracker, s.method, k.partial)
+	t.out.Sockets, ended = socketView(t.now, k.socks, t.inodes, k.own, nodes, s.layers, s.tracker, s.method, k.partial)
 	t.out.Sockets.NetNS = s.sys.netns
 	t.listen = appendListenPorts(make([]uint16, 0, 4), k.socks, t.inodes)
 	t.ended = append(t.ended, ended...)

@@ -139,7 +139,7 @@ func (r *run) runPhase(ctx context.Context, p *scenarios.Phase, name string, cyc
 	td := r.data // a copy per phase run: its cycle, repeat and seed
 	td.Cycle, td.Repeat = cycle, rep
 	env := load.Env{Phase: name, BaseURL: r.baseURL(), Data: td, Sink: r.w, RunDir: r.w.Dir(), Stats: &r.stats,
-		Seed: uint64(index)}
+		OwnConns: r.own, Seed: uint64(index)}
 	res, err := ph.Run(ctx, env)
 
 	r.metaM.Lock()

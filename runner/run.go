@@ -16,6 +16,7 @@ import (
 
 	"github.com/soak-dev/soak/fakebackend"
 	"github.com/soak-dev/soak/internal/lateness"
+	"github.com/soak-dev/soak/internal/ownconns"
 	"github.com/soak-dev/soak/load"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
@@ -41,6 +42,9 @@ type run struct {
 	prom     map[string]*promNode // remote nodes read from Prometheus at the end
 	stats    load.Stats
 	phase    phaseStatus
+	// own is every connection soak dials (the load's, the probers'):
+	// the samplers tell soak's closed ends from the nodes' by it.
+	own *ownconns.Set
 
 	// died is closed (once) when a node exits unexpectedly; deathCause says which.
 	died       chan struct{}
@@ -83,7 +87,8 @@ func Run(ctx context.Context, opts Options) (Result, error) {
 		}
 	}
 	r := &run{opts: opts, sc: sc, log: opts.Log, backends: map[string]fakebackend.Backend{},
-		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, prom: map[string]*promNode{}, died: make(chan struct{})}
+		procs: map[string]*sut.Process{}, samplers: map[string]*nodeSampler{}, prom: map[string]*promNode{}, died: make(chan struct{}),
+		own: ownconns.New(ownconns.DefaultLinger)}
 	if r.log == nil {
 		r.log = io.Discard
 	}

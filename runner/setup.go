@@ -292,7 +292,7 @@ func (r *run) startProbes(ctx context.Context) error {
 		if t.MetricsURL, err = scenarios.Render("nodes."+name+".metrics", n.Metrics, r.data, nil); err != nil {
 			return setupErr("%v", err)
 		}
-		s, err := r.opts.newSampler(t, probes.KernelEvents(r.sc.Interval.D()))
+		s, err := r.opts.newSampler(t, probes.KernelEvents(r.sc.Interval.D()), probes.OwnConns(r.own))
 		if err != nil {
 			return setupErr("probe node %s: %v", name, err)
 		}
