@@ -3,6 +3,8 @@ package cli
 import (
 	"os"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
@@ -16,6 +18,8 @@ func TestMain(m *testing.M) {
 	}
 	// The tests run in parallel at go test's -parallel (GOMAXPROCS): more
 	// runs at once starved the healthy runs' 1 s idle timers on 2 cores
-	// (an idle close 0.7 s late).
-	os.Exit(m.Run())
+	// (an idle close 0.7 s late). In-process, the tests start servers
+	// (TestShardMerge's) and the goroutines that copy a child's output:
+	// none may outlive its test.
+	goleak.VerifyTestMain(m)
 }
