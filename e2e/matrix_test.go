@@ -124,7 +124,7 @@ func runMatrix(t *testing.T, c matrixCase) runner.Result {
 		out = t.TempDir()
 	}
 	// The verdict is what the matrix judges; the report's plots would
-	// double each row's CPU (cmd/soak's end-to-end tests build reports).
+	// double each row's CPU (e2e/cli's tests, through soak run, build reports).
 	skip := make(chan struct{})
 	close(skip)
 	res, err := runner.Run(ctx, runner.Options{Scenario: sc, ScenarioYAML: []byte(text), ScenarioPath: "matrix.yaml",
