@@ -30,7 +30,12 @@ type proc struct {
 	addr string
 	port int
 	log  *bytes.Buffer
+	term sync.Once
 }
+
+// terminate sends the node SIGTERM, once: a second one could reach it after
+// it stopped catching the signal and kill it.
+func (p *proc) terminate() { p.term.Do(func() { p.cmd.Process.Signal(syscall.SIGTERM) }) }
 
 func (p *proc) pid() int { return p.cmd.Process.Pid }
 
@@ -57,7 +62,7 @@ func startNode(t *testing.T, cfg Config) *proc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
+		p.terminate()
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
 		select {
@@ -135,6 +140,12 @@ func startCluster(t *testing.T, o clusterOpts) *cluster {
 	pc.Role, pc.Engine, pc.Targets = RoleProxy, o.engine, []string{target.url()}
 	pc.IdleTimeout, pc.IntraIdleConnTimeout, pc.Leaks = to, to, o.proxyLeaks
 	proxy := startNode(t, pc)
+	// Stop both nodes at once: each takes a second to exit (the race
+	// detector's exit sleep), and their cleanups wait one after the other.
+	t.Cleanup(func() {
+		proxy.terminate()
+		target.terminate()
+	})
 	return &cluster{backend: backend, backendPort: bport, proxy: proxy, target: target}
 }
 
@@ -254,14 +265,11 @@ type layers struct {
 
 func (c *cluster) layers(t *testing.T) layers {
 	t.Helper()
-	ps, err := procSockets(c.proxy.pid())
+	s, err := procSockets(c.proxy.pid(), c.target.pid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := procSockets(c.target.pid())
-	if err != nil {
-		t.Fatal(err)
-	}
+	ps, ts := s[0], s[1]
 	return layers{
 		client:          count(ps, "ESTABLISHED", c.proxy.port, 0),
 		intraProxy:      count(ps, "ESTABLISHED", 0, c.target.port),

@@ -18,26 +18,38 @@ type sock struct {
 // tcpStates are the /proc/net/tcp state codes the tests look at.
 var tcpStates = map[string]string{"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "04": "FIN_WAIT1", "05": "FIN_WAIT2", "0A": "LISTEN", "09": "LAST_ACK"}
 
-// procSockets lists the TCP sockets process pid holds: the socket inodes of
-// /proc/PID/fd joined with /proc/PID/net/tcp{,6}.
-func procSockets(pid int) ([]sock, error) {
-	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	if err != nil {
-		return nil, err
-	}
-	inodes := map[string]bool{}
-	for _, fd := range fds {
-		target, err := os.Readlink(filepath.Join(fmt.Sprintf("/proc/%d/fd", pid), fd.Name()))
+// procSockets lists the TCP sockets each of pids holds: the socket inodes of
+// /proc/PID/fd joined with the TCP tables of their network namespace. The
+// pids must share one namespace (the tests' nodes are children of the test):
+// every read of a table walks the kernel's whole socket hash (~10 ms on a
+// busy machine, whatever the processes hold), so each table is read once,
+// and tcp6 only when a socket is missing from tcp (the nodes listen on
+// 127.0.0.1).
+func procSockets(pids ...int) ([][]sock, error) {
+	inodes := map[string][]int{} // socket inode -> indexes into pids
+	for i, pid := range pids {
+		dir := fmt.Sprintf("/proc/%d/fd", pid)
+		fds, err := os.ReadDir(dir)
 		if err != nil {
-			continue // closed meanwhile
+			return nil, err
 		}
-		if in, ok := strings.CutPrefix(target, "socket:["); ok {
-			inodes[strings.TrimSuffix(in, "]")] = true
+		for _, fd := range fds {
+			target, err := os.Readlink(filepath.Join(dir, fd.Name()))
+			if err != nil {
+				continue // closed meanwhile
+			}
+			if in, ok := strings.CutPrefix(target, "socket:["); ok {
+				in = strings.TrimSuffix(in, "]")
+				inodes[in] = append(inodes[in], i)
+			}
 		}
 	}
-	var out []sock
+	out := make([][]sock, len(pids))
 	for _, f := range []string{"tcp", "tcp6"} {
-		file, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pid, f))
+		if len(inodes) == 0 || len(pids) == 0 {
+			break
+		}
+		file, err := os.Open(fmt.Sprintf("/proc/%d/net/%s", pids[0], f))
 		if err != nil {
 			continue
 		}
@@ -45,14 +57,21 @@ func procSockets(pid int) ([]sock, error) {
 		sc.Scan() // header
 		for sc.Scan() {
 			fs := strings.Fields(sc.Text())
-			if len(fs) < 10 || !inodes[fs[9]] {
+			if len(fs) < 10 {
 				continue
 			}
+			holders, ok := inodes[fs[9]]
+			if !ok {
+				continue
+			}
+			delete(inodes, fs[9])
 			st, ok := tcpStates[fs[3]]
 			if !ok {
 				st = fs[3]
 			}
-			out = append(out, sock{localPort: hexPort(fs[1]), remotePort: hexPort(fs[2]), state: st})
+			for _, i := range holders {
+				out[i] = append(out[i], sock{localPort: hexPort(fs[1]), remotePort: hexPort(fs[2]), state: st})
+			}
 		}
 		file.Close()
 	}
