@@ -11,6 +11,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image/png"
+	"io"
 	"time"
 
 	"gonum.org/v1/plot"
@@ -160,6 +162,22 @@ func load(dir string) (*builder, error) {
 // report build ~8 CPU seconds, most of this package's test time.
 var pngDPI = vgimg.DefaultDPI
 
+// pngCompression is the PNG plots' compression level. Tests turn it off
+// (TestMain): under -race, deflate is a fifth of a report build.
+var pngCompression = png.DefaultCompression
+
+// pngCanvas is vgimg.PngCanvas at the compression level pngCompression.
+type pngCanvas struct{ *vgimg.Canvas }
+
+// WriteTo implements io.WriterTo.
+func (c pngCanvas) WriteTo(w io.Writer) (int64, error) {
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: pngCompression}).Encode(&buf, c.Image()); err != nil {
+		return 0, err
+	}
+	return buf.WriteTo(w)
+}
+
 // renderGrid draws a grid of panels on one PNG or SVG canvas. A figure of
 // one column gets its legends in a strip to the right of the data, level
 // with their panels, so no legend covers a line and no axis is stretched
@@ -168,7 +186,7 @@ func renderGrid(rows [][]*panel, w, h vg.Length, format string) ([]byte, error) 
 	var c vg.CanvasWriterTo
 	switch format {
 	case "png":
-		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))}
+		c = pngCanvas{vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(pngDPI))}
 	case "svg":
 		c = vgsvg.New(w, h)
 	default:

@@ -21,24 +21,30 @@ import (
 	"github.com/soak-dev/soak/record"
 )
 
-// shippedDPI is pngDPI as soak ships it; TestMain lowers pngDPI to testDPI:
-// under -race a report build at 96 dpi costs ~8 CPU seconds, at 24 dpi ~1,
-// through the same drawing code (a quarter of the pixels each way).
-var shippedDPI = pngDPI
+// shippedDPI and shippedCompression are pngDPI and pngCompression as soak
+// ships them; TestMain lowers pngDPI to testDPI (under -race a report build
+// at 96 dpi costs ~8 CPU seconds, at 24 dpi ~1, through the same drawing
+// code: a quarter of the pixels each way) and turns compression off (deflate
+// was a fifth of what was left; the PNGs still decode and are checked).
+var shippedDPI, shippedCompression = pngDPI, pngCompression
 
 const testDPI = 24
 
 func TestMain(m *testing.M) {
 	pngDPI = testDPI
+	pngCompression = png.NoCompression
 	goleak.VerifyTestMain(m)
 }
 
-// Reports ship plots at gonum's default resolution; only tests lower it,
-// and the PNGs they check are drawn at the lowered one.
+// Reports ship plots at gonum's default resolution and compressed; only
+// tests lower them, and the PNGs they check are drawn at the lowered ones.
 func TestPNGResolution(t *testing.T) {
 	t.Parallel()
 	if shippedDPI != vgimg.DefaultDPI {
 		t.Errorf("pngDPI = %d, want vgimg.DefaultDPI (%d)", shippedDPI, vgimg.DefaultDPI)
+	}
+	if shippedCompression != png.DefaultCompression {
+		t.Errorf("pngCompression = %d, want png.DefaultCompression", shippedCompression)
 	}
 	b, err := renderGrid([][]*panel{{{p: plot.New()}}}, plotWidth, plotHeight, "png")
 	if err != nil {
