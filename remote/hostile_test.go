@@ -190,7 +190,7 @@ func TestPrometheusAnswers(t *testing.T) {
 				return
 			}
 			var got []record.Sample
-			n, err := p.Read(context.Background(), start, end, func(s record.Sample) error { got = append(got, s); return nil })
+			n, err := p.Tail(start).ReadTo(context.Background(), end, func(s record.Sample) { got = append(got, s) })
 			if (err != nil) != (tc.wantRead != "") || err != nil && !strings.Contains(err.Error(), tc.wantRead) {
 				t.Errorf("Read: %v, want %q", err, tc.wantRead)
 			}
@@ -231,7 +231,7 @@ func TestPrometheusHangs(t *testing.T) {
 	if err := p.Check(ctx, time.Minute); err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Errorf("Check: %v, want a deadline", err)
 	}
-	if _, err := p.Read(ctx, time.Now().Add(-time.Minute), time.Now(), func(record.Sample) error { return nil }); err == nil || !strings.Contains(err.Error(), "deadline") {
+	if _, err := p.Tail(time.Now().Add(-time.Minute)).ReadTo(ctx, time.Now(), func(record.Sample) {}); err == nil || !strings.Contains(err.Error(), "deadline") {
 		t.Errorf("Read: %v, want a deadline", err)
 	}
 }
@@ -253,7 +253,7 @@ func TestChunks(t *testing.T) {
 	}
 	defer p.Close()
 	start := time.Unix(1700000000, 0)
-	if _, err := p.Read(context.Background(), start, start.Add(2500*time.Second), func(record.Sample) error { return nil }); err != nil {
+	if _, err := p.Tail(start).ReadTo(context.Background(), start.Add(2500*time.Second), func(record.Sample) {}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"1700000000-1700000999", "1700001000-1700001999", "1700002000-1700002500"}

@@ -25,8 +25,9 @@ const MaxStepsPerQuery = 1000
 const QueryTimeout = 30 * time.Second
 
 // Prometheus reads a node's samples from a Prometheus server that scrapes
-// the node's `soak probe --listen` exporter: one query_range over the run's
-// window, at the given step, in chunks of MaxStepsPerQuery.
+// the node's `soak probe --listen` exporter: query_range at the given
+// step, window after window while the run goes on (Tail), each in chunks
+// of MaxStepsPerQuery.
 type Prometheus struct {
 	node, url, match string
 	step             time.Duration
@@ -45,9 +46,11 @@ func NewPrometheus(node, url, match string, step time.Duration) (*Prometheus, er
 	if err := CheckMatch(match); err != nil {
 		return nil, fmt.Errorf("remote node %s: match: %w", node, err)
 	}
-	if step <= 0 {
-		return nil, fmt.Errorf("remote node %s: step %s is not positive", node, step)
+	// Prometheus evaluates a range query at whole milliseconds.
+	if step.Truncate(time.Millisecond) <= 0 {
+		return nil, fmt.Errorf("remote node %s: step %s is under a millisecond", node, step)
 	}
+	step = step.Truncate(time.Millisecond)
 	cp := &capped{rt: &http.Transport{ResponseHeaderTimeout: QueryTimeout, MaxIdleConnsPerHost: 1}, max: MaxBody}
 	client := &http.Client{Transport: cp}
 	c, err := api.NewClient(api.Config{Address: url, Client: client})
@@ -173,27 +176,11 @@ func processes(ms []model.Metric) map[string]bool {
 	return ids
 }
 
-// Read queries [start, end] at the step, chunk by chunk, and calls emit
-// with each sample in time order. A chunk Prometheus cannot answer, or
-// whose answer soak cannot read, ends Read with an error naming the chunk;
-// samples already emitted stay.
-func (p *Prometheus) Read(ctx context.Context, start, end time.Time, emit func(record.Sample) error) (int, error) {
-	n := 0
-	chunk := p.step * MaxStepsPerQuery
-	for from := start; !from.After(end); from = from.Add(chunk) {
-		to := from.Add(chunk - p.step)
-		if to.After(end) {
-			to = end
-		}
-		if err := p.readChunk(ctx, from, to, func(s record.Sample) error { n++; return emit(s) }); err != nil {
-			return n, fmt.Errorf("remote node %s: prometheus %s: %s to %s: %w", p.node, p.url,
-				from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
-		}
-	}
-	return n, nil
-}
-
-func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit func(record.Sample) error) error {
+// readChunk reads the steps from..to (both on the step's grid) in one
+// query_range and emits their samples in time order, or none on error.
+// An answer's timestamp outside the window was not asked for: it is
+// dropped, so that windows next to each other never give a step twice.
+func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit func(record.Sample)) error {
 	ctx, cancel := context.WithTimeout(ctx, QueryTimeout)
 	defer cancel()
 	v, _, _, err := p.api.QueryRange(ctx, p.query(), v1.Range{Start: from, End: to, Step: p.step}, v1.WithTimeout(QueryTimeout))
@@ -214,9 +201,13 @@ func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit fun
 	if ids := processes(ms); len(ids) > 1 {
 		return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(sortedKeys(ids), ", "))
 	}
+	lo, hi := model.TimeFromUnixNano(from.UnixNano()), model.TimeFromUnixNano(to.UnixNano())
 	byTime := map[model.Time]model.Vector{}
 	for _, ss := range mat {
 		for _, sp := range ss.Values {
+			if sp.Timestamp < lo || sp.Timestamp > hi {
+				continue
+			}
 			byTime[sp.Timestamp] = append(byTime[sp.Timestamp], &model.Sample{Metric: ss.Metric, Value: sp.Value, Timestamp: sp.Timestamp})
 		}
 	}
@@ -231,9 +222,7 @@ func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit fun
 			s = record.Sample{Node: p.node, Errors: []string{"remote: " + err.Error()}}
 		}
 		s.Time = t.Time()
-		if err := emit(s); err != nil {
-			return err
-		}
+		emit(s)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Package remote reads the samples of a node soak neither starts nor
 // probes: from its `soak probe --listen` exporter, scraped each tick, or
-// from a Prometheus server that scrapes that exporter (query_range over
-// the run's window). Both turn the exporter's metrics back into
+// from a Prometheus server that scrapes that exporter (query_range,
+// window after window as the run goes on: Tail). Both turn the exporter's metrics back into
 // record.Samples, so checks, reports and compare read a remote node's
 // samples.jsonl lines like a local node's.
 //

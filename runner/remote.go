@@ -14,14 +14,39 @@ import (
 // series of a remote node for the run to go on.
 const promLookback = 5 * time.Minute
 
-// maxPromSettle bounds the wait, at the end, for the scrape that covers
-// the run's last moment to reach Prometheus.
+// maxPromSettle bounds how far behind now a read of Prometheus stops
+// (and, at the end, the wait for the scrape that covers the run's last
+// moment): long enough for a scrape and its ingestion, which is one scrape
+// interval, but a coarse step must not hold a run's end for minutes.
 const maxPromSettle = 15 * time.Second
 
-// promNode is a remote node read from Prometheus when the run ends.
+// promReadTimeout bounds one read of a node from Prometheus, however many
+// chunks (each bounded by remote.QueryTimeout) it takes to catch up.
+const promReadTimeout = 5 * time.Minute
+
+// promReadEvery is how often a node is read from Prometheus when its
+// read_every is not set: every 4 steps, so that a query_range, which costs
+// Prometheus about the same for 1 step as for 4 (it selects the node's few
+// hundred series either way), brings several; at least 15 s apart, a
+// dashboard's refresh, which no Prometheus notices (a day's soak is 5,760
+// queries a node); at most 2 minutes, so live figures and abort_on_fail
+// lag a failure by little more than that even at a coarse step.
+func promReadEvery(step time.Duration) time.Duration {
+	return min(max(4*step, 15*time.Second), 2*time.Minute)
+}
+
+// promNode is a remote node read from Prometheus as the run goes on: its
+// sampler reads the steps that came since the last read, every read_every
+// and settle behind now; readRemote reads the rest when the run ends.
 type promNode struct {
-	p    *remote.Prometheus
-	from time.Time
+	p      *remote.Prometheus
+	tail   *remote.Tail
+	from   time.Time
+	settle time.Duration
+	ns     *nodeSampler
+	// failing is the error of the last read, until one succeeds (only the
+	// sampler's goroutine, then readRemote once it stopped, touch it).
+	failing error
 }
 
 func remoteMeta(rm *scenarios.Remote, interval time.Duration) *record.RemoteMeta {
@@ -38,7 +63,9 @@ func remoteMeta(rm *scenarios.Remote, interval time.Duration) *record.RemoteMeta
 // startRemote starts a remote node's sampling: an exporter is scraped
 // every interval like a local node is probed; Prometheus is asked now
 // whether it holds the node's series (so a wrong URL or selector fails
-// before the load) and read when the run ends.
+// before the load), then read every read_every while the run goes on, its
+// samples taking the same path as a probe's (nodeSampler.keep), and once
+// more when the run ends (readRemote).
 func (r *run) startRemote(ctx context.Context, name string, rm *scenarios.Remote) error {
 	meta := remoteMeta(rm, r.sc.Interval.D())
 	for _, probe := range []string{"sockets", "fds", "events"} {
@@ -63,32 +90,83 @@ func (r *run) startRemote(ctx context.Context, name string, rm *scenarios.Remote
 	}
 	// The samples are only as fine as the scrapes: say so when the step
 	// does not match how often Prometheus scrapes the node.
-	if si, err := p.ScrapeInterval(ctx); err != nil {
+	si, err := p.ScrapeInterval(ctx)
+	if err != nil {
 		r.warn(err.Error())
 	} else if si > 0 {
-		r.metaM.Lock()
-		if nm := r.meta.Nodes[name]; nm.Remote != nil {
-			rm := *nm.Remote
-			rm.ScrapeIntervalMs = si.Milliseconds()
-			nm.Remote = &rm
-			r.meta.Nodes[name] = nm
-		}
-		r.metaM.Unlock()
+		r.setRemoteMeta(name, func(rm *record.RemoteMeta) { rm.ScrapeIntervalMs = si.Milliseconds() })
 		if step := p.Step(); step < si*3/4 || step > si*5/4 {
 			r.warn(fmt.Sprintf("node %s: Prometheus scrapes it every %s but the query step is %s: samples %s; set remote.step to %s",
 				name, si.Round(time.Millisecond), step, map[bool]string{true: "repeat", false: "skip scrapes"}[step < si], si.Round(time.Millisecond)))
 		}
 	}
-	r.warn(fmt.Sprintf("node %s is remote: samples read from Prometheus %s (%s) at a %s step when the run ends; no live figures, kernel event witness or per-connection lines (conns.jsonl) for it",
-		name, rm.Prometheus, rm.Match, p.Step()))
-	r.prom[name] = &promNode{p: p, from: time.Now()}
+	every := rm.ReadEvery.D()
+	if every <= 0 {
+		every = promReadEvery(p.Step())
+	}
+	// A step is read once its scrape landed: one scrape interval after it.
+	settle := min(max(p.Step(), si), maxPromSettle)
+	r.warn(fmt.Sprintf("node %s is remote: samples read from Prometheus %s (%s) at a %s step every %s, up to %s before the read (for the scrape to land), and once more when the run ends; no kernel event witness or per-connection lines (conns.jsonl) for it",
+		name, rm.Prometheus, rm.Match, p.Step(), every, settle))
+	pn := &promNode{p: p, tail: p.Tail(time.Now()), from: time.Now(), settle: settle}
+	pn.ns = newNodeSampler(name, every, r.w, r.warn, r.observe)
+	pn.ns.finalTake = false // readRemote reads the end once its scrape landed
+	pn.ns.take = func(ctx context.Context) bool {
+		ctx, cancel := context.WithTimeout(ctx, promReadTimeout)
+		defer cancel()
+		_, err := pn.tail.ReadTo(ctx, time.Now().Add(-pn.settle), pn.keep)
+		r.promRead(name, pn, err)
+		return false
+	}
+	pn.ns.close = func() []record.Conn { return nil }
+	r.prom[name] = pn
+	r.samplers[name] = pn.ns
+	go pn.ns.loop()
 	return r.writeMeta()
 }
 
-// readRemote writes the samples of the nodes read from Prometheus, over
-// the window from their start to now. A node whose samples could not be
-// read is data the run failed to keep (exit 3, lost.go), never a pass on
-// nothing.
+// keep records one sample read from Prometheus as every sample is: the
+// run directory, the progress line, abort_on_fail.
+func (pn *promNode) keep(s record.Sample) { pn.ns.keep(s, nil) }
+
+// setRemoteMeta updates node's remote meta, written with the next meta.json.
+func (r *run) setRemoteMeta(node string, f func(*record.RemoteMeta)) {
+	r.metaM.Lock()
+	defer r.metaM.Unlock()
+	if nm := r.meta.Nodes[node]; nm.Remote != nil {
+		rm := *nm.Remote
+		f(&rm)
+		nm.Remote = &rm
+		r.meta.Nodes[node] = nm
+	}
+}
+
+// promRead records how a read during the run went: meta.json's count, and
+// a failure (warned once until a read succeeds). A failed read loses
+// nothing yet: the next asks again for the same steps, and the last one,
+// when the run ends, decides whether the samples are lost (readRemote).
+func (r *run) promRead(name string, pn *promNode, err error) {
+	r.setRemoteMeta(name, func(rm *record.RemoteMeta) {
+		rm.Samples = pn.tail.Samples()
+		rm.Error = ""
+		if err != nil {
+			rm.Error = err.Error()
+		}
+	})
+	switch {
+	case err != nil && pn.failing == nil:
+		r.warn(fmt.Sprintf("node %s: %v; asked again every %s and when the run ends (samples still missing then are lost data)", name, err, pn.ns.interval))
+	case err == nil && pn.failing != nil:
+		fmt.Fprintf(r.log, "soak: node %s: Prometheus answers again; samples from %s on read\n", name, pn.tail.Next().Format(time.TimeOnly))
+	}
+	pn.failing = err
+}
+
+// readRemote reads, once the scrape that covers the run's end has landed,
+// the steps of the nodes read from Prometheus that their samplers (stopped
+// by now) did not: up to the run's end, and any a failed read left. A node
+// whose samples could not all be read is data the run failed to keep
+// (exit 3, lost.go), never a pass on part of them.
 func (r *run) readRemote() {
 	if len(r.prom) == 0 {
 		return
@@ -96,32 +174,27 @@ func (r *run) readRemote() {
 	end := time.Now()
 	var settle time.Duration
 	for _, pn := range r.prom {
-		settle = max(settle, pn.p.Step())
+		settle = max(settle, pn.settle)
 	}
-	// Let the scrape that covers the end land; Prometheus appends what it
-	// scrapes at once, so one step is enough.
-	time.Sleep(min(settle, maxPromSettle))
+	// Prometheus appends what it scrapes at once: one scrape interval
+	// (capped, above) is enough.
+	time.Sleep(settle)
 	for _, name := range r.sc.NodeNames() {
 		pn := r.prom[name]
 		if pn == nil {
 			continue
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		n, err := pn.p.Read(ctx, pn.from, end, func(s record.Sample) error { return r.w.Sample(s) })
+		ctx, cancel := context.WithTimeout(context.Background(), promReadTimeout)
+		_, err := pn.tail.ReadTo(ctx, end, pn.keep)
 		cancel()
 		pn.p.Close()
-		r.metaM.Lock()
-		nm := r.meta.Nodes[name]
-		if nm.Remote != nil {
-			rm := *nm.Remote
-			rm.Samples = n
+		n := pn.tail.Samples()
+		r.setRemoteMeta(name, func(rm *record.RemoteMeta) {
+			rm.Samples, rm.Error = n, ""
 			if err != nil {
 				rm.Error = err.Error()
 			}
-			nm.Remote = &rm
-			r.meta.Nodes[name] = nm
-		}
-		r.metaM.Unlock()
+		})
 		switch {
 		case err != nil:
 			r.lose(fmt.Sprintf("samples of remote node %s (%d read)", name, n), err)

@@ -33,6 +33,10 @@ func TestMain(m *testing.M) {
 		serveNode(addr, os.Getenv("NODE_DIE_AFTER"))
 		return
 	}
+	if arg := os.Getenv("RUNNER_TEST_PROM_RUN"); arg != "" {
+		promRun(arg)
+		return
+	}
 	// fakebackend's GCS fake pulls in opencensus, whose stats worker starts
 	// in an init and lives for the process.
 	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("go.opencensus.io/stats/view.(*worker).start"))

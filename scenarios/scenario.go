@@ -163,8 +163,9 @@ type Node struct {
 
 // Remote names where a remote node's samples come from: its `soak probe
 // --listen` exporter, scraped by soak every interval, or a Prometheus that
-// scrapes that exporter, queried (query_range) over the run's window when
-// the run ends. Exactly one of Prometheus and Exporter.
+// scrapes that exporter, queried (query_range) every ReadEvery while the
+// run goes on and once more when it ends. Exactly one of Prometheus and
+// Exporter.
 type Remote struct {
 	// Prometheus is the base URL of a Prometheus server, e.g. http://prometheus:9090.
 	Prometheus string `yaml:"prometheus,omitempty" json:"prometheus,omitempty"`
@@ -175,6 +176,10 @@ type Remote struct {
 	// Step is the query resolution: set it to the exporter's scrape
 	// interval. Default: the scenario's interval.
 	Step Duration `yaml:"step,omitempty" json:"step,omitempty"`
+	// ReadEvery is how often soak reads the node's new samples from
+	// Prometheus during the run (live figures, abort_on_fail). Default:
+	// 4 steps, at least 15s and at most 2m. At least the step.
+	ReadEvery Duration `yaml:"read_every,omitempty" json:"read_every,omitempty"`
 	// Exporter is the URL of the node's soak probe --listen metrics, e.g.
 	// http://10.0.0.2:9469/metrics.
 	Exporter string `yaml:"exporter,omitempty" json:"exporter,omitempty"`

@@ -359,8 +359,26 @@ func (v *validator) remote(path string, r *Remote) {
 	if r.Step < 0 {
 		v.fail(path+".step", "%s is negative", r.Step)
 	}
+	if r.Step > 0 && r.Step.D() < time.Millisecond {
+		v.fail(path+".step", "%s is under Prometheus's resolution, 1ms", r.Step)
+	}
 	if r.Step != 0 && r.Prometheus == "" {
 		v.fail(path+".step", "step is the resolution of Prometheus queries; an exporter is scraped every interval")
+	}
+	step := r.Step
+	if step <= 0 && v.sc != nil {
+		step = v.sc.Interval
+	}
+	if step <= 0 {
+		step = DefaultInterval
+	}
+	switch {
+	case r.ReadEvery != 0 && r.Prometheus == "":
+		v.fail(path+".read_every", "read_every is how often Prometheus is read; an exporter is scraped every interval")
+	case r.ReadEvery < 0:
+		v.fail(path+".read_every", "%s is negative", r.ReadEvery)
+	case r.ReadEvery != 0 && r.ReadEvery < step:
+		v.fail(path+".read_every", "%s is shorter than the step, %s: a read would find no new step", r.ReadEvery, step)
 	}
 	if r.Node != "" && r.Exporter == "" {
 		v.fail(path+".node", "node picks one of an exporter's processes; with prometheus, match selects it")
