@@ -70,6 +70,14 @@ func socketView(now time.Time, dump []sock, fdInodes map[uint32]int32, own *ownE
 		if own.proberConn(k) {
 			continue
 		}
+		if c := tr.lookup(k); c != nil && c.gen == tr.gen {
+			// Listed twice: the kernel hands a dump out in parts (a page of
+			// /proc/PID/net/tcp, a sock_diag batch) and resumes each part at
+			// an offset in a hash bucket, so a socket added ahead of that
+			// offset meanwhile repeats the one before it. A 4-tuple names one
+			// socket at a time: the first listing counts.
+			continue
+		}
 		lport, rport := int(s.local.Port()), int(s.remote.Port())
 		var layer, side string
 		switch {
