@@ -91,6 +91,7 @@ func bpfOrSkip(t *testing.T, pid int) (*bpfFDReader, procfs.Proc) {
 // TestBPFFDsMatchProc: the BPF lister reports the fds, types and socket
 // inodes that /proc/PID/fd shows, for each kind of fd.
 func TestBPFFDsMatchProc(t *testing.T) {
+	t.Parallel()
 	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
 	pid := h.cmd.Process.Pid
 	b, p := bpfOrSkip(t, pid)
@@ -130,6 +131,7 @@ func TestBPFFDsMatchProc(t *testing.T) {
 // TestBPFFDsProcessGone: a process that exited, or a pid that names a
 // process other than the one the lister was opened for, reads ErrNotExist.
 func TestBPFFDsProcessGone(t *testing.T) {
+	t.Parallel()
 	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
 	pid := h.cmd.Process.Pid
 	b, p := bpfOrSkip(t, pid)
@@ -150,6 +152,7 @@ func TestBPFFDsProcessGone(t *testing.T) {
 // TestSamplerSaysFDMethod: the sampler uses the BPF lister where it can,
 // /proc/PID/fd when told to, and the sample says which.
 func TestSamplerSaysFDMethod(t *testing.T) {
+	t.Parallel()
 	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
 	pid := h.cmd.Process.Pid
 	bpfOrSkip(t, pid)
@@ -176,6 +179,7 @@ func TestSamplerSaysFDMethod(t *testing.T) {
 // (here its link is closed under it) gives way to /proc/PID/fd: the sample
 // keeps its fds and sockets, says why once, and later samples are clean.
 func TestSamplerFallsBackWhenBPFFails(t *testing.T) {
+	t.Parallel()
 	h := startHelper(t, "fdzoo", nil, "DIR="+t.TempDir())
 	pid := h.cmd.Process.Pid
 	bpfOrSkip(t, pid)

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -153,7 +154,7 @@ func TestPeerFilterSameSample(t *testing.T) {
 func TestPeerFilterSelfDial(t *testing.T) {
 	t.Parallel()
 	const k, self = 5, 3
-	h := startHelper(t, "selfdial", nil, "K="+strconv.Itoa(self), "DELAY=1500ms")
+	h := startHelper(t, "selfdial", nil, "K="+strconv.Itoa(self))
 	holdConns(t, h.addr, k)
 	s := newTestSampler(t, Target{Node: "sut", PID: h.cmd.Process.Pid,
 		Layers: []LayerRule{{Name: "client", LocalPorts: []int{h.port}}}})
@@ -164,9 +165,13 @@ func TestPeerFilterSelfDial(t *testing.T) {
 	if sourceOf[*socketSource](s).filter.bytecode(s.layers, s.tracker) == nil {
 		t.Fatal("peer filter not in use before the self-dial")
 	}
-	// Wait for the helper's 2 fds per self-dial, then one sample must see them all.
+	// The SUT dials itself now; wait for its 2 fds per self-dial, then one
+	// sample must see them all.
 	fdDir := "/proc/" + strconv.Itoa(h.cmd.Process.Pid) + "/fd"
 	base, _ := os.ReadDir(fdDir)
+	if _, err := io.WriteString(h.stdin, "dial\n"); err != nil {
+		t.Fatal(err)
+	}
 	for i := 0; ; i++ {
 		ents, _ := os.ReadDir(fdDir)
 		if len(ents) >= len(base)+2*self {

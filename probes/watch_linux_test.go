@@ -26,8 +26,10 @@ func TestWatch(t *testing.T) {
 	defer cancel()
 
 	t.Run("json", func(t *testing.T) {
+		// A sample gets 90% of the interval: 450 ms, which a loaded
+		// machine needs, where 100 ms left some samples without sockets.
 		var out bytes.Buffer
-		if err := Watch(ctx, tg, WatchOptions{Interval: 100 * time.Millisecond, Count: 2, JSON: true}, &out); err != nil {
+		if err := Watch(ctx, tg, WatchOptions{Interval: 500 * time.Millisecond, Count: 2, JSON: true}, &out); err != nil {
 			t.Fatal(err)
 		}
 		sc := bufio.NewScanner(&out)
@@ -39,6 +41,9 @@ func TestWatch(t *testing.T) {
 			}
 			if s.Node == "" {
 				t.Errorf("node is empty")
+			}
+			if s.Sockets == nil {
+				t.Fatalf("line %d: no sockets; errors %q", n, s.Errors)
 			}
 			if got := s.Sockets.Layers["client"].Established(); got != 2 {
 				t.Errorf("line %d: established = %d, want 2", n, got)
