@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"sync"
 	"time"
 
 	"github.com/soak-dev/soak/internal/ownconns"
@@ -40,10 +39,7 @@ func newFetcher(timeout time.Duration, soaks *ownconns.Set) *fetcher {
 			if err != nil {
 				return nil, err
 			}
-			l, r := ownconns.AddrPort(c.LocalAddr()), ownconns.AddrPort(c.RemoteAddr())
-			f.own.Dialled(l, r)
-			f.soaks.Dialled(l, r)
-			return &ownConn{Conn: c, f: f, l: l, r: r}, nil
+			return f.soaks.Track(f.own.Track(c)), nil
 		},
 		MaxIdleConns:          2,
 		MaxIdleConnsPerHost:   1,
@@ -53,22 +49,6 @@ func newFetcher(timeout time.Duration, soaks *ownconns.Set) *fetcher {
 	}
 	f.client = &http.Client{Transport: f.tr, Timeout: timeout}
 	return f
-}
-
-// ownConn marks its connection closed (known for a linger) when closed.
-type ownConn struct {
-	net.Conn
-	f    *fetcher
-	l, r netip.AddrPort
-	once sync.Once
-}
-
-func (c *ownConn) Close() error {
-	c.once.Do(func() {
-		c.f.own.Closed(c.l, c.r)
-		c.f.soaks.Closed(c.l, c.r)
-	})
-	return c.Conn.Close()
 }
 
 // owns says whether the socket local -> remote is either end of one of the

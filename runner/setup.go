@@ -174,7 +174,7 @@ func (r *run) startNodes(ctx context.Context) error {
 			return setupErr("%v", err)
 		}
 		start := time.Now()
-		if err := sut.WaitReady(ctx, p, ready, n.ReadyTimeout.D()); err != nil {
+		if err := sut.WaitReady(ctx, p, ready, n.ReadyTimeout.D(), sut.ReadyOwnConns(r.own)); err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}

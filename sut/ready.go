@@ -9,19 +9,45 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/soak-dev/soak/internal/ownconns"
 )
+
+// ReadyOption configures WaitReady.
+type ReadyOption func(*readyOpts)
+
+type readyOpts struct {
+	own *ownconns.Set
+}
+
+// ReadyOwnConns records the readiness probe's connections in set, soak's
+// own dialled ends: a probe's end that soak closes first lingers in
+// TIME_WAIT, which a node's layer naming the probed port must not count.
+func ReadyOwnConns(set *ownconns.Set) ReadyOption { return func(o *readyOpts) { o.own = set } }
 
 // WaitReady waits until ready answers: an http(s):// URL with any status
 // below 500, or tcp://HOST:PORT accepting. It gives up when timeout passes,
 // ctx ends or the process exits, with an error that carries the tail of the
 // node's log.
-func WaitReady(ctx context.Context, p *Process, ready string, timeout time.Duration) error {
+func WaitReady(ctx context.Context, p *Process, ready string, timeout time.Duration, opts ...ReadyOption) error {
+	var o readyOpts
+	for _, opt := range opts {
+		opt(&o)
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return o.own.Track(c), nil
+	}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true, DialContext: dial}}
 	var last error
 	for delay := 20 * time.Millisecond; ; delay = min(delay*2, 250*time.Millisecond) {
-		if last = probeReady(ctx, client, ready); last == nil {
+		if last = probeReady(ctx, client, dial, ready); last == nil {
 			return nil
 		}
 		select {
@@ -37,10 +63,10 @@ func WaitReady(ctx context.Context, p *Process, ready string, timeout time.Durat
 	}
 }
 
-func probeReady(ctx context.Context, client *http.Client, ready string) error {
+func probeReady(ctx context.Context, client *http.Client,
+	dial func(ctx context.Context, network, addr string) (net.Conn, error), ready string) error {
 	if addr, ok := strings.CutPrefix(ready, "tcp://"); ok {
-		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", addr)
+		c, err := dial(ctx, "tcp", addr)
 		if err != nil {
 			return err
 		}

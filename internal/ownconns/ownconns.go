@@ -144,6 +144,30 @@ func (s *Set) Len() (open, closed int) {
 	return len(s.open), closed
 }
 
+// Track records c, a TCP connection soak dialled, and returns it wrapped
+// so that its Close marks it closed. A nil set returns c as it is.
+func (s *Set) Track(c net.Conn) net.Conn {
+	if s == nil {
+		return c
+	}
+	l, r := AddrPort(c.LocalAddr()), AddrPort(c.RemoteAddr())
+	s.Dialled(l, r)
+	return &conn{Conn: c, s: s, local: l, remote: r}
+}
+
+// conn marks its connection closed in the set once, when closed.
+type conn struct {
+	net.Conn
+	s             *Set
+	local, remote netip.AddrPort
+	once          sync.Once
+}
+
+func (c *conn) Close() error {
+	c.once.Do(func() { c.s.Closed(c.local, c.remote) })
+	return c.Conn.Close()
+}
+
 // rotate seals the current generation once it spans linger/gens, into a
 // sorted slice of exactly its size, and drops generations whose last close
 // is older than the linger; mu is held.

@@ -1,6 +1,7 @@
 package ownconns
 
 import (
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -156,5 +157,45 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 	if open, closed := s.Len(); open != 0 || closed != 8000 {
 		t.Errorf("Len = %d open, %d closed; want 0, 8000", open, closed)
+	}
+}
+
+// TestTrack: a tracked connection is known open and after its close (the
+// second close changes nothing); its peer's end is not soak's.
+func TestTrack(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+		close(accepted)
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peer := <-accepted; peer != nil {
+		defer peer.Close()
+	}
+	s := New(0)
+	c := s.Track(raw)
+	l, r := AddrPort(raw.LocalAddr()), AddrPort(raw.RemoteAddr())
+	if !s.Has(l, r) || s.Has(r, l) {
+		t.Errorf("open: Has %v, reverse %v; want true, false", s.Has(l, r), s.Has(r, l))
+	}
+	c.Close()
+	c.Close()
+	if open, closed := s.Len(); !s.Has(l, r) || open != 0 || closed != 1 {
+		t.Errorf("closed: Has %v, %d open, %d closed; want true, 0, 1", s.Has(l, r), open, closed)
+	}
+	var none *Set
+	if none.Track(raw) != raw {
+		t.Error("a nil set wrapped the connection")
 	}
 }
