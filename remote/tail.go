@@ -20,19 +20,16 @@ type Tail struct {
 	n    int       // samples emitted
 }
 
-// Tail starts reading at the first step at or after from.
+// Tail starts reading at the last step at or before from: the node's
+// level when sampling began, before any load (drain's baseline).
 func (p *Prometheus) Tail(from time.Time) *Tail {
-	return &Tail{p: p, next: p.onGrid(from, true)}
+	return &Tail{p: p, next: p.onGrid(from)}
 }
 
-// onGrid is t rounded to the step's grid, up or down.
-func (p *Prometheus) onGrid(t time.Time, up bool) time.Time {
-	ms, step := t.UnixMilli(), p.step.Milliseconds()
-	g := ms - ms%step
-	if up && time.UnixMilli(g).Before(t) {
-		g += step
-	}
-	return time.UnixMilli(g)
+// onGrid is the last step of the grid at or before t.
+func (p *Prometheus) onGrid(t time.Time) time.Time {
+	ms := t.UnixMilli()
+	return time.UnixMilli(ms - ms%p.step.Milliseconds())
 }
 
 // Next is the first step not read yet.
@@ -50,7 +47,7 @@ func (t *Tail) Samples() int { return t.n }
 // next ReadTo asks again for what failed and nothing is emitted twice.
 func (t *Tail) ReadTo(ctx context.Context, end time.Time, emit func(record.Sample)) (int, error) {
 	p, n := t.p, 0
-	last := p.onGrid(end, false)
+	last := p.onGrid(end)
 	for !t.next.After(last) {
 		from := t.next
 		to := from.Add(p.step * (MaxStepsPerQuery - 1))

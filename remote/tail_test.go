@@ -10,7 +10,8 @@ import (
 	"github.com/soak-dev/soak/record"
 )
 
-// TestTailWindows: successive reads at ends off the step's grid, one of
+// TestTailWindows: a tail started off the step's grid starts at the step
+// before (the level before load); successive reads at ends off the grid, one of
 // them failing, ask for windows that follow each other on the grid, and
 // give every step of the span once: none twice, none skipped at a
 // window's border, the failed window asked again by the next read.
@@ -20,7 +21,7 @@ func TestTailWindows(t *testing.T) {
 	at := func(sec float64) time.Time { return base.Add(time.Duration(sec * float64(time.Second))) }
 	srv := promtest.New(t)
 	srv.Goroutines = func(t time.Time) (float64, bool) { return float64(t.Sub(base) / time.Second), true }
-	srv.FailRange = func(n int) bool { return n == 2 }
+	srv.FailRange = func(n int) bool { return n == 3 }
 	p, err := NewPrometheus("far", srv.URL, promtest.Match, time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +42,7 @@ func TestTailWindows(t *testing.T) {
 		want    int
 		wantErr string
 	}{
-		{0.9, 0, ""},                  // before the first step (1 s): nothing asked
+		{0.9, 1, ""},                  // 0, the step at or before the start (0.3 s)
 		{2.7, 2, ""},                  // 1, 2
 		{2.9, 0, ""},                  // no new step: nothing asked
 		{5.5, 0, "server error: 503"}, // 3..5 fails
@@ -53,10 +54,10 @@ func TestTailWindows(t *testing.T) {
 			t.Errorf("read to %gs: %d samples, %v; want %d, %q", step.end, n, err, step.want, step.wantErr)
 		}
 	}
-	if tail.Samples() != 1500 || len(seen) != 1500 {
-		t.Errorf("%d samples (%d distinct steps), want 1500", tail.Samples(), len(seen))
+	if tail.Samples() != 1501 || len(seen) != 1501 {
+		t.Errorf("%d samples (%d distinct steps), want 1501", tail.Samples(), len(seen))
 	}
-	for i := 1; i <= 1500; i++ {
+	for i := 0; i <= 1500; i++ {
 		if c := seen[at(float64(i))]; c != 1 {
 			t.Errorf("step %ds given %d times", i, c)
 		}
@@ -74,7 +75,7 @@ func TestTailWindows(t *testing.T) {
 		}
 		got = append(got, s)
 	}
-	want := "1s-2s 3s-5s(failed) 3s-7s 8s-16m47s 16m48s-25m0s"
+	want := "0s-0s 1s-2s 3s-5s(failed) 3s-7s 8s-16m47s 16m48s-25m0s"
 	if strings.Join(got, " ") != want {
 		t.Errorf("windows %v, want %s", got, want)
 	}

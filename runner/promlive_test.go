@@ -193,9 +193,10 @@ func TestPromNodeReadLive(t *testing.T) {
 			if rm.Error != "" {
 				t.Errorf("meta remote error %q on a run that lost nothing", rm.Error)
 			}
-			// The samples cover the load: from its first step to its last.
+			// The samples cover the load, from a step before it (the
+			// level before load: drain's baseline) to its last step.
 			ph := run.Meta.Phases[len(run.Meta.Phases)-1]
-			if len(steps) == 0 || steps[0].After(run.Meta.Phases[0].Start.Add(promStep)) || steps[len(steps)-1].Before(ph.End.Add(-promStep)) {
+			if len(steps) == 0 || !steps[0].Before(run.Meta.Phases[0].Start) || steps[len(steps)-1].Before(ph.End.Add(-promStep)) {
 				t.Errorf("%d samples from %v; want them over the load, %s to %s", len(steps), steps, run.Meta.Phases[0].Start, ph.End)
 			}
 			if tc.name == "recovers" {
