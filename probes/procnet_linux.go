@@ -13,36 +13,8 @@ import (
 
 // readProcNet lists TCP sockets from /proc/PID/net/tcp and tcp6: the
 // fallback when sock_diag is denied. These files list the whole network
-// namespace of the process and carry no idle ages. The kernel writes them
-// at most a page per read(2) and walks its socket hash anew at each read
-// (from a bucket and an offset in it), so a socket added or removed in a
-// bucket between two reads makes another listed twice (kept once here) or
-// not at all (a tick of a busy host can miss it).
+// namespace of the process and carry no idle ages.
 func readProcNet(root procRoot, pid int, buf []sock) ([]sock, error) {
-	out, err := readProcNetFiles(root, pid, buf)
-	return dedupSocks(out), err
-}
-
-// dedupSocks drops repeated sockets (the same 4-tuple and inode) in place.
-func dedupSocks(socks []sock) []sock {
-	type key struct {
-		k     connKey
-		inode uint32
-	}
-	seen := make(map[key]struct{}, len(socks))
-	out := socks[:0]
-	for _, s := range socks {
-		k := key{connKey{s.local, s.remote}, s.inode}
-		if _, dup := seen[k]; dup {
-			continue
-		}
-		seen[k] = struct{}{}
-		out = append(out, s)
-	}
-	return out
-}
-
-func readProcNetFiles(root procRoot, pid int, buf []sock) ([]sock, error) {
 	out := buf[:0]
 	for _, name := range []string{"tcp", "tcp6"} {
 		path := root.pid(pid, "net", name)

@@ -172,24 +172,3 @@ func BenchmarkSocketViewOwn(b *testing.B) {
 		})
 	}
 }
-
-// TestDedupSocks: a socket /proc/PID/net/tcp lists twice (its walk resumed
-// at a shifted offset between two reads: seen in TestIdleKeepAliveServer/proc
-// on a busy machine, established 4 of 3) is kept once; two listeners that
-// share a tuple (SO_REUSEPORT) are two sockets.
-func TestDedupSocks(t *testing.T) {
-	ap := netip.MustParseAddrPort
-	l, r := ap("127.0.0.1:8080"), ap("127.0.0.1:40000")
-	in := []sock{
-		{local: l, state: tcpListen, inode: 1},
-		{local: l, state: tcpListen, inode: 2},
-		{local: l, remote: r, state: tcpEstablished, inode: 3},
-		{local: r, remote: l, state: tcpTimeWait},
-		{local: l, remote: r, state: tcpEstablished, inode: 3},
-		{local: r, remote: l, state: tcpTimeWait},
-	}
-	got := dedupSocks(in)
-	if len(got) != 4 || got[2].inode != 3 || got[3].state != tcpTimeWait {
-		t.Errorf("dedupSocks = %+v, want the first four", got)
-	}
-}
