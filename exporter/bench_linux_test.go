@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testkit"
 	"github.com/soak-dev/soak/probes"
 )
 
@@ -19,7 +20,7 @@ import (
 // the layer). The difference is what the exporter adds to the probe's cost.
 func BenchmarkScrape(b *testing.B) {
 	for _, n := range []int{100, 1000} {
-		port := holdIdle(b, n)
+		port, _ := testkit.HoldIdle(b, n)
 		target := probes.Target{Node: "sut", PID: os.Getpid(),
 			Layers: []probes.LayerRule{{Name: "client", LocalPorts: []int{port}}}}
 		b.Run(fmt.Sprintf("sample/conns=%d", n), func(b *testing.B) {

@@ -16,54 +16,13 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/soak-dev/soak/probes"
 	"go.uber.org/goleak"
+
+	"github.com/soak-dev/soak/internal/testkit"
+	"github.com/soak-dev/soak/probes"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// holdIdle starts a loopback server that accepts and never writes, and
-// dials n connections to it that stay idle until the test ends.
-func holdIdle(t testing.TB, n int) int {
-	port, _ := holdIdleConns(t, n)
-	return port
-}
-
-// holdIdleConns is holdIdle that also returns the accepted (server) ends.
-func holdIdleConns(t testing.TB, n int) (int, []net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan net.Conn, n)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	var conns, servers []net.Conn
-	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := <-accepted
-		conns = append(conns, c, s)
-		servers = append(servers, s)
-	}
-	t.Cleanup(func() {
-		ln.Close()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).Port, servers
-}
 
 // openSelf opens a collector on this test process as node sut, its sockets
 // on port (either end) as layer client; closed when the test ends.
@@ -150,7 +109,7 @@ next:
 
 func TestExporterIdleConnections(t *testing.T) {
 	const n = 5
-	port := holdIdle(t, n)
+	port, _ := testkit.HoldIdle(t, n)
 	held := time.Now()
 	c := openSelf(t, port)
 	time.Sleep(300 * time.Millisecond) // idle ages to measure
@@ -196,7 +155,7 @@ func TestExporterIdleConnections(t *testing.T) {
 // by the server, with their idle time before close.
 func TestExporterClosedConnections(t *testing.T) {
 	const n = 3
-	port, servers := holdIdleConns(t, n)
+	port, servers := testkit.HoldIdle(t, n)
 	c := openSelf(t, port)
 	want := map[string]string{"layer": "client", "side": "server", "closed_by": "server"}
 	if _, ok := value(t, scrape(t, c), "soak_connections_closed_total", want); ok {

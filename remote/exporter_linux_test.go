@@ -2,7 +2,6 @@ package remote
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	_ "net/http/pprof"
@@ -10,56 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/soak-dev/soak/exporter"
+	"github.com/soak-dev/soak/internal/testkit"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/series"
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// holdIdle starts a loopback listener and dials n connections to it that
-// stay idle until the test ends; it returns the listen port.
-func holdIdle(t *testing.T, n int) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted := make(chan net.Conn, n)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted <- c
-		}
-	}()
-	var conns []net.Conn
-	for range n {
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns = append(conns, c, <-accepted)
-	}
-	t.Cleanup(func() {
-		ln.Close()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().(*net.TCPAddr).Port
-}
 
 // TestExporterMatchesLocalSample: the test process holds 5 idle
 // connections and serves its own pprof; soak's exporter (package
 // exporter, over real HTTP) exports it, and the sample read back from the
 // exposition holds what a local sample of the same process holds.
 func TestExporterMatchesLocalSample(t *testing.T) {
-	port := holdIdle(t, 5)
+	port, _ := testkit.HoldIdle(t, 5)
 	pprof := httptest.NewServer(http.DefaultServeMux)
 	defer pprof.Close()
 	target := probes.Target{GoroutinesURL: pprof.URL + "/debug/pprof/goroutine?debug=1",

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/soak-dev/soak/internal/testkit"
 )
 
 // childEnv, when set in the environment, makes the test binary run one node
@@ -23,11 +25,9 @@ func TestMain(m *testing.M) {
 		os.Exit(runChild(js))
 	}
 	flag.Parse()
-	if !flagSet("test.parallel") {
-		// The cluster tests spend their time waiting out idle timeouts, not
-		// on CPU: run them all at once rather than GOMAXPROCS at a time.
-		flag.Set("test.parallel", "16")
-	}
+	// The cluster tests spend their time waiting out idle timeouts, not on
+	// CPU: run them all at once rather than GOMAXPROCS at a time.
+	testkit.Parallel(16)
 	goleak.VerifyTestMain(m,
 		// fasthttp starts process-wide helpers (the Date header updater and
 		// a coarse clock) once, on first use.
@@ -42,13 +42,6 @@ func TestMain(m *testing.M) {
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*workerPool).Start.func2"),
 		goleak.IgnoreAnyFunction("github.com/valyala/fasthttp.(*TCPDialer).tcpAddrsClean"),
 	)
-}
-
-// flagSet reports whether the flag was given on the command line.
-func flagSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 // runChild runs one node until SIGTERM, printing "ADDR host:port" once ready.
