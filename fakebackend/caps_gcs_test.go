@@ -16,6 +16,7 @@ import (
 // 2.1 GB). Here 400 KiB objects under a 1 MiB cap, by declared length and
 // chunked: refused with GCS's 413 JSON error once they would not fit.
 func TestGCSCapped(t *testing.T) {
+	t.Parallel()
 	b, _ := startBackend(t, &scenarios.Backend{Kind: "gcs", Buckets: []string{"gcap"}, Objects: &scenarios.Objects{MaxBytes: capMiB}})
 	put := func(name string, body io.Reader, n int64) (int, string) {
 		req, err := http.NewRequest(http.MethodPost, b.URL()+"/upload/storage/v1/b/gcap/o?uploadType=media&name="+name, body)

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -25,6 +24,7 @@ const capMiB = 1 << 20
 // Here 400 KiB parts under a 1 MiB cap: the third is refused; aborting
 // frees them; a completed upload counts as its object.
 func TestS3MultipartPartsCounted(t *testing.T) {
+	t.Parallel()
 	b, _ := startBackend(t, &scenarios.Backend{Kind: "s3", Buckets: []string{"cap"}, Objects: &scenarios.Objects{MaxBytes: capMiB}})
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -71,6 +71,7 @@ func TestS3MultipartPartsCounted(t *testing.T) {
 // TestS3XMLBodyBounded: a 1 GiB chunked CompleteMultipartUpload body was
 // read whole (RSS 6 GB). Here 3 MiB, streamed, never allocated by the test.
 func TestS3XMLBodyBounded(t *testing.T) {
+	t.Parallel()
 	b, _ := startBackend(t, &scenarios.Backend{Kind: "s3", Buckets: []string{"cap"}})
 	for _, chunked := range []bool{true, false} {
 		// One 3 MiB text token: what an XML decoder holds whole.
@@ -107,64 +108,13 @@ func (filler) Read(p []byte) (int, error) {
 // TestAzureConcurrentUploadsCapped: the cap was checked, not reserved,
 // before a body was read, so uploads that each fit alone were all taken
 // at once. Four 400 KiB uploads under a 1 MiB cap start together and send
-// their bodies only once the backend has answered the ones it refuses (or
-// after 3 s): at most two may be stored.
+// their bodies only once the backend has refused two (or after 3 s): at
+// most two may be stored.
 func TestAzureConcurrentUploadsCapped(t *testing.T) {
+	t.Parallel()
 	b, _ := startBackend(t, &scenarios.Backend{Kind: "azure", Buckets: []string{"cap"}, Objects: &scenarios.Objects{MaxBytes: capMiB}})
 	const n, size = 4, 400 << 10
-	type result struct {
-		code int
-		msg  string
-	}
-	results := make(chan result, n)
-	var writers []*io.PipeWriter
-	for i := range n {
-		pr, pw := io.Pipe()
-		writers = append(writers, pw)
-		req, err := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/soak/cap/blob%d", b.URL(), i), pr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.ContentLength = size
-		req.Header.Set("x-ms-blob-type", "BlockBlob")
-		go func() {
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				results <- result{0, err.Error()}
-				return
-			}
-			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			resp.Body.Close()
-			results <- result{resp.StatusCode, string(msg)}
-		}()
-	}
-	var got []result
-	timeout := time.After(3 * time.Second)
-wait:
-	for len(got) < n-2 {
-		select {
-		case r := <-results:
-			got = append(got, r)
-		case <-timeout:
-			break wait
-		}
-	}
-	for _, pw := range writers {
-		go func() { _, _ = pw.Write(make([]byte, size)); pw.Close() }()
-	}
-	for len(got) < n {
-		got = append(got, <-results)
-	}
-	stored := 0
-	for _, r := range got {
-		switch {
-		case r.code == http.StatusCreated:
-			stored++
-		case r.code != http.StatusRequestEntityTooLarge || !strings.Contains(r.msg, "<Code>RequestBodyTooLarge</Code>"):
-			t.Errorf("refused with %d %s, want 413 RequestBodyTooLarge", r.code, r.msg)
-		}
-	}
-	if stored > 2 {
+	if stored := concurrentAzureUploads(t, b, "cap", n, size, n-2); stored > 2 {
 		t.Errorf("%d uploads of 400 KiB stored under a 1 MiB cap", stored)
 	}
 }

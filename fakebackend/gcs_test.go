@@ -44,23 +44,11 @@ func TestGCSSDKOperations(t *testing.T) {
 		t.Fatalf("bucket attrs: %v", err)
 	}
 	putGCSObjects(t, bkt, "a/1", "a/2", "b/1")
-	r, err := bkt.Object("a/2").NewReader(ctx)
-	if err != nil {
-		t.Fatalf("get: %v", err)
+	if got := getGCS(t, bkt.Object("a/2"), 0, -1); got != "hello a/2" {
+		t.Errorf("get = %q", got)
 	}
-	body, _ := io.ReadAll(r)
-	r.Close()
-	if string(body) != "hello a/2" {
-		t.Errorf("get = %q", body)
-	}
-	rr, err := bkt.Object("a/2").NewRangeReader(ctx, 6, 3)
-	if err != nil {
-		t.Fatalf("range get: %v", err)
-	}
-	body, _ = io.ReadAll(rr)
-	rr.Close()
-	if string(body) != "a/2" {
-		t.Errorf("range get = %q", body)
+	if got := getGCS(t, bkt.Object("a/2"), 6, 3); got != "a/2" {
+		t.Errorf("range get = %q", got)
 	}
 	var names []string
 	it := bkt.Objects(ctx, &storage.Query{Prefix: "a/"})
@@ -155,23 +143,11 @@ func exerciseGCSEmulator(t *testing.T, bkt *storage.BucketHandle) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("resumable put: %v", err)
 	}
-	r, err := bkt.Object("x/2").NewReader(ctx)
-	if err != nil {
-		t.Fatalf("get: %v", err)
+	if got := getGCS(t, bkt.Object("x/2"), 0, -1); got != "hello x/2" {
+		t.Errorf("get = %q", got)
 	}
-	body, _ := io.ReadAll(r)
-	r.Close()
-	if string(body) != "hello x/2" {
-		t.Errorf("get = %q", body)
-	}
-	rr, err := bkt.Object("y/big").NewRangeReader(ctx, 100<<10, 16)
-	if err != nil {
-		t.Fatalf("range get: %v", err)
-	}
-	body, _ = io.ReadAll(rr)
-	rr.Close()
-	if want := big[100<<10 : 100<<10+16]; !bytes.Equal(body, want) {
-		t.Errorf("range get = %q, want %q", body, want)
+	if got, want := getGCS(t, bkt.Object("y/big"), 100<<10, 16), string(big[100<<10:100<<10+16]); got != want {
+		t.Errorf("range get = %q, want %q", got, want)
 	}
 	var names, prefixes []string
 	it := bkt.Objects(ctx, &storage.Query{Delimiter: "/"})
@@ -213,4 +189,20 @@ func putGCSObjects(t *testing.T, bkt *storage.BucketHandle, keys ...string) {
 			t.Fatalf("put %s: %v", k, err)
 		}
 	}
+}
+
+// getGCS reads length bytes of obj from offset (length -1: to its end)
+// through the real client.
+func getGCS(t *testing.T, obj *storage.ObjectHandle, offset, length int64) string {
+	t.Helper()
+	r, err := obj.NewRangeReader(context.Background(), offset, length)
+	if err != nil {
+		t.Fatalf("get %s from %d: %v", obj.ObjectName(), offset, err)
+	}
+	defer r.Close()
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("read %s from %d: %v", obj.ObjectName(), offset, err)
+	}
+	return string(b)
 }
