@@ -142,34 +142,21 @@ func TestChurnOpensAConnectionPerRequest(t *testing.T) {
 
 func TestRateFaultsAreCountedNotReturned(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		url  func(*testing.T) string
-		kind string
-	}{
-		{"refused", refusedURL, ErrRefused},
-		{"stalled", stallServer, ErrTimeout},
-		{"garbage", garbageServer, ErrBadResponse},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			url := tt.url(t)
-			p := &scenarios.Phase{Name: tt.name, Steady: &scenarios.Steady{
-				Requests: scenarios.Requests{Timeout: scenarios.Duration(300 * time.Millisecond), Connections: 4},
-				Rate:     rate(20), Duration: scenarios.Duration(300 * time.Millisecond)}}
-			start := time.Now()
-			res := runPhase(t, p, Env{Phase: tt.name, BaseURL: url, Sink: &memSink{}, RunDir: t.TempDir()})
-			if res.Errors[tt.kind] == 0 {
-				t.Errorf("errors %v, want some %s", res.Errors, tt.kind)
-			}
-			if res.Success != 0 {
-				t.Errorf("success %v", res.Success)
-			}
-			// Not a timing assertion: only that the phase ended by itself.
-			t.Logf("ended after %v", time.Since(start))
-		})
-	}
+	eachFaultServer(t, func(t *testing.T, name, url, kind string) {
+		p := &scenarios.Phase{Name: name, Steady: &scenarios.Steady{
+			Requests: scenarios.Requests{Timeout: scenarios.Duration(300 * time.Millisecond), Connections: 4},
+			Rate:     rate(20), Duration: scenarios.Duration(300 * time.Millisecond)}}
+		start := time.Now()
+		res := runPhase(t, p, Env{Phase: name, BaseURL: url, Sink: &memSink{}, RunDir: t.TempDir()})
+		if res.Errors[kind] == 0 {
+			t.Errorf("errors %v, want some %s", res.Errors, kind)
+		}
+		if res.Success != 0 {
+			t.Errorf("success %v", res.Success)
+		}
+		// Not a timing assertion: only that the phase ended by itself.
+		t.Logf("ended after %v", time.Since(start))
+	})
 }
 
 func TestRateStopsOnCancel(t *testing.T) {

@@ -52,6 +52,26 @@ func newServer(t *testing.T, idle time.Duration) *server {
 	return s
 }
 
+// eachFaultServer runs check in a parallel subtest per broken server (one
+// that refuses connections, one that never answers, one that answers
+// garbage) with its URL and the error kind its failures must be counted as.
+func eachFaultServer(t *testing.T, check func(t *testing.T, name, url, kind string)) {
+	for _, tt := range []struct {
+		name string
+		url  func(*testing.T) string
+		kind string
+	}{
+		{"refused", refusedURL, ErrRefused},
+		{"stalled", stallServer, ErrTimeout},
+		{"garbage", garbageServer, ErrBadResponse},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			check(t, tt.name, tt.url(t), tt.kind)
+		})
+	}
+}
+
 // stallServer accepts connections and never answers.
 func stallServer(t *testing.T) string {
 	t.Helper()

@@ -67,32 +67,20 @@ func TestIdleHoldReuse(t *testing.T) {
 
 func TestIdleFaultsAreCounted(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		name string
-		url  func(*testing.T) string
-		kind string
-	}{
-		{"refused", refusedURL, ErrRefused},
-		{"stalled", stallServer, ErrTimeout},
-		{"garbage", garbageServer, ErrBadResponse},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			ph := &idlePhase{spec: scenarios.Idle{Connections: 5, Duration: scenarios.Duration(100 * time.Millisecond), ProbeReuse: true},
-				timeout: 300 * time.Millisecond}
-			res, err := ph.Run(context.Background(), Env{Phase: tt.name, BaseURL: tt.url(t), Sink: &memSink{}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := res.Errors[tt.kind]; got != 5 {
-				t.Errorf("errors %v, want 5 %s", res.Errors, tt.kind)
-			}
-			if res.Extra["opened"] != 0 {
-				t.Errorf("opened %v", res.Extra["opened"])
-			}
-		})
-	}
+	eachFaultServer(t, func(t *testing.T, name, url, kind string) {
+		ph := &idlePhase{spec: scenarios.Idle{Connections: 5, Duration: scenarios.Duration(100 * time.Millisecond), ProbeReuse: true},
+			timeout: 300 * time.Millisecond}
+		res, err := ph.Run(context.Background(), Env{Phase: name, BaseURL: url, Sink: &memSink{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.Errors[kind]; got != 5 {
+			t.Errorf("errors %v, want 5 %s", res.Errors, kind)
+		}
+		if res.Extra["opened"] != 0 {
+			t.Errorf("opened %v", res.Extra["opened"])
+		}
+	})
 }
 
 func TestQuiet(t *testing.T) {
