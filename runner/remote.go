@@ -155,7 +155,7 @@ func (r *run) promRead(name string, pn *promNode, err error) {
 	})
 	switch {
 	case err != nil && pn.failing == nil:
-		r.warn(fmt.Sprintf("node %s: %v; asked again every %s and when the run ends (samples still missing then are lost data)", name, err, pn.ns.interval))
+		r.warn(fmt.Sprintf("%v; asked again every %s and when the run ends (samples still missing then are lost data)", err, pn.ns.interval))
 	case err == nil && pn.failing != nil:
 		fmt.Fprintf(r.log, "soak: node %s: Prometheus answers again; samples from %s on read\n", name, pn.tail.Next().Format(time.TimeOnly))
 	}
