@@ -25,6 +25,60 @@ func TestWatch(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
+	// "closed" waits through 8 samples; it runs beside the others (not as a
+	// parallel subtest, which would hold a -parallel slot through them),
+	// on a server of its own: its 3 connections would show in the others'
+	// counts.
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		t.Run("closed", func(t *testing.T) {
+			g := startHelper(t, "server", nil)
+			holdConns(t, g.addr, 2)
+			tg := Target{PID: g.cmd.Process.Pid,
+				GoroutinesURL: "http://" + g.addr + "/debug/pprof/goroutine?debug=1",
+				Layers:        []LayerRule{{Name: "client", LocalPorts: []int{g.port}}}}
+			// 3 connections opened and closed by the client between two
+			// samples: the kernel event witness counts them, with their idle.
+			out := &lockedBuffer{}
+			done := make(chan error, 1)
+			go func() {
+				for !strings.Contains(out.String(), "closed since start") {
+					time.Sleep(10 * time.Millisecond) // the witness runs once a block is out
+				}
+				for range 3 {
+					c, err := dialHTTP(g.addr)
+					if err != nil {
+						done <- err
+						return
+					}
+					c.Close()
+				}
+				done <- nil
+			}()
+			err := Watch(ctx, tg, WatchOptions{Interval: 200 * time.Millisecond, Count: 8, Notes: out}, out, KernelEvents(200*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			text := out.String()
+			if strings.Contains(text, "witness=polling") {
+				t.Skipf("kernel event witness unavailable:\n%s", text)
+			}
+			for _, re := range []string{
+				`note: connections' lives from kernel events`,
+				`witness=kernel-events`,
+				`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`,
+			} {
+				if !regexp.MustCompile(re).MatchString(text) {
+					t.Errorf("output lacks %s:\n%s", re, text)
+				}
+			}
+		})
+	})
+
 	t.Run("json", func(t *testing.T) {
 		// A sample gets 90% of the interval: 450 ms, which a loaded
 		// machine needs, where 100 ms left some samples without sockets.
@@ -109,46 +163,6 @@ func TestWatch(t *testing.T) {
 		}
 		if !regexp.MustCompile(`(?m)^\s+server\s+2\s`).MatchString(out.String()) {
 			t.Errorf("held connections not in layer server:\n%s", out.String())
-		}
-	})
-	t.Run("closed", func(t *testing.T) {
-		// 3 connections opened and closed by the client between two
-		// samples: the kernel event witness counts them, with their idle.
-		out := &lockedBuffer{}
-		done := make(chan error, 1)
-		go func() {
-			for !strings.Contains(out.String(), "closed since start") {
-				time.Sleep(10 * time.Millisecond) // the witness runs once a block is out
-			}
-			for range 3 {
-				c, err := dialHTTP(h.addr)
-				if err != nil {
-					done <- err
-					return
-				}
-				c.Close()
-			}
-			done <- nil
-		}()
-		err := Watch(ctx, tg, WatchOptions{Interval: 200 * time.Millisecond, Count: 8, Notes: out}, out, KernelEvents(200*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		text := out.String()
-		if strings.Contains(text, "witness=polling") {
-			t.Skipf("kernel event witness unavailable:\n%s", text)
-		}
-		for _, re := range []string{
-			`note: connections' lives from kernel events`,
-			`witness=kernel-events`,
-			`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`,
-		} {
-			if !regexp.MustCompile(re).MatchString(text) {
-				t.Errorf("output lacks %s:\n%s", re, text)
-			}
 		}
 	})
 	t.Run("exit", func(t *testing.T) {
