@@ -36,30 +36,43 @@ func main() {
 	only := flag.String("cases", "", "comma-separated cases (default: all)")
 	port := flag.Int("port", 19310, "loopback port for the backend")
 	flag.Parse()
-	cases := []struct {
-		name string
-		run  func(soak string, port int) (string, error)
+	// Each backend case is fed to a fresh `soak backend` of its kind and
+	// returns "input | answer"; its row ends with that process's peak RSS.
+	backendCases := []struct {
+		name, kind string
+		run        func(b *backend) (string, error)
 	}{
-		{"s3-parts", s3Parts},
-		{"s3-complete-chunked", s3CompleteChunked},
-		{"gcs-media", gcsMedia},
-		{"gcs-resumable", gcsResumable},
-		{"slowloris-headers", slowHeaders},
-		{"trickle-body", trickleBody},
-		{"report-200mb-line", reportLongLine},
+		{"s3-parts", "s3", s3Parts},
+		{"s3-complete-chunked", "s3", s3CompleteChunked},
+		{"gcs-media", "gcs", gcsMedia},
+		{"gcs-resumable", "gcs", gcsResumable},
+		{"slowloris-headers", "s3", slowHeaders},
+		{"trickle-body", "s3", trickleBody},
 	}
 	fmt.Printf("| case | input | answer | peak RSS (VmHWM) | time |\n|---|---|---|---|---|\n")
-	for _, c := range cases {
-		if *only != "" && !strings.Contains(","+*only+",", ","+c.name+",") {
-			continue
+	row := func(name string, run func() (string, error)) {
+		if *only != "" && !strings.Contains(","+*only+",", ","+name+",") {
+			return
 		}
 		start := time.Now()
-		row, err := c.run(*soak, *port)
+		r, err := run()
 		if err != nil {
-			row = "error: " + err.Error()
+			r = "error: " + err.Error()
 		}
-		fmt.Printf("| %s | %s | %.0f s |\n", c.name, row, time.Since(start).Seconds())
+		fmt.Printf("| %s | %s | %.0f s |\n", name, r, time.Since(start).Seconds())
 	}
+	for _, c := range backendCases {
+		row(c.name, func() (string, error) {
+			b, err := startBackend(*soak, c.kind, *port)
+			if err != nil {
+				return "", err
+			}
+			defer b.stop()
+			r, err := c.run(b)
+			return r + " | " + b.hwm(), err
+		})
+	}
+	row("report-200mb-line", func() (string, error) { return reportLongLine(*soak) })
 }
 
 // backend is a `soak backend` process.
@@ -157,44 +170,53 @@ func code(msg string) string {
 	return ""
 }
 
-// s3Parts: 6 multipart parts of 200 MiB under the default 256 MiB cap.
-func s3Parts(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "s3", port)
-	if err != nil {
-		return "", err
-	}
-	defer b.stop()
+// answer is a status and the error code of its answer, if any.
+func answer(st int, msg string) string { return strings.TrimSpace(fmt.Sprintf("%d %s", st, code(msg))) }
+
+// createUpload starts a multipart upload of bkt/big and returns its id.
+func createUpload(b *backend) (string, error) {
 	st, msg, _ := do(http.MethodPost, b.url+"/bkt/big?uploads", nil, 0)
 	id := regexp.MustCompile(`<UploadId>([^<]+)</UploadId>`).FindStringSubmatch(msg)
 	if st != 200 || id == nil {
 		return "", fmt.Errorf("create multipart upload: %d %.200s", st, msg)
 	}
+	return id[1], nil
+}
+
+// uploads sends n uploads of size bytes each, to the URL url(i) with the
+// given method, and lists the answers.
+func uploads(n int, method string, url func(i int) string, size int64) string {
 	var answers []string
-	for i := 1; i <= 6; i++ {
-		st, msg, _ := do(http.MethodPut, fmt.Sprintf("%s/bkt/big?partNumber=%d&uploadId=%s", b.url, i, id[1]),
-			io.LimitReader(filler{}, 200*mib), 200*mib)
-		answers = append(answers, strings.TrimSpace(fmt.Sprintf("%d %s", st, code(msg))))
+	for i := range n {
+		st, msg, _ := do(method, url(i), io.LimitReader(filler{}, size), size)
+		answers = append(answers, answer(st, msg))
 	}
-	return fmt.Sprintf("6 x 200 MiB parts | %s | %s", strings.Join(answers, ", "), b.hwm()), nil
+	return strings.Join(answers, ", ")
+}
+
+// s3Parts: 6 multipart parts of 200 MiB under the default 256 MiB cap.
+func s3Parts(b *backend) (string, error) {
+	id, err := createUpload(b)
+	if err != nil {
+		return "", err
+	}
+	answers := uploads(6, http.MethodPut, func(i int) string {
+		return fmt.Sprintf("%s/bkt/big?partNumber=%d&uploadId=%s", b.url, i+1, id)
+	}, 200*mib)
+	return "6 x 200 MiB parts | " + answers, nil
 }
 
 // s3CompleteChunked: a 1 GiB chunked CompleteMultipartUpload body.
-func s3CompleteChunked(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "s3", port)
+func s3CompleteChunked(b *backend) (string, error) {
+	id, err := createUpload(b)
 	if err != nil {
 		return "", err
-	}
-	defer b.stop()
-	st, msg, _ := do(http.MethodPost, b.url+"/bkt/big?uploads", nil, 0)
-	id := regexp.MustCompile(`<UploadId>([^<]+)</UploadId>`).FindStringSubmatch(msg)
-	if st != 200 || id == nil {
-		return "", fmt.Errorf("create multipart upload: %d %.200s", st, msg)
 	}
 	part := []byte("<Part><PartNumber>1</PartNumber><ETag>\"x\"</ETag></Part>")
 	body := io.MultiReader(strings.NewReader("<CompleteMultipartUpload>"),
 		io.LimitReader(repeat(part), 1<<30), strings.NewReader("</CompleteMultipartUpload>"))
-	st, msg, _ = do(http.MethodPost, fmt.Sprintf("%s/bkt/big?uploadId=%s", b.url, id[1]), body, -1)
-	return fmt.Sprintf("1 GiB chunked CompleteMultipartUpload | %d %s | %s", st, code(msg), b.hwm()), nil
+	st, msg, _ := do(http.MethodPost, fmt.Sprintf("%s/bkt/big?uploadId=%s", b.url, id), body, -1)
+	return fmt.Sprintf("1 GiB chunked CompleteMultipartUpload | %d %s", st, code(msg)), nil
 }
 
 func repeat(b []byte) io.Reader {
@@ -212,29 +234,16 @@ type readerFunc func([]byte) (int, error)
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // gcsMedia: 3 single-request uploads of 300 MiB.
-func gcsMedia(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "gcs", port)
-	if err != nil {
-		return "", err
-	}
-	defer b.stop()
-	var answers []string
-	for i := range 3 {
-		st, msg, _ := do(http.MethodPost, fmt.Sprintf("%s/upload/storage/v1/b/bkt/o?uploadType=media&name=o%d", b.url, i),
-			io.LimitReader(filler{}, 300*mib), 300*mib)
-		answers = append(answers, strings.TrimSpace(fmt.Sprintf("%d %s", st, code(msg))))
-	}
-	return fmt.Sprintf("3 x 300 MiB media uploads | %s | %s", strings.Join(answers, ", "), b.hwm()), nil
+func gcsMedia(b *backend) (string, error) {
+	answers := uploads(3, http.MethodPost, func(i int) string {
+		return fmt.Sprintf("%s/upload/storage/v1/b/bkt/o?uploadType=media&name=o%d", b.url, i)
+	}, 300*mib)
+	return "3 x 300 MiB media uploads | " + answers, nil
 }
 
 // gcsResumable: 3 resumable uploads of 300 MiB in the Go client's 16 MiB
 // chunks (Content-Range bytes A-B/*, then bytes */N).
-func gcsResumable(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "gcs", port)
-	if err != nil {
-		return "", err
-	}
-	defer b.stop()
+func gcsResumable(b *backend) (string, error) {
 	var answers []string
 	for i := range 3 {
 		st, msg, h := do(http.MethodPost, fmt.Sprintf("%s/upload/storage/v1/b/bkt/o?uploadType=resumable&name=r%d", b.url, i), nil, 0)
@@ -248,17 +257,17 @@ func gcsResumable(soak string, port int) (string, error) {
 			n := min(chunk, total-off)
 			st, msg, _ = do(http.MethodPut, loc, io.LimitReader(filler{}, n), n, "Content-Range", fmt.Sprintf("bytes %d-%d/*", off, off+n-1))
 			if st != http.StatusPermanentRedirect {
-				ans = fmt.Sprintf("%d %s at %d MiB", st, code(msg), off/mib)
+				ans = fmt.Sprintf("%s at %d MiB", answer(st, msg), off/mib)
 				break
 			}
 		}
 		if ans == "" {
 			st, msg, _ = do(http.MethodPut, loc, nil, 0, "Content-Range", fmt.Sprintf("bytes */%d", total))
-			ans = strings.TrimSpace(fmt.Sprintf("%d %s", st, code(msg)))
+			ans = answer(st, msg)
 		}
 		answers = append(answers, ans)
 	}
-	return fmt.Sprintf("3 x 300 MiB resumable, 16 MiB chunks | %s | %s", strings.Join(answers, ", "), b.hwm()), nil
+	return "3 x 300 MiB resumable, 16 MiB chunks | " + strings.Join(answers, ", "), nil
 }
 
 // openConns asks the backend how many connections it holds.
@@ -325,30 +334,20 @@ func slowClients(b *backend, n int, head string, d time.Duration) (held int, sen
 
 // slowHeaders: 3,000 connections sending their headers a byte a second
 // for 15 s (the header timeout is 10 s).
-func slowHeaders(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "s3", port)
-	if err != nil {
-		return "", err
-	}
-	defer b.stop()
+func slowHeaders(b *backend) (string, error) {
 	held, sent := slowClients(b, 3000, "PUT /bkt/k HTTP/1.1\r\nHost: x\r\nX-Slow: ", 15*time.Second)
-	return fmt.Sprintf("%d connections, headers at 1 byte/s for 15 s | %d still held at 15 s | %s", sent, held, b.hwm()), nil
+	return fmt.Sprintf("%d connections, headers at 1 byte/s for 15 s | %d still held at 15 s", sent, held), nil
 }
 
 // trickleBody: 3,000 connections sending a body a byte a second for 40 s
 // (the body floor is 500 bytes/s over 30 s windows).
-func trickleBody(soak string, port int) (string, error) {
-	b, err := startBackend(soak, "s3", port)
-	if err != nil {
-		return "", err
-	}
-	defer b.stop()
+func trickleBody(b *backend) (string, error) {
 	held, sent := slowClients(b, 3000, "PUT /bkt/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", 40*time.Second)
-	return fmt.Sprintf("%d connections, body at 1 byte/s for 40 s | %d still held at 40 s | %s", sent, held, b.hwm()), nil
+	return fmt.Sprintf("%d connections, body at 1 byte/s for 40 s | %d still held at 40 s", sent, held), nil
 }
 
 // reportLongLine: soak report of a run whose samples.jsonl has one 200 MB line.
-func reportLongLine(soak string, _ int) (string, error) {
+func reportLongLine(soak string) (string, error) {
 	dir, err := os.MkdirTemp("", "hostile-run-")
 	if err != nil {
 		return "", err
