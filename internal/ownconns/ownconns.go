@@ -7,7 +7,6 @@
 package ownconns
 
 import (
-	"encoding/binary"
 	"hash/maphash"
 	"net"
 	"net/netip"
@@ -108,14 +107,17 @@ func (s *Set) Has(local, remote netip.AddrPort) bool {
 		return false
 	}
 	h := s.hash(local, remote)
-	now := s.now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.open[h] > 0 {
 		return true
 	}
+	if len(s.cur.keys) == 0 && len(s.sealed) == 0 {
+		return false // the clock is read only when closes are kept
+	}
 	// A generation whose last close is older than the linger is stale
 	// (rotate drops it at the next close): skipped, not trusted.
+	now := s.now()
 	if _, ok := s.cur.keys[h]; ok && now.Sub(s.cur.last) <= s.linger {
 		return true
 	}
@@ -196,13 +198,12 @@ func (s *Set) rotate(now time.Time) {
 // hash keys a tuple: both addresses in their 16-byte form (an IPv4 address
 // and its IPv4-mapped IPv6 form are one) and both ports.
 func (s *Set) hash(local, remote netip.AddrPort) uint64 {
-	var b [36]byte
-	l, r := local.Addr().As16(), remote.Addr().As16()
-	copy(b[0:16], l[:])
-	copy(b[16:32], r[:])
-	binary.BigEndian.PutUint16(b[32:], local.Port())
-	binary.BigEndian.PutUint16(b[34:], remote.Port())
-	return maphash.Bytes(s.seed, b[:])
+	return maphash.Comparable(s.seed, tuple{local.Addr().As16(), remote.Addr().As16(), local.Port(), remote.Port()})
+}
+
+type tuple struct {
+	local, remote         [16]byte
+	localPort, remotePort uint16
 }
 
 // AddrPort is a TCP address as a netip.AddrPort (the zero one for
