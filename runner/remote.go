@@ -108,14 +108,17 @@ func (r *run) startRemote(ctx context.Context, name string, rm *scenarios.Remote
 	settle := min(max(p.Step(), si), maxPromSettle)
 	r.warn(fmt.Sprintf("node %s is remote: samples read from Prometheus %s (%s) at a %s step every %s, up to %s before the read (for the scrape to land), and once more when the run ends; no kernel event witness or per-connection lines (conns.jsonl) for it",
 		name, rm.Prometheus, rm.Match, p.Step(), every, settle))
-	pn := &promNode{p: p, tail: p.Tail(time.Now()), from: time.Now(), settle: settle}
+	from := time.Now()
+	pn := &promNode{p: p, tail: p.Tail(from), from: from, settle: settle}
 	pn.ns = newNodeSampler(name, every, r.w, r.warn, r.observe)
 	pn.ns.finalTake = false // readRemote reads the end once its scrape landed
-	pn.ns.take = func(ctx context.Context) bool {
-		ctx, cancel := context.WithTimeout(ctx, promReadTimeout)
+	pn.ns.take = func(stop context.Context) bool {
+		ctx, cancel := context.WithTimeout(stop, promReadTimeout)
 		defer cancel()
 		_, err := pn.tail.ReadTo(ctx, time.Now().Add(-pn.settle), pn.keep)
-		r.promRead(name, pn, err)
+		if stop.Err() == nil { // else cut short by Final: the last read asks again
+			r.promRead(name, pn, err)
+		}
 		return false
 	}
 	pn.ns.close = func() []record.Conn { return nil }
@@ -157,7 +160,7 @@ func (r *run) promRead(name string, pn *promNode, err error) {
 	case err != nil && pn.failing == nil:
 		r.warn(fmt.Sprintf("%v; asked again every %s and when the run ends (samples still missing then are lost data)", err, pn.ns.interval))
 	case err == nil && pn.failing != nil:
-		fmt.Fprintf(r.log, "soak: node %s: Prometheus answers again; samples from %s on read\n", name, pn.tail.Next().Format(time.TimeOnly))
+		fmt.Fprintf(r.log, "soak: node %s: Prometheus answers again; the steps the failed reads missed are read (%d samples so far)\n", name, pn.tail.Samples())
 	}
 	pn.failing = err
 }
