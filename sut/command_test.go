@@ -12,6 +12,7 @@ import (
 // soak's working directory nor the node's Dir; when it is missing, the
 // error names where soak looked.
 func TestRelativeCommandResolvesAgainstBaseDir(t *testing.T) {
+	t.Parallel()
 	base, work := t.TempDir(), t.TempDir()
 	if err := os.MkdirAll(filepath.Join(base, "bin"), 0o755); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 // TestLogCapKeepsHeadAndTail writes through a 10-byte cap (4 of tail) in
 // pieces of every size.
 func TestLogCapKeepsHeadAndTail(t *testing.T) {
+	t.Parallel()
 	const in = "abcdefghijklmnopqrstuvwxyz"
 	for _, piece := range []int{1, 3, 7, 26} {
 		t.Run(fmt.Sprint(piece), func(t *testing.T) {
@@ -49,6 +50,7 @@ func TestLogCapKeepsHeadAndTail(t *testing.T) {
 // TestNodeLogIsCapped: a node writing without end filled the disk (2 GB in
 // 11 s). Here 5 MB through a 1 MiB cap.
 func TestNodeLogIsCapped(t *testing.T) {
+	t.Parallel()
 	const limit = 1 << 20
 	path := filepath.Join(t.TempDir(), "n.log")
 	p, err := Start(Spec{Name: "n", LogPath: path, LogLimit: limit,
@@ -80,6 +82,7 @@ func TestNodeLogIsCapped(t *testing.T) {
 // TestLogTailSanitized: a node's log tail printed on a terminal carried its
 // escape sequences (clear screen, window title, colours).
 func TestLogTailSanitized(t *testing.T) {
+	t.Parallel()
 	p, err := Start(Spec{Name: "n", LogPath: filepath.Join(t.TempDir(), "n.log"),
 		Argv: []string{"printf", `\033[2J\033]0;pwned\007hello \033[31mred\033[0m\r\001\tok\n`}})
 	if err != nil {
@@ -92,6 +95,7 @@ func TestLogTailSanitized(t *testing.T) {
 }
 
 func TestSanitize(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ in, want string }{
 		{"plain\ttext\nnext", "plain\ttext\nnext"},
 		{"\x1b[1;31mred\x1b[0m", "red"},
@@ -113,6 +117,7 @@ func TestSanitize(t *testing.T) {
 // soak copy that file's end into meta.json (a death cause) and the
 // terminal. They are read through the log's own descriptor.
 func TestLogTailReadsItsOwnFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path, secret := filepath.Join(dir, "n.log"), filepath.Join(dir, "secret")
 	if err := os.WriteFile(secret, []byte("SECRET-LINE\n"), 0o644); err != nil {

@@ -24,6 +24,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestStartStopKillsProcessGroup(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	// The shell starts a child that ignores SIGTERM: Stop must SIGKILL the whole group.
 	p, err := Start(Spec{Name: "n", Argv: []string{"sh", "-c", "trap '' TERM; sleep 60 & echo started; wait"}, LogPath: filepath.Join(dir, "n.log")})
@@ -48,6 +49,7 @@ func TestStartStopKillsProcessGroup(t *testing.T) {
 }
 
 func TestExitIsNoticedWithStatusAndLog(t *testing.T) {
+	t.Parallel()
 	p, err := Start(Spec{Name: "n", Argv: []string{"sh", "-c", "echo boom >&2; exit 7"}, LogPath: filepath.Join(t.TempDir(), "n.log")})
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +71,7 @@ func TestExitIsNoticedWithStatusAndLog(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := Start(Spec{Name: "n", Argv: []string{"/no/such/binary"}, LogPath: filepath.Join(t.TempDir(), "l")}); err == nil || !strings.Contains(err.Error(), "node n") {
 		t.Errorf("missing binary: err = %v, want an error naming the node", err)
 	}
@@ -78,6 +81,7 @@ func TestStartErrors(t *testing.T) {
 }
 
 func TestWaitReady(t *testing.T) {
+	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
 	p, err := Start(Spec{Name: "n", Argv: []string{"sleep", "30"}, LogPath: filepath.Join(t.TempDir(), "l")})
@@ -101,6 +105,7 @@ func TestWaitReady(t *testing.T) {
 }
 
 func TestWaitReadyNoticesDeath(t *testing.T) {
+	t.Parallel()
 	p, err := Start(Spec{Name: "n", Argv: []string{"sh", "-c", "echo cannot bind >&2; exit 1"}, LogPath: filepath.Join(t.TempDir(), "l")})
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +121,7 @@ func TestWaitReadyNoticesDeath(t *testing.T) {
 }
 
 func TestAttach(t *testing.T) {
+	t.Parallel()
 	p, err := Start(Spec{Name: "n", Argv: []string{"sleep", "30"}, LogPath: filepath.Join(t.TempDir(), "l")})
 	if err != nil {
 		t.Fatal(err)
