@@ -1,12 +1,15 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -64,8 +67,12 @@ expect:
 `, url, promtest.Match, abort)
 }
 
-func runProm(ctx context.Context, t testing.TB, text, out string, phase load.Phase) Result {
+func runProm(ctx context.Context, t testing.TB, text, out string, phase load.Phase, progress io.Writer) Result {
 	t.Helper()
+	mode := "quiet"
+	if progress != nil {
+		mode = "json"
+	}
 	sc, err := scenarios.ParseScenario("promlive.yaml", []byte(text))
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +80,7 @@ func runProm(ctx context.Context, t testing.TB, text, out string, phase load.Pha
 	skip := make(chan struct{})
 	close(skip)
 	res, err := Run(ctx, Options{Scenario: sc, ScenarioYAML: []byte(text), ScenarioPath: "promlive.yaml",
-		OutDir: out, ProgressMode: "quiet", SkipReport: skip,
+		OutDir: out, ProgressMode: mode, Progress: progress, SkipReport: skip,
 		newPhase:   func(*scenarios.Phase) (load.Phase, error) { return phase, nil },
 		newSampler: func(probes.Target, ...probes.Option) (sampler, error) { return nil, fmt.Errorf("no local node here") },
 		newBackend: func(string, *scenarios.Backend, record.Sink) (fakebackend.Backend, error) {
@@ -112,7 +119,8 @@ func farSteps(t *testing.T, run *record.Run) []time.Time {
 // TestPromNodeReadLive: a node read from Prometheus is read while the
 // run goes on, every step once across reads (none twice, none skipped
 // at a window's border), a failed read asked again by the next, and its
-// samples judged live: a max check with abort_on_fail stops the run.
+// samples shown and judged live: the progress line (--json) shows its
+// figures, a max check with abort_on_fail stops the run.
 // A Prometheus that stays down ends in lost data, exit 3, never a pass.
 func TestPromNodeReadLive(t *testing.T) {
 	t.Parallel()
@@ -149,11 +157,19 @@ func TestPromNodeReadLive(t *testing.T) {
 					return 60, !at.After(time.Now())
 				}
 			}
+			// The live display (--json) must show the node's figures: the
+			// steady run goes on until it did.
+			progress := &syncBuffer{}
 			phase := untilPhase{}
 			if tc.until > 0 {
-				phase.done = func() bool { return srv.Ranges() >= tc.until }
+				phase.done = func() bool {
+					return srv.Ranges() >= tc.until && (tc.name != "steady" || strings.Contains(progress.String(), `"goroutines":{"far":10}`))
+				}
 			}
-			res := runProm(context.Background(), t, promScenario(srv.URL, tc.abort), t.TempDir(), phase)
+			res := runProm(context.Background(), t, promScenario(srv.URL, tc.abort), t.TempDir(), phase, progress)
+			if tc.name == "steady" && !strings.Contains(progress.String(), `"goroutines":{"far":10}`) {
+				t.Errorf("the live display never showed the remote node's goroutines:\n%s", progress.String())
+			}
 			if res.ExitCode != tc.wantExit || res.Verdict.Status == "" || !strings.Contains(res.Cause, tc.wantCause) {
 				t.Errorf("exit %d, cause %q; want exit %d, cause with %q", res.ExitCode, res.Cause, tc.wantExit, tc.wantCause)
 			}
@@ -284,11 +300,30 @@ func TestPromNodeKilled(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer the progress goroutine writes while the
+// test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // promRun is the run TestPromNodeKilled kills: "URL OUT" in
 // RUNNER_TEST_PROM_RUN; the load lasts until the kill (30 s at most).
 func promRun(arg string) {
 	url, out, _ := strings.Cut(arg, " ")
-	runProm(context.Background(), exitOnFatal{}, promScenario(url, false), out, untilPhase{})
+	runProm(context.Background(), exitOnFatal{}, promScenario(url, false), out, untilPhase{}, nil)
 	os.Exit(0)
 }
 
@@ -299,4 +334,21 @@ func (exitOnFatal) Helper() {}
 func (exitOnFatal) Fatal(args ...any) {
 	fmt.Fprintln(os.Stderr, args...)
 	os.Exit(2)
+}
+
+// TestPromReadEvery: the default read_every is 4 steps, within 15 s..2 m.
+func TestPromReadEvery(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ step, want time.Duration }{
+		{100 * time.Millisecond, 15 * time.Second},
+		{time.Second, 15 * time.Second},
+		{5 * time.Second, 20 * time.Second},
+		{15 * time.Second, time.Minute},
+		{time.Minute, 2 * time.Minute},
+		{5 * time.Minute, 2 * time.Minute},
+	} {
+		if got := promReadEvery(tc.step); got != tc.want {
+			t.Errorf("step %s: read every %s, want %s", tc.step, got, tc.want)
+		}
+	}
 }
