@@ -3,10 +3,12 @@ package load
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -27,6 +29,35 @@ func runPhase(t *testing.T, p *scenarios.Phase, env Env) record.PhaseResult {
 		t.Fatalf("Run: %v", err)
 	}
 	return res
+}
+
+// phaseRun is a phase and the environment to run it in.
+type phaseRun struct {
+	p   *scenarios.Phase
+	env Env
+}
+
+// runAtOnce runs the phases together and returns their results in order:
+// for a test whose phases wait (slow or abandoned clients against server
+// timeouts) rather than compute, so that its rows do not queue for the
+// GOMAXPROCS slots of -test.parallel one after another.
+func runAtOnce(t *testing.T, runs []phaseRun) []record.PhaseResult {
+	t.Helper()
+	results := make([]record.PhaseResult, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		ph, err := New(r.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { results[i], errs[i] = ph.Run(context.Background(), r.env) })
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return results
 }
 
 func rate(n int) scenarios.Rate { return scenarios.Rate{Freq: n, Per: time.Second} }

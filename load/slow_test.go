@@ -53,14 +53,15 @@ func TestSlow(t *testing.T) {
 		{"body vs no timeout", SlowBody, 10, func(s *http.Server) {}, nil, 0},
 		{"read is throttled", SlowRead, 16 << 10, func(s *http.Server) {}, bigHandler, 0},
 	}
-	for _, tt := range tests {
+	runs := make([]phaseRun, len(tests))
+	for i, tt := range tests {
+		p := &scenarios.Phase{Name: "slow", Slow: &scenarios.Slow{Connections: n, Duration: scenarios.Duration(1500 * time.Millisecond), Mode: tt.mode, Rate: tt.rate}}
+		runs[i] = phaseRun{p, Env{Phase: "slow", BaseURL: tunedServer(t, tt.tune, tt.handler), Sink: &memSink{}, Stats: &Stats{}}}
+	}
+	results := runAtOnce(t, runs)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			url := tunedServer(t, tt.tune, tt.handler)
-			sink := &memSink{}
-			stats := &Stats{}
-			p := &scenarios.Phase{Name: "slow", Slow: &scenarios.Slow{Connections: n, Duration: scenarios.Duration(1500 * time.Millisecond), Mode: tt.mode, Rate: tt.rate}}
-			res := runPhase(t, p, Env{Phase: "slow", BaseURL: url, Sink: sink, Stats: stats})
+			res, sink, stats := results[i], runs[i].env.Sink.(*memSink), runs[i].env.Stats
 			if res.Extra["opened"] != n {
 				t.Fatalf("opened %v: %v", res.Extra["opened"], res.Errors)
 			}
@@ -100,13 +101,15 @@ func TestAbandon(t *testing.T) {
 		{"partial body vs ReadTimeout", "partial-body", func(s *http.Server) { s.ReadTimeout = 300 * time.Millisecond }, n},
 		{"partial headers vs no timeout", "partial-headers", func(s *http.Server) {}, 0},
 	}
-	for _, tt := range tests {
+	runs := make([]phaseRun, len(tests))
+	for i, tt := range tests {
+		p := &scenarios.Phase{Name: "gone", Abandon: &scenarios.Abandon{Connections: n, Duration: scenarios.Duration(time.Second), Send: tt.send}}
+		runs[i] = phaseRun{p, Env{Phase: "gone", BaseURL: tunedServer(t, tt.tune, nil), Sink: &memSink{}}}
+	}
+	results := runAtOnce(t, runs)
+	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			url := tunedServer(t, tt.tune, nil)
-			sink := &memSink{}
-			p := &scenarios.Phase{Name: "gone", Abandon: &scenarios.Abandon{Connections: n, Duration: scenarios.Duration(time.Second), Send: tt.send}}
-			res := runPhase(t, p, Env{Phase: "gone", BaseURL: url, Sink: sink})
+			res := results[i]
 			if res.Extra["opened"] != n {
 				t.Fatalf("opened %v: %v", res.Extra["opened"], res.Errors)
 			}
