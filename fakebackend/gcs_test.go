@@ -50,21 +50,8 @@ func TestGCSSDKOperations(t *testing.T) {
 	if got := getGCS(t, bkt.Object("a/2"), 6, 3); got != "a/2" {
 		t.Errorf("range get = %q", got)
 	}
-	var names []string
-	it := bkt.Objects(ctx, &storage.Query{Prefix: "a/"})
-	for {
-		a, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("list: %v", err)
-		}
-		names = append(names, a.Name)
-	}
-	sort.Strings(names)
-	if strings.Join(names, ",") != "a/1,a/2" {
-		t.Errorf("list a/ = %v", names)
+	if names, prefixes := listGCS(t, bkt, &storage.Query{Prefix: "a/"}); strings.Join(names, ",") != "a/1,a/2" || len(prefixes) != 0 {
+		t.Errorf("list a/ = %v %v", names, prefixes)
 	}
 	if err := bkt.Object("a/1").Delete(ctx); err != nil {
 		t.Fatalf("delete: %v", err)
@@ -149,23 +136,7 @@ func exerciseGCSEmulator(t *testing.T, bkt *storage.BucketHandle) {
 	if got, want := getGCS(t, bkt.Object("y/big"), 100<<10, 16), string(big[100<<10:100<<10+16]); got != want {
 		t.Errorf("range get = %q, want %q", got, want)
 	}
-	var names, prefixes []string
-	it := bkt.Objects(ctx, &storage.Query{Delimiter: "/"})
-	for {
-		a, err := it.Next()
-		if errors.Is(err, iterator.Done) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("list: %v", err)
-		}
-		if a.Prefix != "" {
-			prefixes = append(prefixes, a.Prefix)
-		} else {
-			names = append(names, a.Name)
-		}
-	}
-	sort.Strings(prefixes)
+	names, prefixes := listGCS(t, bkt, &storage.Query{Delimiter: "/"})
 	if len(names) != 0 || strings.Join(prefixes, ",") != "x/,y/" {
 		t.Errorf("list with delimiter = %v %v, want prefixes x/ y/", names, prefixes)
 	}
@@ -205,4 +176,28 @@ func getGCS(t *testing.T, obj *storage.ObjectHandle, offset, length int64) strin
 		t.Fatalf("read %s from %d: %v", obj.ObjectName(), offset, err)
 	}
 	return string(b)
+}
+
+// listGCS lists bkt through the real client and returns the object names
+// and the prefixes (with a delimiter) it answered, each sorted.
+func listGCS(t *testing.T, bkt *storage.BucketHandle, q *storage.Query) (names, prefixes []string) {
+	t.Helper()
+	it := bkt.Objects(context.Background(), q)
+	for {
+		a, err := it.Next()
+		if errors.Is(err, iterator.Done) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("list: %v", err)
+		}
+		if a.Prefix != "" {
+			prefixes = append(prefixes, a.Prefix)
+		} else {
+			names = append(names, a.Name)
+		}
+	}
+	sort.Strings(names)
+	sort.Strings(prefixes)
+	return names, prefixes
 }
