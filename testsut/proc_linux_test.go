@@ -56,6 +56,12 @@ func procSockets(pids ...int) ([][]sock, error) {
 		sc := bufio.NewScanner(file)
 		sc.Scan() // header
 		for sc.Scan() {
+			// On a busy machine the table is mostly TIME_WAIT (state 06,
+			// thousands of lines), which no process holds (inode 0): skipped
+			// before the line is split.
+			if field(sc.Text(), 3) == "06" {
+				continue
+			}
 			fs := strings.Fields(sc.Text())
 			if len(fs) < 10 {
 				continue
@@ -76,6 +82,24 @@ func procSockets(pids ...int) ([][]sock, error) {
 		file.Close()
 	}
 	return out, nil
+}
+
+// field returns the n-th (from 0) space-separated field of line, or "".
+func field(line string, n int) string {
+	for {
+		line = strings.TrimLeft(line, " ")
+		i := strings.IndexByte(line, ' ')
+		if n == 0 {
+			if i < 0 {
+				return line
+			}
+			return line[:i]
+		}
+		if i < 0 {
+			return ""
+		}
+		line, n = line[i:], n-1
+	}
 }
 
 func hexPort(addr string) int {
