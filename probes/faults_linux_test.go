@@ -93,7 +93,7 @@ func TestEndpointFaults(t *testing.T) {
 	defer srv.CloseClientConnections()
 
 	// The rows run at once (not as parallel subtests, which would hold
-	// -parallel slots): the hang's second overlaps the others.
+	// -parallel slots): the hang's timeout overlaps the others.
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for _, tc := range []struct {
@@ -120,11 +120,11 @@ func TestEndpointFaults(t *testing.T) {
 				}
 				// The hang is bounded by the fetch timeout; the metrics fetch
 				// that follows gets as long, and a loaded machine has needed
-				// more than 300 ms for it. The rows that do not hang wait
-				// for no timeout: theirs is long.
+				// more than 1 s for it: the default, 2 s. The rows that do
+				// not hang wait for no timeout: theirs is long.
 				timeout := 10 * time.Second
 				if tc.pprof == "/hang" {
-					timeout = time.Second
+					timeout = DefaultFetchTimeout
 				}
 				s := newTestSampler(t, tg, FetchTimeout(timeout))
 				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -40,10 +40,20 @@ func TestWatch(t *testing.T) {
 				Layers:        []LayerRule{{Name: "client", LocalPorts: []int{g.port}}}}
 			// 3 connections opened and closed by the client between two
 			// samples: the kernel event witness counts them, with their idle.
+			// The watch ends once its tally shows them (or after 50 samples,
+			// 10 s, on a machine too loaded to get there).
+			tally := regexp.MustCompile(`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`)
+			wctx, stop := context.WithCancel(ctx)
+			defer stop()
 			out := &lockedBuffer{}
 			done := make(chan error, 1)
 			go func() {
+				defer close(done)
+				defer stop()
 				for !strings.Contains(out.String(), "closed since start") {
+					if wctx.Err() != nil {
+						return
+					}
 					time.Sleep(10 * time.Millisecond) // the witness runs once a block is out
 				}
 				for range 3 {
@@ -54,13 +64,19 @@ func TestWatch(t *testing.T) {
 					}
 					c.Close()
 				}
-				done <- nil
+				for text := out.String(); !tally.MatchString(text) && !strings.Contains(text, "witness=polling"); text = out.String() {
+					if wctx.Err() != nil {
+						return
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
 			}()
-			err := Watch(ctx, tg, WatchOptions{Interval: 200 * time.Millisecond, Count: 8, Notes: out}, out, KernelEvents(200*time.Millisecond))
-			if err != nil {
+			err := Watch(wctx, tg, WatchOptions{Interval: 200 * time.Millisecond, Count: 50, Notes: out}, out, KernelEvents(200*time.Millisecond))
+			stop()
+			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			if err := <-done; err != nil {
+			if err != nil {
 				t.Fatal(err)
 			}
 			text := out.String()
@@ -70,7 +86,7 @@ func TestWatch(t *testing.T) {
 			for _, re := range []string{
 				`note: connections' lives from kernel events`,
 				`witness=kernel-events`,
-				`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`,
+				tally.String(),
 			} {
 				if !regexp.MustCompile(re).MatchString(text) {
 					t.Errorf("output lacks %s:\n%s", re, text)
