@@ -211,7 +211,9 @@ func TestAligner(t *testing.T) {
 // vs 4.0 s" must see that run B's machine was 700 ms late.
 func TestComparabilityNotesLateness(t *testing.T) {
 	t.Parallel()
-	late := func(ms float64) *record.TimerLateness { return &record.TimerLateness{StepMs: 100, Samples: 50, MaxMs: ms} }
+	late := func(ms float64) *record.TimerLateness {
+		return &record.TimerLateness{StepMs: 100, Samples: 50, MaxMs: ms}
+	}
 	for _, tc := range []struct {
 		name string
 		a, b *record.TimerLateness
