@@ -2,7 +2,6 @@ package fakebackend
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -12,35 +11,17 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testkit"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
 
-// syncBuffer is a log that the test reads while Serve writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestServeFlushesLedgerOnStop(t *testing.T) {
 	ledger := filepath.Join(t.TempDir(), "conns.jsonl")
-	var logw syncBuffer
+	var logw testkit.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/soak-dev/soak/internal/testkit"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -45,7 +46,7 @@ func TestWatch(t *testing.T) {
 			tally := regexp.MustCompile(`(?m)^\s*client\s+server\s+client\s+3\s+\d+m?s\s+\d+m?s\s*$`)
 			wctx, stop := context.WithCancel(ctx)
 			defer stop()
-			out := &lockedBuffer{}
+			out := &testkit.SyncBuffer{}
 			done := make(chan error, 1)
 			go func() {
 				defer close(done)
@@ -190,22 +191,4 @@ func TestWatch(t *testing.T) {
 			t.Errorf("err = %v, want no process", err)
 		}
 	})
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

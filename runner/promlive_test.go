@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,13 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/soak-dev/soak/fakebackend"
 	"github.com/soak-dev/soak/internal/promtest"
+	"github.com/soak-dev/soak/internal/testkit"
 	"github.com/soak-dev/soak/load"
 	"github.com/soak-dev/soak/probes"
 	"github.com/soak-dev/soak/record"
@@ -159,7 +158,7 @@ func TestPromNodeReadLive(t *testing.T) {
 			}
 			// The live display (--json) must show the node's figures: the
 			// steady run goes on until it did.
-			progress := &syncBuffer{}
+			progress := &testkit.SyncBuffer{}
 			phase := untilPhase{}
 			if tc.until > 0 {
 				phase.done = func() bool {
@@ -298,25 +297,6 @@ func TestPromNodeKilled(t *testing.T) {
 	if steps := farSteps(t, run); len(steps) < seen {
 		t.Errorf("%d samples after the kill, want the %d seen before it", len(steps), seen)
 	}
-}
-
-// syncBuffer is a bytes.Buffer the progress goroutine writes while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // promRun is the run TestPromNodeKilled kills: "URL OUT" in
