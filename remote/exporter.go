@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
 	"github.com/soak-dev/soak/record"
 )
 
@@ -131,10 +133,10 @@ func (e *Exporter) pick(vec model.Vector) (model.Vector, error) {
 	case nodes[e.node]:
 		want = e.node
 	default:
-		return nil, fmt.Errorf("the exporter serves several nodes (%s): set remote.node to one", strings.Join(sortedKeys(nodes), ", "))
+		return nil, fmt.Errorf("the exporter serves several nodes (%s): set remote.node to one", strings.Join(slices.Sorted(maps.Keys(nodes)), ", "))
 	}
 	if !nodes[want] {
-		return nil, fmt.Errorf("no series of node %q (the exporter serves %s)", want, strings.Join(sortedKeys(nodes), ", "))
+		return nil, fmt.Errorf("no series of node %q (the exporter serves %s)", want, strings.Join(slices.Sorted(maps.Keys(nodes)), ", "))
 	}
 	out := vec[:0]
 	for _, s := range vec {
@@ -176,15 +178,6 @@ func readCapped(r io.Reader, max int64) ([]byte, error) {
 func firstLine(b []byte) string {
 	s, _, _ := strings.Cut(string(b[:min(len(b), 200)]), "\n")
 	return strings.ToValidUTF8(s, "?")
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 // checkURL accepts absolute http(s) URLs with a host.

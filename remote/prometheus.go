@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
 	"github.com/soak-dev/soak/record"
 )
 
@@ -111,7 +113,7 @@ func (p *Prometheus) Check(ctx context.Context, lookback time.Duration) error {
 	}
 	if ids := processes(ms); len(ids) > 1 {
 		return fmt.Errorf("remote node %s: prometheus %s: %s selects %d processes (%s): narrow it to one",
-			p.node, p.url, p.match, len(ids), strings.Join(sortedKeys(ids), ", "))
+			p.node, p.url, p.match, len(ids), strings.Join(slices.Sorted(maps.Keys(ids)), ", "))
 	}
 	return nil
 }
@@ -199,7 +201,7 @@ func (p *Prometheus) readChunk(ctx context.Context, from, to time.Time, emit fun
 		ms[i] = ss.Metric
 	}
 	if ids := processes(ms); len(ids) > 1 {
-		return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(sortedKeys(ids), ", "))
+		return fmt.Errorf("match %s selects more than one process (%s): narrow it to one", p.match, strings.Join(slices.Sorted(maps.Keys(ids)), ", "))
 	}
 	lo, hi := model.TimeFromUnixNano(from.UnixNano()), model.TimeFromUnixNano(to.UnixNano())
 	byTime := map[model.Time]model.Vector{}
