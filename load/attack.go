@@ -3,6 +3,8 @@ package load
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -99,15 +101,20 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 	client := &http.Client{Transport: tr, Timeout: o.timeout}
 
 	res := newResult(env, a.kind, time.Now())
-	var f *os.File
+	var f, tf *os.File
 	if env.RunDir != "" {
 		res.VegetaResults = record.PhaseFile(env.Phase, ".results.gob")
 		if f, err = record.CreatePhaseFile(env.RunDir, env.Phase, ".results.gob"); err != nil {
 			return res, err
 		}
+		res.TargetIndexes = record.PhaseFile(env.Phase, record.TargetIndexesSuffix)
+		if tf, err = record.CreatePhaseFile(env.RunDir, env.Phase, record.TargetIndexesSuffix); err != nil {
+			f.Close()
+			return res, err
+		}
 	}
 	var (
-		bw     *bufio.Writer
+		bw, tw *bufio.Writer
 		enc    vegeta.Encoder
 		encErr error
 		m      vegeta.Metrics
@@ -117,6 +124,7 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 	if f != nil {
 		bw = bufio.NewWriterSize(f, 64<<10)
 		enc = vegeta.NewEncoder(bw)
+		tw = bufio.NewWriterSize(tf, 4<<10)
 	}
 	for i, st := range a.steps {
 		if i > 0 && !sleepCtx(ctx, st.pause) {
@@ -171,7 +179,9 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 			// Bodies and headers would bloat the file and memory; vegeta report needs neither.
 			r.Body, r.Headers = nil, nil
 			if enc != nil && encErr == nil {
-				encErr = enc.Encode(r)
+				if encErr = enc.Encode(r); encErr == nil {
+					encErr = writeTargetIndex(tw, ti)
+				}
 			}
 		}
 		live.stepEnded(time.Now())
@@ -218,6 +228,9 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		if err := f.Close(); err != nil && encErr == nil {
 			encErr = err
 		}
+		if err := errors.Join(tw.Flush(), tf.Close()); err != nil && encErr == nil {
+			encErr = err
+		}
 	}
 	if err := finishResult(env, &res, led); err != nil {
 		return res, err
@@ -226,6 +239,14 @@ func (a *attackPhase) Run(ctx context.Context, env Env) (record.PhaseResult, err
 		return res, fmt.Errorf("phase %s: write vegeta results: %w", env.Phase, encErr)
 	}
 	return res, nil
+}
+
+// writeTargetIndex notes the target the result just encoded went to (ti,
+// an index in the tally's targets, -1 for none) as record.PhaseResult.TargetIndexes says.
+func writeTargetIndex(w *bufio.Writer, ti int) error {
+	var b [binary.MaxVarintLen64]byte
+	_, err := w.Write(b[:binary.PutUvarint(b[:], uint64(ti+1))])
+	return err
 }
 
 // example keeps the first failed request of key (a status code or an error kind).

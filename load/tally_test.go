@@ -1,14 +1,20 @@
 package load
 
 import (
+	"encoding/binary"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/scenarios"
 )
 
@@ -46,7 +52,8 @@ func TestPerTargetResults(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	res := runPhase(t, p, Env{Phase: "warm", BaseURL: srv.URL, RunDir: t.TempDir(), Stats: stats})
+	dir := t.TempDir()
+	res := runPhase(t, p, Env{Phase: "warm", BaseURL: srv.URL, RunDir: dir, Stats: stats})
 	live := <-seen
 	if stats.Live() != nil {
 		t.Error("the live totals are still published after the phase")
@@ -103,5 +110,48 @@ func TestPerTargetResults(t *testing.T) {
 	}
 	if got, want := res.Targets[0].Requests, 2*res.Targets[2].Requests; got < want-2 || got > want+2 {
 		t.Errorf("GET /a (listed twice) got %d requests, GET /c %d", got, res.Targets[2].Requests)
+	}
+	checkTargetIndexes(t, dir, res)
+}
+
+// checkTargetIndexes: the target indexes file places every result of the
+// results file under the target the phase result counted it, as
+// `soak merge` reads them.
+func checkTargetIndexes(t *testing.T, dir string, res record.PhaseResult) {
+	t.Helper()
+	gob, err := os.Open(filepath.Join(dir, res.VegetaResults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gob.Close()
+	idx, err := os.ReadFile(filepath.Join(dir, res.TargetIndexes))
+	if err != nil || res.TargetIndexes != record.PhaseFile(res.Phase, record.TargetIndexesSuffix) {
+		t.Fatalf("target indexes %q: %v", res.TargetIndexes, err)
+	}
+	dec := vegeta.NewDecoder(gob)
+	counts := make([]uint64, len(res.Targets))
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			break
+		}
+		ti, n := binary.Uvarint(idx)
+		if n <= 0 || ti == 0 || ti > uint64(len(res.Targets)) {
+			t.Fatalf("result %s %s: target index %d (%d bytes)", r.Method, r.URL, ti, n)
+		}
+		idx = idx[n:]
+		tgt := res.Targets[ti-1].Target
+		if m, path, _ := strings.Cut(strings.TrimSpace(strings.ReplaceAll(tgt, "{{seq}}", "")), " "); r.Method != m || !strings.Contains(r.URL, path) {
+			t.Errorf("result %s %s placed under %q", r.Method, r.URL, tgt)
+		}
+		counts[ti-1]++
+	}
+	if len(idx) != 0 {
+		t.Errorf("%d bytes of target indexes past the results", len(idx))
+	}
+	for i, tr := range res.Targets {
+		if counts[i] != tr.Requests {
+			t.Errorf("%s: %d results indexed, %d counted", tr.Target, counts[i], tr.Requests)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package merge
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -19,9 +20,10 @@ import (
 )
 
 // mergePhases writes load/<phase>.json for every phase any shard ran:
-// counts summed, the phase-wide rate and latencies recomputed from the
-// shards' vegeta results (load/<phase>.results.gob, re-encoded into one
-// file), per-target latencies the worst shard's (an upper bound).
+// counts summed, the phase-wide and per-target rate and latencies
+// recomputed from the shards' vegeta results (load/<phase>.results.gob,
+// re-encoded into one file; reencode says when the shards' worst
+// latencies stay instead).
 func mergePhases(shards []*shard, w *record.Writer) error {
 	byPhase := map[string][]shardResult{}
 	var order []string
@@ -108,8 +110,12 @@ func mergePhase(parts []shardResult, w *record.Writer) (record.PhaseResult, erro
 
 // reencode joins the shards' vegeta results into one file of the merged
 // run and recomputes the phase's rate and latencies from them: exact
-// percentiles of the whole load. Without every shard's file (a shard
-// killed before writing it) the sums and worst-shard latencies stay.
+// percentiles of the whole load. Each target's latencies are recomputed
+// too, from the results the load placed under it (TargetIndexes). Without
+// every shard's results file, or with one cut short (a shard killed before
+// writing it all), the sums and worst-shard latencies (an upper bound)
+// stay; without every shard's target indexes (a run of an older soak),
+// the targets' worst-shard latencies stay.
 func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) error {
 	for _, p := range parts {
 		if p.res.Requests > 0 && p.res.VegetaResults == "" {
@@ -124,15 +130,19 @@ func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) er
 	bw := bufio.NewWriterSize(f, 64<<10)
 	enc := vegeta.NewEncoder(bw)
 	var m vegeta.Metrics
+	targets := map[string]*vegeta.Metrics{}
+	exact := true // every result of every shard placed by its target index
 	for _, p := range parts {
 		if p.res.VegetaResults == "" {
 			continue
 		}
-		if err := decodeInto(p, enc, &m); err != nil {
+		placed, err := decodeInto(p, enc, &m, targets)
+		if err != nil {
 			f.Close()
 			os.Remove(f.Name())
 			return fmt.Errorf("%s: %w", filepath.Join(p.shard.run.Dir, p.res.VegetaResults), err)
 		}
+		exact = exact && placed
 	}
 	m.Close()
 	if err := errors.Join(bw.Flush(), f.Close()); err != nil {
@@ -150,34 +160,77 @@ func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) er
 	}
 	out.LatencyP50, out.LatencyP90 = ms(m.Latencies.P50), ms(m.Latencies.P90)
 	out.LatencyP99, out.LatencyMax = ms(m.Latencies.P99), ms(m.Latencies.Max)
+	if !exact {
+		return nil
+	}
+	for i := range out.Targets {
+		t := &out.Targets[i]
+		tm := targets[t.Target]
+		if tm == nil {
+			continue // no result of this target in any shard
+		}
+		tm.Close()
+		t.LatencyP50, t.LatencyP90 = ms(tm.Latencies.P50), ms(tm.Latencies.P90)
+		t.LatencyP99, t.LatencyMax = ms(tm.Latencies.P99), ms(tm.Latencies.Max)
+	}
 	return nil
 }
 
-func decodeInto(p shardResult, enc vegeta.Encoder, m *vegeta.Metrics) error {
+// decodeInto adds the shard's results to m and enc, and each to the
+// metrics of its target in targets (by name) as the shard's target indexes
+// say. A result under no target (index 0, as the load counts it: in the
+// phase's figures only) goes to none. placed is false when the shard has
+// no target indexes or fewer than results: its targets are not all known.
+func decodeInto(p shardResult, enc vegeta.Encoder, m *vegeta.Metrics, targets map[string]*vegeta.Metrics) (placed bool, err error) {
 	f, err := p.shard.run.OpenFile(p.res.VegetaResults)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer f.Close()
+	var idx *bufio.Reader
+	if p.res.TargetIndexes != "" {
+		tf, err := p.shard.run.OpenFile(p.res.TargetIndexes)
+		if err == nil {
+			defer tf.Close()
+			idx = bufio.NewReader(tf)
+		}
+	}
+	placed = idx != nil
 	dec := vegeta.NewDecoder(bufio.NewReader(f))
 	for n := uint64(0); ; n++ {
 		if n > p.res.Requests {
-			return fmt.Errorf("more results than the %d requests its phase result counts", p.res.Requests)
+			return false, fmt.Errorf("more results than the %d requests its phase result counts", p.res.Requests)
 		}
 		var r vegeta.Result
 		if err := dec.Decode(&r); err != nil {
 			if errors.Is(err, io.EOF) {
-				return nil
+				return placed, nil
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil // a torn last result, as a killed shard leaves it
+				return placed, nil // a torn last result, as a killed shard leaves it
 			}
-			return err
+			return false, err
 		}
 		m.Add(&r)
 		if err := enc.Encode(&r); err != nil {
-			return err
+			return false, err
 		}
+		if !placed {
+			continue
+		}
+		ti, err := binary.ReadUvarint(idx)
+		if err != nil {
+			placed = false // cut short or unreadable: the targets' latencies stay the shards'
+			continue
+		}
+		if ti == 0 || ti > uint64(len(p.res.Targets)) {
+			continue // under no target, as the load counted it
+		}
+		name := p.res.Targets[ti-1].Target
+		if targets[name] == nil {
+			targets[name] = &vegeta.Metrics{}
+		}
+		targets[name].Add(&r)
 	}
 }
 
@@ -209,7 +262,8 @@ func addExamples(into, from map[string]string) map[string]string {
 }
 
 // addTargets sums the targets' counts by name; latencies are the worst
-// shard's, since a percentile of the whole cannot be made from parts.
+// shard's, since a percentile of the whole cannot be made from parts
+// (reencode replaces them with exact ones when it has every result).
 func addTargets(into, from []record.TargetResult) []record.TargetResult {
 	for _, t := range from {
 		i := slices.IndexFunc(into, func(u record.TargetResult) bool { return u.Target == t.Target })

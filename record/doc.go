@@ -19,7 +19,7 @@ const (
 	SamplesFile  = "samples.jsonl"
 	ConnsFile    = "conns.jsonl"
 	EventsFile   = "events.jsonl"
-	LoadDir      = "load"  // per phase: <phase>.results.gob (vegeta encoding) and <phase>.json (PhaseResult)
+	LoadDir      = "load"  // per phase: <phase>.results.gob (vegeta encoding), <phase>.targets.bin (TargetIndexes) and <phase>.json (PhaseResult)
 	LogsDir      = "logs"  // per node: <node>.log
 	PlotsDir     = "plots" // written by reports
 	VerdictFile  = "verdict.json"

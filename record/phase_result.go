@@ -48,6 +48,13 @@ type PhaseResult struct {
 	Targets []TargetResult `json:"targets,omitempty"`
 	// VegetaResults names the vegeta-encoded results file, relative to the run directory.
 	VegetaResults string `json:"vegeta_results,omitempty"`
+	// TargetIndexes names the file, relative to the run directory, that
+	// says which target each result of VegetaResults went to, in the same
+	// order: one uvarint per result, 1 + its index in Targets (0: a result
+	// the load could place under no target). With it a merge recomputes
+	// each target's latencies exactly; the load's attribution is kept, as
+	// it depends on the run's rendered URLs (SUT ports, template data).
+	TargetIndexes string `json:"target_indexes,omitempty"`
 }
 
 // TargetResult is the load one target of a phase got. A target is named
@@ -92,6 +99,9 @@ func PhaseFile(phase, suffix string) string {
 	name := strings.NewReplacer("/", "_", string(os.PathSeparator), "_").Replace(phase)
 	return filepath.Join(LoadDir, name+suffix)
 }
+
+// TargetIndexesSuffix names a phase's PhaseResult.TargetIndexes file.
+const TargetIndexesSuffix = ".targets.bin"
 
 // CreatePhaseFile creates the phase's file with suffix in the run directory
 // dir, for a phase that streams it (vegeta's results, an exec phase's log).

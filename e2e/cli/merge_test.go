@@ -132,6 +132,12 @@ func TestShardMerge(t *testing.T) {
 			if p.Phase == "warm" && (p.VegetaResults == "" || p.LatencyMax <= 0) {
 				t.Errorf("merged warm: no results file joined (%q) or no latencies recomputed (max %v ms)", p.VegetaResults, p.LatencyMax)
 			}
+			// warm's one target got all its requests: its latencies,
+			// recomputed from the shards' results, are the phase's.
+			if p.Phase == "warm" && (len(p.Targets) != 1 || p.Targets[0].Requests != p.Requests ||
+				p.Targets[0].LatencyP50 != p.LatencyP50 || p.Targets[0].LatencyP99 != p.LatencyP99 || p.Targets[0].LatencyMax != p.LatencyMax) {
+				t.Errorf("merged warm: targets %+v, phase p50/p99/max %v/%v/%v ms", p.Targets, p.LatencyP50, p.LatencyP99, p.LatencyMax)
+			}
 		}
 		r.Close()
 	}
