@@ -114,8 +114,10 @@ func mergePhase(parts []shardResult, w *record.Writer) (record.PhaseResult, erro
 // too, from the results the load placed under it (TargetIndexes). Without
 // every shard's results file, or with one cut short (a shard killed before
 // writing it all), the sums and worst-shard latencies (an upper bound)
-// stay; without every shard's target indexes (a run of an older soak),
-// the targets' worst-shard latencies stay.
+// stay; without every shard's target indexes (a run of an older soak, or
+// cut short), the targets' worst-shard latencies stay. The merged run gets
+// target indexes of its own when the targets' latencies are exact, like
+// any run's.
 func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) error {
 	for _, p := range parts {
 		if p.res.Requests > 0 && p.res.VegetaResults == "" {
@@ -130,27 +132,40 @@ func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) er
 	bw := bufio.NewWriterSize(f, 64<<10)
 	enc := vegeta.NewEncoder(bw)
 	var m vegeta.Metrics
-	targets := map[string]*vegeta.Metrics{}
+	idxName := record.PhaseFile(out.Phase, record.TargetIndexesSuffix)
+	tf, err := os.OpenFile(filepath.Join(w.Dir(), idxName), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	split := targetSplit{metrics: map[string]*vegeta.Metrics{}, index: map[string]uint64{}, w: bufio.NewWriterSize(tf, 4<<10)}
+	for i, t := range out.Targets {
+		split.index[t.Target] = uint64(i + 1)
+	}
 	exact := true // every result of every shard placed by its target index
 	for _, p := range parts {
 		if p.res.VegetaResults == "" {
 			continue
 		}
-		placed, err := decodeInto(p, enc, &m, targets)
+		placed, err := decodeInto(p, enc, &m, &split)
 		if err != nil {
 			f.Close()
+			tf.Close()
 			os.Remove(f.Name())
+			os.Remove(tf.Name())
 			return fmt.Errorf("%s: %w", filepath.Join(p.shard.run.Dir, p.res.VegetaResults), err)
 		}
 		exact = exact && placed
 	}
 	m.Close()
-	if err := errors.Join(bw.Flush(), f.Close()); err != nil {
+	if err := errors.Join(bw.Flush(), f.Close(), split.w.Flush(), tf.Close()); err != nil {
 		return err
 	}
 	if m.Requests != out.Requests {
 		// A results file cut short (a killed shard): keep the sums.
 		os.Remove(f.Name())
+		os.Remove(tf.Name())
 		return nil
 	}
 	out.VegetaResults = name
@@ -161,11 +176,13 @@ func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) er
 	out.LatencyP50, out.LatencyP90 = ms(m.Latencies.P50), ms(m.Latencies.P90)
 	out.LatencyP99, out.LatencyMax = ms(m.Latencies.P99), ms(m.Latencies.Max)
 	if !exact {
+		os.Remove(tf.Name())
 		return nil
 	}
+	out.TargetIndexes = idxName
 	for i := range out.Targets {
 		t := &out.Targets[i]
-		tm := targets[t.Target]
+		tm := split.metrics[t.Target]
 		if tm == nil {
 			continue // no result of this target in any shard
 		}
@@ -176,12 +193,19 @@ func reencode(parts []shardResult, w *record.Writer, out *record.PhaseResult) er
 	return nil
 }
 
+// targetSplit gathers the merged phase's results by target.
+type targetSplit struct {
+	metrics map[string]*vegeta.Metrics // by target name
+	index   map[string]uint64          // 1 + the target's index in the merged Targets
+	w       *bufio.Writer              // the merged run's target indexes
+}
+
 // decodeInto adds the shard's results to m and enc, and each to the
-// metrics of its target in targets (by name) as the shard's target indexes
-// say. A result under no target (index 0, as the load counts it: in the
+// metrics of its target in split (by name) as the shard's target indexes
+// say, noting its merged index. A result under no target (index 0, as the load counts it: in the
 // phase's figures only) goes to none. placed is false when the shard has
 // no target indexes or fewer than results: its targets are not all known.
-func decodeInto(p shardResult, enc vegeta.Encoder, m *vegeta.Metrics, targets map[string]*vegeta.Metrics) (placed bool, err error) {
+func decodeInto(p shardResult, enc vegeta.Encoder, m *vegeta.Metrics, split *targetSplit) (placed bool, err error) {
 	f, err := p.shard.run.OpenFile(p.res.VegetaResults)
 	if err != nil {
 		return false, err
@@ -223,14 +247,19 @@ func decodeInto(p shardResult, enc vegeta.Encoder, m *vegeta.Metrics, targets ma
 			placed = false // cut short or unreadable: the targets' latencies stay the shards'
 			continue
 		}
-		if ti == 0 || ti > uint64(len(p.res.Targets)) {
-			continue // under no target, as the load counted it
+		var merged uint64 // 0: under no target, as the load counted it
+		if ti > 0 && ti <= uint64(len(p.res.Targets)) {
+			name := p.res.Targets[ti-1].Target
+			if split.metrics[name] == nil {
+				split.metrics[name] = &vegeta.Metrics{}
+			}
+			split.metrics[name].Add(&r)
+			merged = split.index[name]
 		}
-		name := p.res.Targets[ti-1].Target
-		if targets[name] == nil {
-			targets[name] = &vegeta.Metrics{}
+		var b [binary.MaxVarintLen64]byte
+		if _, err := split.w.Write(b[:binary.PutUvarint(b[:], merged)]); err != nil {
+			return false, err
 		}
-		targets[name].Add(&r)
 	}
 }
 

@@ -130,6 +130,25 @@ func TestMergeTargetLatencies(t *testing.T) {
 			if prs[0].Requests != 86 || prs[0].LatencyMax != 1000 {
 				t.Errorf("phase: %d requests (want 86), max %v ms (want 1000: the result under no target)", prs[0].Requests, prs[0].LatencyMax)
 			}
+			// The merged run's target indexes, when exact: one per result.
+			var idx []uint64 // results per merged index (0: no target)
+			if b, err := os.ReadFile(filepath.Join(out, record.PhaseFile("hold", record.TargetIndexesSuffix))); err == nil {
+				idx = make([]uint64, 3)
+				for len(b) > 0 {
+					ti, n := binary.Uvarint(b)
+					if n <= 0 || ti > 2 {
+						t.Fatalf("merged target indexes: %d (%d bytes)", ti, n)
+					}
+					idx[ti]++
+					b = b[n:]
+				}
+			}
+			if tc.short != (idx == nil) || tc.short != (prs[0].TargetIndexes == "") {
+				t.Errorf("merged target indexes %q: %v (want them only when exact)", prs[0].TargetIndexes, idx)
+			}
+			if idx != nil && (idx[0] != 1 || idx[1] != prs[0].Targets[0].Requests || idx[2] != prs[0].Targets[1].Requests) {
+				t.Errorf("merged target indexes count %v results per index, want [1 %d %d]", idx, prs[0].Targets[0].Requests, prs[0].Targets[1].Requests)
+			}
 			for i, parts := range [][2][]vegeta.Result{{a1, a2}, {b1, b2}} {
 				m := metrics(parts[0], parts[1]) // the union's, computed directly
 				s1, s2 := metrics(parts[0]), metrics(parts[1])
