@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 	"github.com/soak-dev/soak/runner"
 )
@@ -22,17 +21,7 @@ import (
 // timeout fails reclaim/client.
 func TestFallbackWithoutBPF(t *testing.T) {
 	t.Parallel() // after the matrix, whose healthy row must run alone
-	if testing.Short() {
-		t.Skip("runs the reference SUT")
-	}
-	if os.Getuid() != 0 {
-		t.Skip("needs root, to drop the capabilities from it")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not installed")
-	}
-	bin := testbin.Path(t)
+	soak := withoutBPF(t)
 	for _, c := range []matrixCase{matrix[0], matrix[1]} {
 		t.Run(leakName(c.leak), func(t *testing.T) {
 			t.Parallel()
@@ -45,8 +34,7 @@ func TestFallbackWithoutBPF(t *testing.T) {
 			if err := os.WriteFile(sc, []byte(matrixScenario(pl, "")), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := exec.Command(setpriv, "--inh-caps=-all", "--ambient-caps=-all",
-				"--bounding-set=-bpf,-perfmon,-sys_admin", bin, "run", sc, "--out", dir, "--quiet")
+			cmd := soak("run", sc, "--out", dir, "--quiet")
 			var stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stderr, &stderr
 			err := cmd.Run()

@@ -3,11 +3,9 @@ package e2e
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
-	"github.com/soak-dev/soak/internal/testbin"
 	"github.com/soak-dev/soak/record"
 )
 
@@ -57,27 +55,16 @@ phases:
 // 10 or more (the hold's 10 closed ends).
 func TestOwnEndsWithoutBPF(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("runs the reference SUT")
-	}
-	if os.Getuid() != 0 {
-		t.Skip("needs root, to drop the capabilities from it")
-	}
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Skip("setpriv (util-linux) not installed")
-	}
-	bin := testbin.Path(t)
+	soak := withoutBPF(t)
 	dir := t.TempDir()
 	sc := filepath.Join(dir, "ownends.yaml")
 	if err := os.WriteFile(sc, []byte(ownEndsScenario), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(setpriv, "--inh-caps=-all", "--ambient-caps=-all",
-		"--bounding-set=-bpf,-perfmon,-sys_admin", bin, "run", sc, "--out", dir, "--quiet")
+	cmd := soak("run", sc, "--out", dir, "--quiet")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
+	err := cmd.Run()
 	runs, _ := filepath.Glob(filepath.Join(dir, "*_ownends"))
 	if len(runs) != 1 {
 		t.Fatalf("%v, %d run directories:\n%s", err, len(runs), out.String())
